@@ -17,3 +17,28 @@ class ValidationError(NvmChainError, ValueError):
 
 class ConfigurationError(NvmChainError, ValueError):
     """Raised when a network, address book, artifact or account cannot be used as given."""
+
+
+class ContractRevertError(NvmChainError):
+    """A call or transaction reverted.
+
+    ``reason`` is the decoded :class:`nvm_chain.abi.RevertReason` (None when the revert data matched no
+    known error); ``error_name`` and ``error_args`` repeat its name and decoded arguments; ``data`` is the
+    raw revert bytes; ``tx_hash`` is set when the revert was a mined transaction.
+    """
+
+    def __init__(self, reason, data: bytes, *, action: str = "", tx_hash: str | None = None):
+        self.reason = reason
+        self.data = data
+        self.action = action
+        self.tx_hash = tx_hash
+        self.error_name: str = reason.name if reason else "UnknownError"
+        self.error_args: dict = dict(reason.args) if reason else {}
+        what = str(reason) if reason else f"unknown revert data 0x{data.hex()}" if data else "no revert data"
+        where = f"{action} reverted: " if action else "reverted: "
+        suffix = f" (tx {tx_hash})" if tx_hash else ""
+        super().__init__(where + what + suffix)
+
+
+class DeploymentError(NvmChainError):
+    """The simulation suite could not be deployed or configured."""

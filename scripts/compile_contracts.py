@@ -67,7 +67,8 @@ def run_solc(sources: list[Path]) -> dict:
         result = json.loads(out.read_text())
     errors = [e for e in result.get("errors", []) if e["severity"] == "error"]
     for e in result.get("errors", []):
-        if e["severity"] != "error" and "SPDX" not in e["message"]:
+        from_oz = e.get("sourceLocation", {}).get("file", "").startswith("@openzeppelin/")
+        if e["severity"] != "error" and "SPDX" not in e["message"] and not from_oz:
             print(e["formattedMessage"].rstrip(), file=sys.stderr)
     if errors:
         raise SystemExit("\n".join(e["formattedMessage"] for e in errors))

@@ -1,0 +1,247 @@
+"""ABI registry of the protocol artifacts (pure: reads the bundled JSON files, no network).
+
+Loads every ``abis/<Contract>.json`` once and indexes it three ways: contract name → ABI, 4-byte
+selector → custom error (across all artifacts, so an error bubbling up from an inner contract or a
+library still decodes), and topic0 → event. Also decodes revert data into :class:`RevertReason`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import eth_abi
+from eth_utils import keccak, to_checksum_address
+
+from nvm_chain.errors import ConfigurationError
+
+_HERE = Path(__file__).resolve().parent
+# Installed wheels carry the artifacts inside the package; a source checkout keeps them at the top level.
+ABI_DIRS = (_HERE / "abis", _HERE.parent / "abis")
+
+ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
+
+
+def _checksummed(kind: str, value: Any) -> Any:
+    """Checksum every address inside a decoded value of ABI type ``kind``."""
+    if kind == "address":
+        return to_checksum_address(value)
+    if kind.endswith("]"):
+        inner = kind[: kind.rindex("[")]
+        return tuple(_checksummed(inner, v) for v in value)
+    if kind.startswith("("):
+        return tuple(_checksummed(t, v) for t, v in zip(_split_tuple(kind), value))
+    return value
+
+
+def _split_tuple(kind: str) -> list[str]:
+    """Component types of a canonical tuple type ``(a,b,(c,d)[])``."""
+    parts, depth, start = [], 0, 1
+    for i, ch in enumerate(kind[1:-1], start=1):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(kind[start:i])
+            start = i + 1
+    parts.append(kind[start:-1])
+    return [p for p in parts if p]
+
+
+def decode_values(types: list[str], data: bytes) -> tuple:
+    """``eth_abi.decode`` with every address checksummed."""
+    return tuple(_checksummed(t, v) for t, v in zip(types, eth_abi.decode(types, data)))
+
+
+def canonical_type(param: dict[str, Any]) -> str:
+    """The canonical ABI type of a parameter: tuples expanded, e.g. ``(bool,address)[]``."""
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple"):]
+    return kind
+
+
+def signature(entry: dict[str, Any]) -> str:
+    """The canonical signature of a function, event or error ABI entry, e.g. ``mint(address,uint256)``."""
+    return f"{entry['name']}({','.join(canonical_type(i) for i in entry['inputs'])})"
+
+
+def selector(entry: dict[str, Any]) -> bytes:
+    """The 4-byte selector of a function or error ABI entry."""
+    return keccak(text=signature(entry))[:4]
+
+
+def topic0(entry: dict[str, Any]) -> bytes:
+    """The topic0 (keccak of the canonical signature) of an event ABI entry."""
+    return keccak(text=signature(entry))
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One compiled contract: its ABI and creation bytecode."""
+
+    name: str
+    abi: tuple[dict[str, Any], ...]
+    bytecode: str
+
+    def entry(self, name: str, kind: str = "function", arity: int | None = None) -> dict[str, Any]:
+        """The ABI entry called ``name`` (of ``arity`` inputs when the name is overloaded).
+
+        Raises:
+            ConfigurationError: no such entry, or an ambiguous overload.
+        """
+        found = [e for e in self.abi if e.get("type") == kind and e.get("name") == name]
+        if arity is not None:
+            found = [e for e in found if len(e["inputs"]) == arity]
+        if len(found) != 1:
+            raise ConfigurationError(f"{self.name} has {len(found)} {kind}s named {name!r} (arity {arity})")
+        return found[0]
+
+
+@dataclass(frozen=True)
+class RevertReason:
+    """A decoded revert: a custom error, ``Error(string)`` or ``Panic(uint256)``.
+
+    ``name`` is the error name (``"Error"`` and ``"Panic"`` for the built-ins), ``args`` the decoded
+    arguments by parameter name, ``signature`` the canonical signature and ``data`` the raw bytes.
+    """
+
+    name: str
+    args: dict[str, Any]
+    signature: str
+    data: bytes
+
+    def __str__(self) -> str:
+        inner = ", ".join(f"{k}={_show(v)}" for k, v in self.args.items())
+        return f"{self.name}({inner})"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+class AbiRegistry:
+    """Artifacts by contract name, errors by selector, events by topic0."""
+
+    def __init__(self, artifacts: dict[str, Artifact]):
+        self.artifacts = artifacts
+        self.errors: dict[bytes, dict[str, Any]] = {}
+        self.events: dict[bytes, list[dict[str, Any]]] = {}
+        for art in artifacts.values():
+            for e in art.abi:
+                if e["type"] == "error":
+                    self.errors.setdefault(selector(e), e)
+                elif e["type"] == "event":
+                    bucket = self.events.setdefault(topic0(e), [])
+                    if all(_indexed(x) != _indexed(e) for x in bucket):
+                        bucket.append(e)  # ERC-20 and ERC-721 Transfer share topic0, not indexing
+
+    def __getitem__(self, name: str) -> Artifact:
+        try:
+            return self.artifacts[name]
+        except KeyError:
+            raise ConfigurationError(f"no artifact for contract {name!r} in abis/") from None
+
+    def decode_revert(self, data: bytes) -> RevertReason | None:
+        """Decode revert data; None when it is empty or matches no known error."""
+        if len(data) < 4:
+            return None
+        sel, body = data[:4], data[4:]
+        if sel == ERROR_STRING_SELECTOR:
+            (msg,) = eth_abi.decode(["string"], body)
+            return RevertReason("Error", {"message": msg}, "Error(string)", data)
+        if sel == PANIC_SELECTOR:
+            (code,) = eth_abi.decode(["uint256"], body)
+            return RevertReason("Panic", {"code": code}, "Panic(uint256)", data)
+        entry = self.errors.get(sel)
+        if entry is None:
+            return None
+        values = decode_values([canonical_type(i) for i in entry["inputs"]], body)
+        names = [i["name"] or f"arg{n}" for n, i in enumerate(entry["inputs"])]
+        return RevertReason(entry["name"], dict(zip(names, values)), signature(entry), data)
+
+
+def _indexed(event: dict[str, Any]) -> tuple[bool, ...]:
+    return tuple(bool(i.get("indexed")) for i in event["inputs"])
+
+
+@cache
+def registry() -> AbiRegistry:
+    """The registry of the bundled artifacts (loaded once).
+
+    Raises:
+        ConfigurationError: the abis/ folder is missing or empty.
+    """
+    for folder in ABI_DIRS:
+        files = sorted(folder.glob("*.json"))
+        if files:
+            arts = {}
+            for f in files:
+                raw = json.loads(f.read_text())
+                arts[raw["contractName"]] = Artifact(raw["contractName"], tuple(raw["abi"]), raw["bytecode"])
+            return AbiRegistry(arts)
+    raise ConfigurationError(f"no contract artifacts found in {' or '.join(map(str, ABI_DIRS))}")
+
+
+def encode_call(entry: dict[str, Any], args: tuple | list) -> bytes:
+    """Calldata for a function ABI entry: selector followed by the ABI-encoded arguments."""
+    return selector(entry) + eth_abi.encode([canonical_type(i) for i in entry["inputs"]], list(args))
+
+
+def encode_constructor(artifact: Artifact, args: tuple | list = ()) -> bytes:
+    """Creation code of ``artifact`` with its ABI-encoded constructor arguments appended."""
+    code = bytes.fromhex(artifact.bytecode.removeprefix("0x"))
+    ctor = [e for e in artifact.abi if e["type"] == "constructor"]
+    if not ctor:
+        return code
+    return code + eth_abi.encode([canonical_type(i) for i in ctor[0]["inputs"]], list(args))
+
+
+def decode_output(entry: dict[str, Any], data: bytes) -> Any:
+    """Decode a function's return data: the single value, or a tuple for several outputs."""
+    values = decode_values([canonical_type(o) for o in entry["outputs"]], data)
+    return values[0] if len(values) == 1 else values
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """One log decoded against the registry: event name, arguments by name, emitting address."""
+
+    name: str
+    args: dict[str, Any]
+    address: str
+    signature: str
+
+
+def decode_log(log: Any, abis: AbiRegistry | None = None) -> DecodedEvent | None:
+    """Decode a receipt log (web3 AttributeDict or dict); None when its topic0 is unknown.
+
+    Events sharing a topic0 (ERC-20 vs ERC-721 ``Transfer``) are told apart by their number of topics.
+    """
+    abis = abis or registry()
+    topics = [bytes(t) for t in log["topics"]]
+    if not topics:
+        return None
+    for entry in abis.events.get(topics[0], []):
+        indexed = [i for i in entry["inputs"] if i.get("indexed")]
+        if len(indexed) != len(topics) - 1:
+            continue
+        plain = [i for i in entry["inputs"] if not i.get("indexed")]
+        data = bytes(log["data"])
+        values = dict(zip((i["name"] for i in plain), decode_values([canonical_type(i) for i in plain], data)))
+        for param, topic in zip(indexed, topics[1:]):
+            kind = canonical_type(param)
+            dynamic = kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
+            values[param["name"]] = topic if dynamic else decode_values([kind], topic)[0]
+        args = {i["name"]: values[i["name"]] for i in entry["inputs"]}
+        return DecodedEvent(entry["name"], args, log["address"], signature(entry))
+    return None

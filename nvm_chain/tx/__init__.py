@@ -1,0 +1,1 @@
+"""Transactions: signing, fee policy, revert extraction and the one module that broadcasts (sender)."""

@@ -1,0 +1,73 @@
+"""Local signing with a key the user holds (pure: no network).
+
+The key lives only inside :class:`LocalSigner`, in a private attribute; ``repr``/``str`` show the address
+and nothing else, and signing failures are re-raised without the original exception text, which could
+quote its inputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from eth_keys import keys
+from eth_utils import keccak, to_checksum_address
+
+from nvm_chain.errors import NvmChainError, ValidationError
+
+
+class SigningError(NvmChainError):
+    """Signing failed (the message never includes key material)."""
+
+
+class LocalSigner:
+    """Signs transactions and EIP-712 messages with one private key."""
+
+    __slots__ = ("_key", "address")
+
+    def __init__(self, private_key: bytes | str):
+        """Create a signer from a 32-byte key (bytes or 0x-hex).
+
+        Raises:
+            ValidationError: the value is not a valid secp256k1 private key (the message omits the value).
+        """
+        try:
+            raw = bytes.fromhex(private_key.removeprefix("0x")) if isinstance(private_key, str) else bytes(private_key)
+            pk = keys.PrivateKey(raw)
+        except Exception:
+            raise ValidationError("invalid private key (expected 32 bytes as 0x-prefixed hex)") from None
+        self._key = raw
+        self.address: str = to_checksum_address(pk.public_key.to_canonical_address())
+
+    def __repr__(self) -> str:
+        return f"LocalSigner(address={self.address})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # never pickle key material
+        raise TypeError("LocalSigner cannot be pickled")
+
+    def sign_transaction(self, tx: dict[str, Any]) -> tuple[bytes, str]:
+        """Sign a transaction dict; return (raw signed bytes, 0x tx hash).
+
+        Raises:
+            SigningError: the dict is not a signable transaction.
+        """
+        try:
+            signed = Account.sign_transaction(tx, self._key)
+        except Exception as exc:
+            raise SigningError(f"could not sign transaction: {type(exc).__name__}") from None
+        raw = bytes(signed.raw_transaction)
+        return raw, "0x" + keccak(raw).hex()
+
+    def sign_typed_data(self, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]) -> tuple[int, bytes, bytes]:
+        """Sign EIP-712 typed data; return (v, r, s).
+
+        Raises:
+            SigningError: the typed data is malformed.
+        """
+        try:
+            signed = Account.sign_typed_data(self._key, domain, types, message)
+        except Exception as exc:
+            raise SigningError(f"could not sign typed data: {type(exc).__name__}") from None
+        return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")

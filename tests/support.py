@@ -1,0 +1,63 @@
+"""Test helpers: call and transact against a deployed simulation by contract name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nvm_chain.abi import decode_log, encode_call, registry
+from nvm_chain.errors import ContractRevertError
+from nvm_chain.reads import call_function, eth_call
+from nvm_chain.sim import Simulation
+from nvm_chain.tx.sender import Receipt, Sender, TxRequest
+
+ZERO = "0x" + "00" * 20
+GAS = 3_000_000
+
+
+class Protocol:
+    """Thin driver over a :class:`Simulation` used by the behaviour tests."""
+
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.w3 = sim.w3
+        self.book = sim.book
+
+    def addr(self, contract: str) -> str:
+        return self.book[contract]
+
+    def call(self, contract: str, fn: str, *args: Any, sender: str | None = None, arity: int | None = None,
+             at: str | None = None, artifact: str | None = None) -> Any:
+        abi = registry()[artifact or contract]
+        return call_function(self.w3, abi, at or self.addr(contract), fn, *args, sender=sender, arity=arity)
+
+    def calldata(self, contract: str, fn: str, *args: Any, arity: int | None = None) -> bytes:
+        entry = registry()[contract].entry(fn, arity=len(args) if arity is None else arity)
+        return encode_call(entry, args)
+
+    def send(self, who, contract: str, fn: str, *args: Any, value: int = 0, gas: int = GAS,
+             arity: int | None = None, at: str | None = None) -> Receipt:
+        """Transact as ``who`` (a TestAccount or LocalSigner); raises ContractRevertError on status 0."""
+        signer = getattr(who, "signer", who)
+        data = self.calldata(contract, fn, *args, arity=arity)
+        req = TxRequest(at or self.addr(contract), data, gas, value=value, action=f"{contract}.{fn}")
+        return Sender(self.w3, signer).send(req)
+
+    def reverts(self, who, contract: str, fn: str, *args: Any, value: int = 0, arity: int | None = None,
+                at: str | None = None) -> ContractRevertError:
+        """Simulate the call as ``who`` and return the decoded revert (fails the test if it succeeds)."""
+        signer = getattr(who, "signer", who)
+        data = self.calldata(contract, fn, *args, arity=arity)
+        with pytest.raises(ContractRevertError) as info:
+            eth_call(self.w3, at or self.addr(contract), data, sender=signer.address, value=value, gas=GAS,
+                     action=f"{contract}.{fn}")
+        return info.value
+
+    @staticmethod
+    def events(receipt: Receipt, name: str | None = None) -> list:
+        decoded = [e for e in (decode_log(log) for log in receipt.logs) if e is not None]
+        return [e for e in decoded if name is None or e.name == name]
+
+    def balance(self, address: str) -> int:
+        return self.w3.eth.get_balance(address)
