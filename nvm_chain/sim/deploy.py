@@ -214,6 +214,9 @@ def deploy_protocol(
     if fee_receiver is not None and governor is not owner and governor.address not in fund:
         requests.append(TxRequest(governor.address, b"", 21_000, value=10**18, action="fund governor for gas"))
 
+    need, have = sender.max_cost(requests), w3.eth.get_balance(owner.address)
+    if have < need:
+        raise DeploymentError(f"owner {owner.address} holds {have} wei; the deployment may cost up to {need} wei")
     receipts = _send(sender, requests)
     if fee_receiver is not None:
         gov = sender if governor is owner else Sender(w3, governor, chain_id=chain_id)

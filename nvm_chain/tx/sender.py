@@ -36,6 +36,15 @@ class TransactionPending(NvmChainError, TimeoutError):
         super().__init__(f"transaction pending, hash {tx_hash}: no receipt after {timeout:g} s")
 
 
+class BroadcastError(NvmChainError):
+    """The node refused a signed transaction. ``sent`` lists the hashes of the batch's earlier
+    transactions, which were accepted; the refused one and those after it were not sent."""
+
+    def __init__(self, message: str, sent: list[str]):
+        self.sent = sent
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class TxRequest:
     """What to send: ``to`` (None deploys ``data`` as creation code), calldata, value and gas limit."""
@@ -112,14 +121,26 @@ class Sender:
                 if req.to is not None:
                     tx["to"] = req.to
                 signed.append(self.signer.sign_transaction(tx))
+            sent: list[str] = []
+            for (raw, tx_hash), req in zip(signed, requests):
+                try:
+                    self.w3.eth.send_raw_transaction(raw)
+                except Exception as exc:  # noqa: BLE001 - each backend rejects with its own class
+                    self._next_nonce = None  # resync from the node next time
+                    what = req.action or "transaction"
+                    raise BroadcastError(f"{what} not sent: {exc}", sent) from exc
+                sent.append(tx_hash)
             self._next_nonce += len(signed)
-            for raw, _ in signed:
-                self.w3.eth.send_raw_transaction(raw)
         receipts = [self.wait(tx_hash) for _, tx_hash in signed]
         for req, receipt in zip(requests, receipts):
             if receipt.status != 1:
                 raise self._explain_failure(req, receipt)
         return receipts
+
+    def max_cost(self, requests: list[TxRequest]) -> int:
+        """Upper bound in wei of what ``requests`` can cost at the current base fee (gas limits × max fee + values)."""
+        fees = eip1559_fees(self.w3.eth.get_block("latest")["baseFeePerGas"])
+        return sum(r.gas * fees.max_fee_per_gas + r.value for r in requests)
 
     def wait(self, tx_hash: str, timeout: float | None = None) -> Receipt:
         """Wait for the receipt of ``tx_hash``.
