@@ -89,7 +89,7 @@ class RestClient:
 
     Args:
         api_key: ``<prefix>:<jwt>`` string or a parsed :class:`NvmApiKey`; needed for authenticated calls only.
-        environment: ``sandbox``, ``live`` or ``custom`` (``staging_*`` also work); defaults to the key's prefix,
+        environment: ``sandbox``, ``live`` or ``custom``; defaults to the key's prefix,
             else ``custom``.
         base_url: backend URL overriding the environment's (``custom`` otherwise uses ``NVM_BACKEND_URL``).
         api_version: ``Nevermined-Version`` header (default ``1.1``).

@@ -97,7 +97,9 @@ def compare_deployment(info: DeploymentInfo, address_book: Mapping[str, Any]) ->
         except (TypeError, ValueError):
             raise ValidationError("address book 'chainId' is not an integer") from None
         if expected_chain != info.chain_id:
-            mismatches.append(DeploymentMismatch(field="chainId", expected=str(expected_chain), actual=str(info.chain_id)))
+            mismatches.append(
+                DeploymentMismatch(field="chainId", expected=str(expected_chain), actual=str(info.chain_id))
+            )
     book_version, api_version = _norm_version(address_book.get("version")), _norm_version(info.version)
     if book_version is not None and api_version is not None and book_version != api_version:
         mismatches.append(DeploymentMismatch(field="version", expected=book_version, actual=api_version))
@@ -107,4 +109,6 @@ def compare_deployment(info: DeploymentInfo, address_book: Mapping[str, Any]) ->
         if actual != expected:
             mismatches.append(DeploymentMismatch(field=f"contracts.{name}", expected=expected, actual=actual))
     unknown = tuple(sorted(set(info.contracts) - set(contracts)))
-    return DeploymentComparison(mismatches=tuple(mismatches), unknown_contracts=unknown, chain_id_checked=chain_checked)
+    return DeploymentComparison(
+        mismatches=tuple(mismatches), unknown_contracts=unknown, chain_id_checked=chain_checked
+    )

@@ -9,7 +9,9 @@ exception (see :mod:`nvm_chain.rest.redaction`).
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -69,6 +71,15 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(max_attempts=1)
 
 
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``); never unverified."""
+    context = httpx.create_ssl_context(verify=True, trust_env=True)
+    if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
+        raise ConfigurationError("TLS context does not verify certificates")
+    return context
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Return a ``Retry-After`` header (seconds, or an HTTP date) as seconds from now; ``None`` if unusable."""
     if not value:
@@ -125,7 +136,7 @@ class HttpTransport:
             base_url=base_url,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             follow_redirects=False,
-            verify=True,
+            verify=_tls_context(),
         )
 
     def __repr__(self) -> str:
@@ -206,7 +217,10 @@ class HttpTransport:
             if last:
                 raise error from cause
             delay = self._retry.delay(attempt, retry_after)
-            _log.info("retrying %s %s in %.2fs after %s (attempt %d/%d)", method, path, delay, error.code, attempt + 1, attempts)
+            _log.info(
+                "retrying %s %s in %.2fs after %s (attempt %d/%d)",
+                method, path, delay, error.code, attempt + 1, attempts,
+            )
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import pydantic
 from pydantic import Field
 
 from nvm_chain.errors import ValidationError
@@ -113,18 +114,21 @@ def validate_access_token(payload: Mapping[str, Any]) -> X402Token:
     if nonce is not None and (isinstance(nonce, bool) or not isinstance(nonce, (str, int))):
         raise _fail("'payload.authorization.nonce' must be a string")
     provider = authorization.get("sessionKeysProvider")
-    return X402Token(
-        x402_version=version,
-        scheme=scheme,
-        network=network,
-        plan_id=int(plan),
-        agent_id=None if agent is None else str(agent),
-        signature=signature,
-        subscriber=subscriber,
-        session_keys_provider=provider if isinstance(provider, str) else None,
-        nonce=None if nonce in (None, "") else str(nonce),
-        raw=doc,
-    )
+    try:
+        return X402Token(
+            x402_version=version,
+            scheme=scheme,
+            network=network,
+            plan_id=int(plan),
+            agent_id=None if agent is None else str(agent),
+            signature=signature,
+            subscriber=subscriber,
+            session_keys_provider=provider if isinstance(provider, str) else None,
+            nonce=None if nonce in (None, "") else str(nonce),
+            raw=doc,
+        )
+    except pydantic.ValidationError:
+        raise _fail("unexpected field types") from None
 
 
 def _b64_decode(token: str) -> bytes:
@@ -149,7 +153,7 @@ def decode_access_token(token: str) -> X402Token:
         raise _fail(f"longer than {MAX_TOKEN_LENGTH} characters")
     try:
         payload = json.loads(_b64_decode(token).decode("utf-8"))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise _fail("not base64-encoded JSON") from None
     return validate_access_token(_object(payload, "token"))
 
