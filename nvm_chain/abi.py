@@ -18,9 +18,8 @@ from eth_utils import keccak, to_checksum_address
 
 from nvm_chain.errors import ConfigurationError
 
-_HERE = Path(__file__).resolve().parent
-# Installed wheels carry the artifacts inside the package; a source checkout keeps them at the top level.
-ABI_DIRS = (_HERE / "abis", _HERE.parent / "abis")
+# nvm_chain/abis is a symlink to the top-level abis/ folder; wheels carry the files themselves.
+ABI_DIR = Path(__file__).resolve().parent / "abis"
 
 ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -181,15 +180,14 @@ def registry() -> AbiRegistry:
     Raises:
         ConfigurationError: the abis/ folder is missing or empty.
     """
-    for folder in ABI_DIRS:
-        files = sorted(folder.glob("*.json"))
-        if files:
-            arts = {}
-            for f in files:
-                raw = json.loads(f.read_text())
-                arts[raw["contractName"]] = Artifact(raw["contractName"], tuple(raw["abi"]), raw["bytecode"])
-            return AbiRegistry(arts)
-    raise ConfigurationError(f"no contract artifacts found in {' or '.join(map(str, ABI_DIRS))}")
+    files = sorted(ABI_DIR.glob("*.json"))
+    if not files:
+        raise ConfigurationError(f"no contract artifacts found in {ABI_DIR}")
+    arts = {}
+    for f in files:
+        raw = json.loads(f.read_text())
+        arts[raw["contractName"]] = Artifact(raw["contractName"], tuple(raw["abi"]), raw["bytecode"])
+    return AbiRegistry(arts)
 
 
 def encode_call(entry: dict[str, Any], args: tuple | list) -> bytes:

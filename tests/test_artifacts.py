@@ -38,7 +38,7 @@ def test_every_error_of_the_spec_is_in_some_artifact():
     known = {"0x" + sel.hex(): signature(e) for sel, e in registry().errors.items()}
     required = {s: sig for c in REQUIRED.values() for s, sig in c["errors"].items()}
     assert {s: sig for s, sig in required.items() if known.get(s) != sig} == {}
-    assert len(required) > 100
+    assert len(required) == 81  # distinct error selectors across the 16 contracts of the spec
 
 
 def test_spec_selectors_are_keccak_of_their_signatures():
