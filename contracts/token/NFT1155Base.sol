@@ -123,7 +123,7 @@ abstract contract NFT1155Base is ERC1155, AccessManaged {
         override
         returns (uint256[] memory balances)
     {
-        if (_owners.length != _ids.length) revert InvalidLength(_owners.length, _ids.length);
+        if (_owners.length != _ids.length) revert InvalidLength(_ids.length, _owners.length);
         balances = new uint256[](_owners.length);
         for (uint256 i = 0; i < _owners.length; i++) {
             balances[i] = balanceOf(_owners[i], _ids[i]);
