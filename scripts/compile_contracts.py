@@ -6,7 +6,7 @@
 
 The build is reproducible: sources are read in sorted order under stable relative paths, and the
 CBOR metadata trailer is left out of the bytecode, so the same sources give the same artifacts on any
-machine. Needs node and the npm packages of package.json (`npm ci`).
+machine. Needs node and the npm packages of package.json (`npm install`).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def run_solc(sources: list[Path]) -> dict:
     if shutil.which("node") is None:
         raise SystemExit("node is not installed: the Solidity compiler is the npm package solc")
     if not (ROOT / "node_modules" / "solc").is_dir():
-        raise SystemExit("npm packages missing: run `npm ci` in the project root")
+        raise SystemExit("npm packages missing: run `npm install` in the project root")
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp, "in.json"), Path(tmp, "out.json")
         inp.write_text(json.dumps(standard_json(sources)))

@@ -151,7 +151,7 @@ def test_a_failing_deployment_step_names_the_step(monkeypatch):
     assert "wire AccessManager roles reverted: AccessManagerLockedRole(roleId=18446744073709551615)" in str(info.value)
 
 
-@pytest.mark.skipif(not ANVIL.exists(), reason="anvil not installed (run `npm ci`)")
+@pytest.mark.skipif(not ANVIL.exists(), reason="anvil not installed (run `npm install`)")
 def test_the_same_deployer_and_protocol_run_on_anvil():
     node = Anvil()
     try:
