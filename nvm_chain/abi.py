@@ -220,16 +220,20 @@ class DecodedEvent:
     signature: str
 
 
-def decode_log(log: Any, abis: AbiRegistry | None = None) -> DecodedEvent | None:
+def decode_log(log: Any, abis: AbiRegistry | None = None, contract: str | None = None) -> DecodedEvent | None:
     """Decode a receipt log (web3 AttributeDict or dict); None when its topic0 is unknown.
 
-    Events sharing a topic0 (ERC-20 vs ERC-721 ``Transfer``) are told apart by their number of topics.
+    With ``contract`` (the name of the emitting contract, known from its address) that artifact's events
+    are tried first. Events sharing a topic0 (ERC-20 vs ERC-721 ``Transfer``) are told apart by their
+    number of topics.
     """
     abis = abis or registry()
     topics = [bytes(t) for t in log["topics"]]
     if not topics:
         return None
-    for entry in abis.events.get(topics[0], []):
+    own = [e for e in abis.artifacts[contract].abi if e["type"] == "event" and topic0(e) == topics[0]] \
+        if contract in abis.artifacts else []
+    for entry in own + abis.events.get(topics[0], []):
         indexed = [i for i in entry["inputs"] if i.get("indexed")]
         if len(indexed) != len(topics) - 1:
             continue

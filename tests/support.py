@@ -37,12 +37,13 @@ class Protocol:
         return encode_call(entry, args)
 
     def send(self, who, contract: str, fn: str, *args: Any, value: int = 0, gas: int = GAS,
-             arity: int | None = None, at: str | None = None) -> Receipt:
-        """Transact as ``who`` (a TestAccount or LocalSigner); raises ContractRevertError on status 0."""
+             arity: int | None = None, at: str | None = None, simulate: bool = False) -> Receipt:
+        """Transact as ``who`` (a TestAccount or LocalSigner) without simulating first (the behaviour tests
+        check reverts with :meth:`reverts`); raises ContractRevertError on a mined status 0."""
         signer = getattr(who, "signer", who)
         data = self.calldata(contract, fn, *args, arity=arity)
         req = TxRequest(at or self.addr(contract), data, gas, value=value, action=f"{contract}.{fn}")
-        return Sender(self.w3, signer).send(req)
+        return Sender(self.w3, signer).send(req, simulate=simulate)
 
     def reverts(self, who, contract: str, fn: str, *args: Any, value: int = 0, arity: int | None = None,
                 at: str | None = None) -> ContractRevertError:
