@@ -36,3 +36,73 @@ def proto(_sim_plain):
 def fee_proto(_sim_fees):
     """The protocol with fees on (1% crypto, 2% fiat to the fee_receiver account), reverted after the test."""
     yield from _isolated(_sim_fees)
+
+
+# ---------------------------------------------------------------- client conformance: one suite, two backends
+
+from nvm_chain.client import NvmChain  # noqa: E402
+from nvm_chain.sim import RpcChain  # noqa: E402
+from nvm_chain.tx.signer import LocalSigner  # noqa: E402
+from tests.anvil import ANVIL, ANVIL_KEY, Anvil  # noqa: E402
+
+
+class World:
+    """A deployed protocol plus fresh clients per account (each with its own nonce allocator)."""
+
+    def __init__(self, sim: Simulation, backend: str):
+        self.sim = sim
+        self.backend = backend
+        self.proto = Protocol(sim)
+
+    def client(self, account: str) -> NvmChain:
+        """An NvmChain acting as the named test account."""
+        network = "embedded" if self.backend == "embedded" else "local"
+        return NvmChain(self.sim.w3, self.sim.book, self.sim.account(account).signer, network=network,
+                        simulation=self.sim)
+
+    def address(self, account: str) -> str:
+        return self.sim.account(account).address
+
+
+@pytest.fixture(scope="session")
+def _anvil_node():
+    if not ANVIL.exists():
+        pytest.skip("anvil not installed (run `npm install`)")
+    node = Anvil()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def _sim_anvil(_anvil_node) -> Simulation:
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(_anvil_node.url, exception_retry_configuration=None))
+    return Simulation.start(fees=True, chain=RpcChain(w3), owner=LocalSigner(ANVIL_KEY))
+
+
+def _world(sim: Simulation, backend: str):
+    snapshot = sim.chain.snapshot()
+    try:
+        yield World(sim, backend)
+    finally:
+        sim.chain.revert(snapshot)
+
+
+@pytest.fixture(params=["embedded", "anvil"])
+def world(request):
+    """Fees on; runs each test on the embedded chain and on anvil (conformance suite)."""
+    sim = request.getfixturevalue("_sim_fees" if request.param == "embedded" else "_sim_anvil")
+    yield from _world(sim, request.param)
+
+
+@pytest.fixture
+def world_embedded(_sim_fees):
+    """Fees on, embedded chain only (for time travel-heavy or slow tests)."""
+    yield from _world(_sim_fees, "embedded")
+
+
+@pytest.fixture
+def world_nofee(_sim_plain):
+    """Fees off (no fee receiver), embedded chain."""
+    yield from _world(_sim_plain, "embedded")
