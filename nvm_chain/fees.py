@@ -124,7 +124,8 @@ def with_fees(price: PriceConfig, schedule: FeeSchedule) -> PriceConfig:
     :func:`fees_included`.
 
     Σ amounts is the gross price G. With ``fee = G * rate // den``, the net entries are scaled to sum to
-    ``G - fee`` (each ``floor(a * (G - fee) / G)``, the remainder to the largest entry, first on ties) and
+    ``G - fee`` (each ``floor(a * (G - fee) / G)``, the leftover units one each to the entries with the
+    largest fractional parts, earlier entries first on ties, so no receiver gains from the fee) and
     ``(fee_receiver, fee)`` is appended as the last entry. The price comes back unchanged when the fee is 0,
     no fee receiver is set, or the fee rule already holds (so calling this twice never charges twice).
 
@@ -140,8 +141,9 @@ def with_fees(price: PriceConfig, schedule: FeeSchedule) -> PriceConfig:
     gross = price.total
     net = gross - fee
     amounts = [a * net // gross for a in price.amounts]
-    largest = max(range(len(amounts)), key=lambda i: (price.amounts[i], -i))
-    amounts[largest] += net - sum(amounts)
+    by_fraction = sorted(range(len(amounts)), key=lambda i: (-(price.amounts[i] * net % gross), i))
+    for i in by_fraction[: net - sum(amounts)]:
+        amounts[i] += 1
     result = price.with_distribution([*amounts, fee], [*price.receivers, schedule.fee_receiver])
     assert result.total == gross and fees_included(result, schedule)
     return result

@@ -11,12 +11,13 @@ from __future__ import annotations
 import operator
 from decimal import Decimal
 from enum import Enum, IntEnum
+from functools import lru_cache
 from typing import Annotated, Any, Literal, NoReturn
 
 import pydantic
-from eth_utils import is_address, to_checksum_address
-from pydantic import (AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer,
-                      ValidationInfo, field_validator, model_serializer)
+from eth_utils import is_hex_address, to_checksum_address
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer,
+                      ValidationInfo, field_validator, model_serializer, model_validator)
 from pydantic.alias_generators import to_camel
 
 from nvm_chain.errors import ValidationError
@@ -73,10 +74,23 @@ def to_address(value: Any, what: str = "address") -> str:
         ValidationError: unless ``value`` is ``0x`` + 40 hex characters (a mixed-case value must carry a
             valid EIP-55 checksum).
     """
-    if not isinstance(value, str) or not is_address(value):
+    checksummed = _checksummed(value) if isinstance(value, str) else None
+    if checksummed is None:
         shown = repr(value[:60]) if isinstance(value, str) else type(value).__name__
         raise ValidationError(f"{what} is not a valid address (0x + 40 hex, EIP-55 if mixed case): {shown}")
-    return to_checksum_address(value)
+    return checksummed
+
+
+@lru_cache(maxsize=4096)
+def _checksummed(value: str) -> str | None:
+    """EIP-55 form of a hex address, None if malformed or mixed case with a wrong checksum."""
+    if value[:2] not in ("0x", "0X") or not is_hex_address(value):
+        return None
+    checksummed = to_checksum_address(value)
+    digits = value[2:]
+    if checksummed == value or digits.islower() or digits.isupper() or digits.isdigit():
+        return checksummed
+    return None
 
 
 def parse_id(value: Any) -> int:
@@ -203,22 +217,27 @@ def _redemption_type(value: Any) -> Any:
         if value.isascii() and value.isdigit():
             value = int(value)
     try:
+        if not isinstance(value, int):
+            raise ValueError
         return RedemptionType(value)
     except ValueError:
         names = ", ".join(f"{m.name}={m.value}" for m in RedemptionType)
         raise ValidationError(f"redemption_type must be one of {names}, got {value!r}") from None
 
 
-def _uint_list(value: Any, what: str) -> tuple[int, ...]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+def _each(value: Any, what: str, parse: Any) -> tuple:
+    """``parse(item, "what[i]")`` over a list; ValidationError if ``value`` is not a list."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
         raise ValidationError(f"{what} must be a list, got {type(value).__name__}")
-    return tuple(to_uint256(v, f"{what}[{i}]", units=True) for i, v in enumerate(value))
+    return tuple(parse(v, f"{what}[{i}]") for i, v in enumerate(value))
 
 
-def _address_list(value: Any, what: str) -> tuple[str, ...]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValidationError(f"{what} must be a list, got {type(value).__name__}")
-    return tuple(to_address(v, f"{what}[{i}]") for i, v in enumerate(value))
+def _amount(value: Any, what: str) -> int:
+    return to_uint256(value, what, units=True)
+
+
+def _plan_id(value: Any, what: str) -> int:
+    return to_uint256(value, what, hex_ok=True)
 
 
 class PriceConfig(CoreModel):
@@ -226,8 +245,11 @@ class PriceConfig(CoreModel):
 
     ``amounts`` are integer base units (6-decimal units for fiat); pass each as an int or a decimal string
     (floats, bools and Decimals are refused). ``currency`` and ``contract_address`` are off-chain only and not
-    part of the chain tuple. Unset addresses (``None``) mean the zero address.
+    part of the chain tuple. Unset addresses (``None``) mean the zero address. Unknown keys are refused, so a
+    misspelt field cannot silently change the plan.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     is_crypto: bool = False
     token_address: ChainAddress = ZERO
@@ -237,17 +259,17 @@ class PriceConfig(CoreModel):
     fee_controller: ChainAddress = ZERO
     template_address: ChainAddress = ZERO
     currency: str | None = None
-    contract_address: Annotated[str, BeforeValidator(_address_field)] | None = None
+    contract_address: Address | None = None
 
     @field_validator("amounts", mode="before")
     @classmethod
     def _amounts(cls, value: Any) -> tuple[int, ...]:
-        return _uint_list(value, "amounts")
+        return _each(value, "amounts", _amount)
 
     @field_validator("receivers", mode="before")
     @classmethod
     def _receivers(cls, value: Any, info: ValidationInfo) -> tuple[str, ...]:
-        receivers = _address_list(value, "receivers")
+        receivers = _each(value, "receivers", to_address)
         amounts = info.data.get("amounts")
         if amounts is not None and len(amounts) != len(receivers):
             raise ValidationError(
@@ -288,21 +310,34 @@ class CreditsConfig(CoreModel):
     ``duration_secs``, ``amount``, ``min_amount`` and ``max_amount`` accept ints or decimal strings (the API
     sends strings). ``onchain_mirror`` is also accepted under its old name ``proof_required``/``proofRequired``.
     ``nft_address`` (the ERC-1155 credits contract) may stay ``None`` until the client fills it in from the
-    address book with :meth:`with_nft`; :meth:`as_tuple` needs it.
+    address book with :meth:`with_nft`; :meth:`as_tuple` needs it. Unknown keys are refused.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     is_redemption_amount_fixed: bool = False
     redemption_type: Annotated[RedemptionType, BeforeValidator(_redemption_type)]
-    onchain_mirror: bool = Field(
-        default=False,
-        validation_alias=AliasChoices("onchain_mirror", "onchainMirror", "proof_required", "proofRequired"),
-        serialization_alias="onchainMirror",
-    )
+    onchain_mirror: bool = False
     duration_secs: Uint256
     amount: Uint256
     min_amount: Uint256
     max_amount: Uint256
     nft_address: Address | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_mirror_name(cls, data: Any) -> Any:
+        """Map ``proof_required``/``proofRequired`` (payments-py before PR #176) to ``onchain_mirror``."""
+        if not isinstance(data, dict) or not {"proof_required", "proofRequired"} & data.keys():
+            return data
+        data = dict(data)
+        old = [data.pop(k) for k in ("proof_required", "proofRequired") if k in data]
+        new = [data[k] for k in ("onchain_mirror", "onchainMirror") if k in data]
+        if new and any(v != new[0] for v in old):
+            raise ValidationError("onchain_mirror and its old name proof_required disagree")
+        if not new:
+            data["onchain_mirror"] = old[0]
+        return data
 
     @field_validator("max_amount")
     @classmethod
@@ -350,12 +385,6 @@ class CreditsConfig(CoreModel):
 # ---------------------------------------------------------------------------------------------- chain records
 
 
-def _ids(value: Any, what: str) -> tuple[int, ...]:
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ValidationError(f"{what} must be a list, got {type(value).__name__}")
-    return tuple(to_uint256(v, f"{what}[{i}]", hex_ok=True) for i, v in enumerate(value))
-
-
 class Plan(CoreModel):
     """A plan as stored on chain (``IAsset.Plan``) plus its hooks."""
 
@@ -369,7 +398,7 @@ class Plan(CoreModel):
     @field_validator("hooks", mode="before")
     @classmethod
     def _hooks(cls, value: Any) -> tuple[str, ...]:
-        return _address_list(value, "hooks")
+        return _each(value, "hooks", to_address)
 
     @property
     def plan_type(self) -> Literal["credits", "time"]:
@@ -411,7 +440,7 @@ class Agent(CoreModel):
     @field_validator("plans", mode="before")
     @classmethod
     def _plans(cls, value: Any) -> tuple[int, ...]:
-        return _ids(value, "plans")
+        return _each(value, "plans", _plan_id)
 
     @classmethod
     def from_chain(cls, agent_id: Any, record: Any) -> Agent:
@@ -425,7 +454,7 @@ class Agent(CoreModel):
         except (TypeError, ValueError):
             raise ValidationError("getAgent record must be (owner, creator, url, lastUpdated, plans)") from None
         if last_updated == 0:
-            raise ValidationError(f"no agent {format_id(parse_id(agent_id))} on chain (getAgent returned an empty record)")
+            raise ValidationError(f"no agent {format_id(parse_id(agent_id))} on chain (getAgent returned nothing)")
         return cls(agent_id=agent_id, owner=owner, creator=creator, url=url, last_updated=last_updated, plans=plans)
 
 
