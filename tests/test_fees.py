@@ -113,7 +113,8 @@ def test_three_receivers_protocol_include_fails_where_with_fees_does_not():
     assert not fees_included(included, ON)  # 1% of 5600 is 56
     ours = with_fees(price, ON)
     assert ours.total == 5599 and fees_included(ours, ON)
-    assert ours.amounts == (337, 3165, 2042, 55)  # largest remainders: exact shares 336.9, 3165.3, 2041.8 and ours.receivers == (ALICE, BOB, CAROL, FEE)
+    assert ours.amounts == (337, 3165, 2042, 55)  # largest remainders of 336.9, 3165.3, 2041.8
+    assert ours.receivers == (ALICE, BOB, CAROL, FEE)
 
 
 def test_fee_rounding_to_zero_leaves_the_price_unchanged():
