@@ -5,7 +5,8 @@ Messages differ by client; matching is on lower-cased substrings:
 - geth: core/txpool errors "nonce too low", "nonce too high", "already known", "replacement transaction
   underpriced", "insufficient funds for gas * price + value", "max fee per gas less than block base fee";
 - anvil: "nonce too low" (-32003), "transaction already imported", "insufficient funds";
-- eth-tester / py-evm: "Sender … cannot afford txn gas", "Invalid transaction nonce".
+- eth-tester / py-evm: "Sender … cannot afford txn gas", "Sender does not have enough balance to cover
+  transaction value and gas", "Invalid transaction nonce: Expected …, but got …" (too low or too high).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _TABLE: tuple[tuple[str, Refusal], ...] = (
     ("underpriced", Refusal.UNDERPRICED),
     ("insufficient funds", Refusal.INSUFFICIENT_FUNDS),
     ("cannot afford", Refusal.INSUFFICIENT_FUNDS),
+    ("not have enough balance", Refusal.INSUFFICIENT_FUNDS),
     ("less than block base fee", Refusal.FEE_BELOW_BASE_FEE),
 )
 

@@ -202,7 +202,7 @@ class Sender:
         except Exception:
             self.nonces.release(self.signer.address, nonce)
             raise
-        tx_hash = self._broadcast(request, raw, tx_hash, nonce, chain_id, fees)
+        tx_hash, nonce = self._broadcast(request, raw, tx_hash, nonce, chain_id, fees)
         if not wait:
             return tx_hash
         return self._settle(request, self.wait(tx_hash, timeout, nonce=nonce))
@@ -287,26 +287,28 @@ class Sender:
     def _raw_send(self, raw: bytes) -> None:
         self.w3.eth.send_raw_transaction(raw)
 
-    def _broadcast(self, req: TxRequest, raw: bytes, tx_hash: str, nonce: int, chain_id: int, fees: Fees) -> str:
-        """Broadcast once; resend the same bytes after a lost answer; re-sign only on a proven-unused nonce."""
+    def _broadcast(self, req: TxRequest, raw: bytes, tx_hash: str, nonce: int, chain_id: int,
+                   fees: Fees) -> tuple[str, int]:
+        """Broadcast once; resend the same bytes after a lost answer; re-sign only on a proven-unused nonce.
+        Returns the hash and nonce of what the node accepted."""
         address = self.signer.address
         try:
             self._raw_send(raw)
-            return tx_hash
+            return tx_hash, nonce
         except _TRANSPORT_ERRORS:
             try:  # the node may have accepted it before the answer was lost: same bytes, same hash
                 self._raw_send(raw)
-                return tx_hash
+                return tx_hash, nonce
             except _TRANSPORT_ERRORS:
                 raise TransactionPending(tx_hash, 0, nonce) from None
             except Exception as exc:  # noqa: BLE001
                 if self._known(tx_hash, exc):
-                    return tx_hash
+                    return tx_hash, nonce
                 self.nonces.resync(address)
                 raise self._refused(req, exc, []) from exc
         except Exception as exc:  # noqa: BLE001 - a refusal, classified below
             if self._known(tx_hash, exc):
-                return tx_hash
+                return tx_hash, nonce
             refusal = classify_refusal(str(exc))
             if refusal in (Refusal.NONCE_TOO_LOW, Refusal.NONCE_TOO_HIGH):
                 # our nonce was stale and this transaction is provably unknown: one retry with a fresh nonce
@@ -315,7 +317,7 @@ class Sender:
                 raw, tx_hash = self._sign(req, chain_id, fresh, fees)
                 try:
                     self._raw_send(raw)
-                    return tx_hash
+                    return tx_hash, fresh
                 except Exception as again:  # noqa: BLE001
                     self.nonces.resync(address)
                     raise self._refused(req, again, []) from again
