@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from web3 import Web3
 
 from nvm_chain.contracts import Contracts
-from nvm_chain.errors import ConfigurationError
+from nvm_chain.errors import ConfigurationError, shown
 from nvm_chain.networks import BUNDLED, NETWORKS, AddressBook, bundled_address_book
 from nvm_chain.tx.sender import Sender
 from nvm_chain.tx.signer import LocalSigner
@@ -113,7 +113,7 @@ class NvmChain:
             ValidationError: the private key is malformed (the message never contains it).
         """
         if network not in NETWORKS:
-            raise ConfigurationError(f"unknown network {network!r}; choose one of {', '.join(NETWORKS)}")
+            raise ConfigurationError(f"unknown network {shown(network)}; choose one of {', '.join(NETWORKS)}")
         signer = account or (LocalSigner(private_key) if private_key is not None else None)
         if network == "embedded":
             if simulation is None:

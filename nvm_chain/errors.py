@@ -42,3 +42,14 @@ class ContractRevertError(NvmChainError):
 
 class DeploymentError(NvmChainError):
     """The simulation suite could not be deployed or configured."""
+
+
+def shown(value: object, limit: int = 24) -> str:
+    """``repr(value)`` for an error message, unless it could be a secret passed in the wrong place: long
+    values and hex runs of 32+ digits are replaced by their type and length, so a private key given where
+    an address, an amount or a network name was expected never reaches a message."""
+    text = value if isinstance(value, str) else repr(value)
+    digits = sum(c in "0123456789abcdefABCDEF" for c in text)
+    if len(text) > limit or digits >= 32:
+        return f"<{type(value).__name__} of {len(text)} characters, not shown>"
+    return repr(value)

@@ -20,7 +20,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerial
                       ValidationInfo, field_validator, model_serializer, model_validator)
 from pydantic.alias_generators import to_camel
 
-from nvm_chain.errors import ValidationError
+from nvm_chain.errors import ValidationError, shown
 
 ZERO = "0x" + "00" * 20
 UINT256_MAX = 2**256 - 1
@@ -42,7 +42,7 @@ def to_uint256(value: Any, what: str = "value", *, hex_ok: bool = False, units: 
         elif value.isascii() and value.isdigit():
             number = int(value, 10)
         else:
-            raise _not_integer(what, value[:80], hex_ok, units)
+            raise _not_integer(what, value, hex_ok, units)
     else:
         try:
             if isinstance(value, bool):
@@ -60,7 +60,7 @@ def to_uint256(value: Any, what: str = "value", *, hex_ok: bool = False, units: 
 def _not_integer(what: str, value: Any, hex_ok: bool, units: bool) -> ValidationError:
     kind = f"{what}: amounts are integer base units" if units else f"{what} must be an integer"
     forms = "an int, a decimal or a 0x-hex string" if hex_ok else "an int or a decimal string"
-    return ValidationError(f"{kind} ({forms}), not {type(value).__name__} {value!r}")
+    return ValidationError(f"{kind} ({forms}), not {type(value).__name__} {shown(value, limit=80)}")
 
 
 def _is_hex(text: str) -> bool:
@@ -76,8 +76,8 @@ def to_address(value: Any, what: str = "address") -> str:
     """
     checksummed = _checksummed(value) if isinstance(value, str) else None
     if checksummed is None:
-        shown = repr(value[:60]) if isinstance(value, str) else type(value).__name__
-        raise ValidationError(f"{what} is not a valid address (0x + 40 hex, EIP-55 if mixed case): {shown}")
+        got = shown(value, limit=44) if isinstance(value, str) else type(value).__name__
+        raise ValidationError(f"{what} is not a valid address (0x + 40 hex, EIP-55 if mixed case): {got}")
     return checksummed
 
 

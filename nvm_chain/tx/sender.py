@@ -174,6 +174,8 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - every backend raises its own class for a revert
             raw = revert_data(exc)
             if raw is None:
+                if classify_refusal(str(exc)) is Refusal.INSUFFICIENT_FUNDS:  # py-evm charges gas in eth_call
+                    raise self._refused(request, exc, []) from exc
                 raise
             raise ContractRevertError(registry().decode_revert(raw), raw, action=request.action) from None
 

@@ -31,12 +31,10 @@ class LocalSigner:
         Raises:
             ValidationError: the value is not a valid secp256k1 private key (the message omits the value).
         """
-        try:
-            raw = bytes.fromhex(private_key.removeprefix("0x")) if isinstance(private_key, str) else bytes(private_key)
-            pk = keys.PrivateKey(raw)
-        except Exception:
-            raise ValidationError("invalid private key (expected 32 bytes as 0x-prefixed hex)") from None
-        self._key = raw
+        pk = _private_key(private_key)
+        if pk is None:  # raised outside the except block: no exception context can carry the value
+            raise ValidationError("invalid private key (expected 32 bytes as 0x-prefixed hex)")
+        self._key = pk.to_bytes()
         self.address: str = to_checksum_address(pk.public_key.to_canonical_address())
 
     def __repr__(self) -> str:
@@ -54,9 +52,11 @@ class LocalSigner:
             SigningError: the dict is not a signable transaction.
         """
         try:
-            signed = Account.sign_transaction(tx, self._key)
-        except Exception as exc:
-            raise SigningError(f"could not sign transaction: {type(exc).__name__}") from None
+            signed, failure = Account.sign_transaction(tx, self._key), None
+        except Exception as exc:  # noqa: BLE001 - re-raised below without its context
+            signed, failure = None, type(exc).__name__
+        if signed is None:
+            raise SigningError(f"could not sign transaction: {failure}")
         raw = bytes(signed.raw_transaction)
         return raw, "0x" + keccak(raw).hex()
 
@@ -67,7 +67,18 @@ class LocalSigner:
             SigningError: the typed data is malformed.
         """
         try:
-            signed = Account.sign_typed_data(self._key, domain, types, message)
-        except Exception as exc:
-            raise SigningError(f"could not sign typed data: {type(exc).__name__}") from None
+            signed, failure = Account.sign_typed_data(self._key, domain, types, message), None
+        except Exception as exc:  # noqa: BLE001 - re-raised below without its context
+            signed, failure = None, type(exc).__name__
+        if signed is None:
+            raise SigningError(f"could not sign typed data: {failure}")
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+def _private_key(value: bytes | str) -> keys.PrivateKey | None:
+    """The key object for 32 bytes (or 0x-hex), None when the value is not a usable secp256k1 key."""
+    try:
+        raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+        return keys.PrivateKey(raw)
+    except Exception:  # noqa: BLE001 - any malformed input
+        return None
