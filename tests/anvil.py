@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,8 @@ class Anvil:
                 break
         else:
             raise RuntimeError(f"anvil did not start (exit code {self.proc.wait()})")
+        # keep draining its log: a full pipe (~64 KiB) would block anvil and time out every request
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     def stop(self) -> None:
         self.proc.terminate()

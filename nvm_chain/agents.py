@@ -1,0 +1,504 @@
+"""Agents API (services layer): payments-py's ``AgentsAPI`` on chain, signed with the client's own key.
+
+Reached as ``NvmChain.agents``. Method names and argument order follow payments-py (``add_plan_to_agent(plan_id,
+agent_id)``: the plan comes first). Writes go to ``AssetsRegistry`` (protocol-v1.5.md §5.2) through the client's
+sender, which simulates every call before signing; everything an argument can get wrong, and every refusal the
+client can foresee from a read (unknown agent, caller not the owner, plan not listed), raises a typed error before
+anything is signed. IDs are computed offline before sending and checked against the emitted events.
+
+What is NOT on chain: agent and plan metadata (``AgentMetadata``, ``PlanMetadata``, the API attributes other than
+one URL, ``access_limit``). ``AssetsRegistry`` stores only the owner, creator, one URL, the plan list and a
+timestamp. The methods accept payments-py's metadata arguments, validate them and hand them back in the result
+so that they can be published through the REST fallback; they are never sent to the chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from eth_keys import keys
+from pydantic import BaseModel, PlainSerializer
+
+from nvm_chain import ids
+from nvm_chain.errors import ConfigurationError, NvmChainError, ValidationError
+from nvm_chain.models import (ZERO, Address, Agent, AgentAPIAttributes, AgentMetadata, CoreModel, CreditsConfig, Id,
+                              PlanMetadata, PriceConfig, format_id, parse_id, to_address, to_uint256)
+from nvm_chain.plan_results import IdMismatchError
+from nvm_chain.plans import OffchainCreditsWarning
+from nvm_chain.reads import eth_call
+from nvm_chain.results import TxResult
+
+if TYPE_CHECKING:
+    from nvm_chain.client import NvmChain
+    from nvm_chain.tx.sender import Sender, TxReceipt, TxRequest
+
+log = logging.getLogger(__name__)
+
+REGISTRY = "AssetsRegistry"
+
+_Ids = Annotated[tuple[int, ...], PlainSerializer(lambda v: [str(i) for i in v], when_used="json")]
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+class AgentNotFoundError(NvmChainError, LookupError):
+    """No agent record with this id on the connected deployment (``getAgent`` is empty)."""
+
+    def __init__(self, agent_id: int, chain_id: int, registry: str):
+        self.agent_id = agent_id
+        super().__init__(f"agent {format_id(agent_id)} not found on chain {chain_id} (AssetsRegistry {registry}): "
+                         "check the id and the network, or register the agent first")
+
+
+class NotAgentOwnerError(NvmChainError, PermissionError):
+    """The signing account does not own the agent; only ``owner`` may change it. Nothing was signed."""
+
+    def __init__(self, agent_id: int, caller: str, owner: str, action: str):
+        self.agent_id = agent_id
+        self.caller = caller
+        self.owner = owner
+        super().__init__(f"{action}: account {caller} is not the owner of agent {format_id(agent_id)}; "
+                         f"its owner is {owner} (connect as that account); nothing was signed")
+
+
+class PlanNotInAgentError(ValidationError):
+    """``remove_plan_from_agent`` of a plan the agent does not list. Nothing was signed."""
+
+    def __init__(self, agent_id: int, plan_id: int, plans: tuple[int, ...]):
+        self.agent_id = agent_id
+        self.plan_id = plan_id
+        self.plans = plans
+        listed = ", ".join(format_id(p) for p in plans) or "none"
+        super().__init__(f"agent {format_id(agent_id)} does not list plan {format_id(plan_id)} "
+                         f"(its plans: {listed}); nothing was signed")
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+
+class AgentRegistration(CoreModel):
+    """Result of :meth:`AgentsAPI.register_agent`. ``agent_metadata`` and ``agent_api`` are returned as given
+    (validated) and were not sent to the chain; ``url`` is what ``AssetsRegistry`` stores."""
+
+    agent_id: Id
+    url: str
+    plans: _Ids
+    agent_metadata: AgentMetadata
+    agent_api: AgentAPIAttributes
+    tx: TxResult
+
+    @property
+    def tx_hash(self) -> str:
+        return self.tx.tx_hash
+
+
+class AgentAndPlanRegistration(CoreModel):
+    """Result of :meth:`AgentsAPI.register_agent_and_plan` (payments-py: ``agentId``, ``planId``, ``txHash``).
+
+    ``plan_created`` is False when the plan already existed (same config, creator and seed) and was reused.
+    ``price_config``/``credits_config`` are the configs as registered (credits contract filled in).
+    """
+
+    agent_id: Id
+    plan_id: Id
+    plan_created: bool
+    url: str
+    agent_metadata: AgentMetadata
+    agent_api: AgentAPIAttributes
+    plan_metadata: PlanMetadata
+    price_config: PriceConfig
+    credits_config: CreditsConfig
+    access_limit: Literal["credits", "time"]
+    tx: TxResult
+
+    @property
+    def tx_hash(self) -> str:
+        return self.tx.tx_hash
+
+
+class AgentPlanChange(CoreModel):
+    """Result of :meth:`AgentsAPI.add_plan_to_agent` / :meth:`AgentsAPI.remove_plan_from_agent`.
+
+    ``changed`` is False (and ``tx`` None) when adding a plan the agent already lists: the contract would do
+    nothing, so no transaction is sent.
+    """
+
+    agent_id: Id
+    plan_id: Id
+    changed: bool
+    tx: TxResult | None
+
+
+class AgentPlansReplacement(CoreModel):
+    """Result of :meth:`AgentsAPI.replace_plans_for_agent`: the plan list now stored (ascending)."""
+
+    agent_id: Id
+    plans: _Ids
+    tx: TxResult
+
+
+class AgentOwnershipTransfer(CoreModel):
+    """Result of :meth:`AgentsAPI.transfer_agent_ownership` (registry owner only; the ERC-721 stays put)."""
+
+    agent_id: Id
+    previous_owner: Address
+    new_owner: Address
+    tx: TxResult
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+
+def _model(value: Any, cls: type[CoreModel], what: str) -> Any:
+    """``value`` as ``cls``: an instance, a dict (snake_case or camelCase keys) or another pydantic model of the
+    same fields (e.g. payments-py's).
+
+    Raises:
+        ValidationError: anything else, or invalid fields.
+    """
+    if type(value) is cls:
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump(exclude_unset=True)
+    if not isinstance(value, dict):
+        raise ValidationError(f"{what} must be a {cls.__name__} or a dict, not {type(value).__name__}")
+    return cls.model_validate(value)
+
+
+def _seed(seed: Any) -> bytes:
+    """A 32-byte seed from None (random), 32 bytes, a ``0x`` + 64-hex string or a uint256.
+
+    Raises:
+        ValidationError: any other value.
+    """
+    if seed is None:
+        return os.urandom(32)
+    if isinstance(seed, (bytes, bytearray)):
+        if len(seed) != 32:
+            raise ValidationError(f"seed must be 32 bytes, got {len(seed)}")
+        return bytes(seed)
+    if isinstance(seed, str) and not (seed.isascii() and seed.isdigit()):
+        body = seed[2:] if seed[:2].lower() == "0x" else None
+        if body is None or len(body) != 64 or not all(c in "0123456789abcdefABCDEF" for c in body):
+            raise ValidationError("seed must be 32 bytes, 0x + 64 hex characters, or a uint256")
+        return bytes.fromhex(body)
+    return to_uint256(seed, "seed").to_bytes(32, "big")
+
+
+def _not_the_key(seed: bytes, signer_address: str) -> None:
+    """Refuse a seed that is the signing key itself: the seed is published in the transaction's calldata.
+
+    Raises:
+        ValidationError: ``seed`` is the private key of ``signer_address`` (the message does not show it).
+    """
+    try:
+        derived = keys.PrivateKey(seed).public_key.to_checksum_address()
+    except Exception:  # noqa: BLE001 - not a valid private key at all
+        return
+    if derived == signer_address:
+        raise ValidationError("seed is the signing account's private key; it would be published on chain. "
+                              "Use a random seed (seed=None)") from None
+
+
+def _plan_list(value: Any, what: str) -> tuple[int, ...]:
+    """Plan ids (each an int, decimal or 0x-hex string), duplicates dropped, first occurrence kept.
+
+    Raises:
+        ValidationError: not a list, or a malformed id (named by its index).
+    """
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
+        raise ValidationError(f"{what} must be a list of plan ids, not {type(value).__name__}")
+    plans = [to_uint256(p, f"{what}[{i}]", hex_ok=True) for i, p in enumerate(value)]
+    return tuple(dict.fromkeys(plans))
+
+
+def _url(agent_api: AgentAPIAttributes) -> str:
+    """The URL stored on chain: the first endpoint's URL, else ``agent_definition_url``.
+
+    Raises:
+        ValidationError: neither is set (AssetsRegistry would revert ``InvalidURL``).
+    """
+    candidates = [agent_api.endpoints[0].url] if agent_api.endpoints else []
+    candidates.append(agent_api.agent_definition_url)
+    for url in candidates:
+        if url and url.strip():
+            return url.strip()
+    raise ValidationError("agent_api has no URL: set endpoints=[Endpoint(verb=..., url=...)] or "
+                          "agent_definition_url (AssetsRegistry stores one URL per agent and refuses an empty one)")
+
+
+def _access_limit(value: Any) -> Literal["credits", "time"] | None:
+    """Raises: ValidationError: not ``"credits"``, ``"time"`` or None."""
+    if value is not None and value not in ("credits", "time"):
+        raise ValidationError(f"access_limit must be 'credits', 'time' or None, got {value!r}")
+    return value
+
+
+def _event_arg(receipt: TxReceipt, registry: str, event: str, arg: str) -> list[Any]:
+    return [e.args[arg] for e in receipt.events if e.name == event and e.address == registry]
+
+
+# ---------------------------------------------------------------------------------------------- API
+
+
+class AgentsAPI:
+    """Register agents and manage their plans on ``AssetsRegistry`` (payments-py ``AgentsAPI`` names)."""
+
+    def __init__(self, client: NvmChain):
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"AgentsAPI({self._client!r})"
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def _registry(self):
+        return self._client.contracts[REGISTRY]
+
+    def _writer(self) -> Sender:
+        """The client's sender, after the chain-id check (so reads that precede a write hit the right chain).
+
+        Raises:
+            ConfigurationError: read-only client.
+            ChainMismatchError: the node is on another chain than the address book.
+        """
+        sender = self._client.sender
+        sender.chain_id()
+        return sender
+
+    def _read(self, fn: str, *args: Any) -> Any:
+        reg = self._registry
+        raw = eth_call(self._client.w3, reg.address, reg.calldata(fn, *args), action=f"{REGISTRY}.{fn}")
+        if not raw:
+            raise ConfigurationError(f"no AssetsRegistry at {reg.address} on this node (empty answer to {fn}): "
+                                     "wrong address book or RPC URL for this network")
+        return reg.decode(fn, raw)
+
+    def _record(self, agent_id: int) -> Agent:
+        record = self._read("getAgent", agent_id)
+        if record[3] == 0:  # lastUpdated == 0: no DIDAgent record (never registered, or an ERC-8004 identity)
+            raise AgentNotFoundError(agent_id, self._client.book.chain_id, self._registry.address)
+        return Agent.from_chain(agent_id, record)
+
+    def _owned(self, agent_id: int, action: str) -> tuple[Sender, Agent]:
+        """Sender and agent record, after checking that the signer is the agent's registry owner.
+
+        Raises:
+            ConfigurationError, ChainMismatchError: see :meth:`_writer`.
+            AgentNotFoundError: no such agent.
+            NotAgentOwnerError: the signer is not its owner.
+        """
+        sender = self._writer()
+        agent = self._record(agent_id)
+        caller = sender.signer.address
+        if agent.owner != caller:
+            raise NotAgentOwnerError(agent_id, caller, agent.owner, action)
+        return sender, agent
+
+    def _send(self, sender: Sender, request: TxRequest) -> TxReceipt:
+        log.debug("%s from %s", request.action, sender.signer.address)
+        return sender.send(request)
+
+    # ------------------------------------------------------------------ registration
+
+    def register_agent(self, agent_metadata: AgentMetadata | dict, agent_api: AgentAPIAttributes | dict,
+                       payment_plans: Iterable[int | str] | None, seed: bytes | str | int | None = None
+                       ) -> AgentRegistration:
+        """Register an agent owned by the signer, listing ``payment_plans`` (``AssetsRegistry.register``).
+
+        The on-chain URL is ``agent_api.endpoints[0].url``, else ``agent_api.agent_definition_url``; the
+        metadata is not stored on chain (it is returned in the result). ``payment_plans`` are ids (int, decimal
+        or 0x-hex strings); duplicates are dropped. ``seed`` (32 bytes, 0x-hex or uint256; random when None)
+        fixes the id: ``agent_id = keccak(seed, signer)``, computed before sending and checked against
+        ``AgentRegistered``.
+
+        Raises:
+            ValidationError: bad metadata, no URL, malformed plan id or seed, or a seed that is the signing key
+                (nothing signed).
+            ConfigurationError: read-only client.
+            ChainMismatchError: the node is on another chain (nothing signed).
+            ContractRevertError: refused by the simulation, e.g. ``PlanNotFound`` for an unknown plan or
+                ``AgentAlreadyRegistered`` for a reused seed (nothing signed).
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+            IdMismatchError: ``AgentRegistered`` carries another id (the transaction WAS mined).
+        """
+        metadata = _model(agent_metadata, AgentMetadata, "agent_metadata")
+        api = _model(agent_api, AgentAPIAttributes, "agent_api")
+        url = _url(api)
+        plans = _plan_list(payment_plans, "payment_plans")
+        raw_seed = _seed(seed)
+        sender = self._writer()
+        if seed is not None:
+            _not_the_key(raw_seed, sender.signer.address)
+        agent_id = ids.agent_id(raw_seed, sender.signer.address)
+        receipt = self._send(sender, self._registry.tx("register", raw_seed, url, list(plans)))
+        self._check_agent_event(receipt, agent_id)
+        return AgentRegistration(agent_id=agent_id, url=url, plans=plans, agent_metadata=metadata, agent_api=api,
+                                 tx=TxResult.of(receipt))
+
+    def register_agent_and_plan(self, agent_metadata: AgentMetadata | dict, agent_api: AgentAPIAttributes | dict,
+                                plan_metadata: PlanMetadata | dict, price_config: PriceConfig,
+                                credits_config: CreditsConfig, access_limit: Literal["credits", "time"] | None = None,
+                                seed: bytes | str | int | None = None) -> AgentAndPlanRegistration:
+        """Create a plan and an agent listing it, in one transaction (``AssetsRegistry.registerAgentAndPlan``).
+
+        ``price_config``/``credits_config`` go through ``client.plans.prepare_plan`` (credits contract filled in
+        from the address book, fee rule checked locally): build prices with the fee-inclusive helpers of
+        ``client.plans``. The plan id is ``plan_id(price, credits, signer, nonce=uint256(seed))``, the agent id
+        ``agent_id(seed, signer)``; both are computed before sending and checked against the events. If that
+        plan already exists it is reused (``plan_created=False``). ``plan_metadata``, ``agent_metadata`` and
+        ``access_limit`` (default: ``"time"`` when ``duration_secs > 0``, else ``"credits"``) stay off chain.
+        Like ``client.plans``, a plan with ``onchain_mirror=False`` (payments-py's default) warns with
+        :class:`~nvm_chain.plans.OffchainCreditsWarning`: its orders mint no credits on chain.
+
+        Raises:
+            ValidationError: bad metadata, configs, access_limit or seed, a seed that is the signing key, or no
+                URL (nothing signed).
+            FeeError: the price does not carry the Nevermined fee the deployment requires (nothing signed).
+            ConfigurationError: read-only client.
+            ChainMismatchError: the node is on another chain (nothing signed).
+            ContractRevertError: refused by the simulation (e.g. ``AgentAlreadyRegistered``).
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+            IdMismatchError: an event carries another id (the transaction WAS mined).
+        """
+        metadata = _model(agent_metadata, AgentMetadata, "agent_metadata")
+        api = _model(agent_api, AgentAPIAttributes, "agent_api")
+        plan_meta = _model(plan_metadata, PlanMetadata, "plan_metadata")
+        url = _url(api)
+        raw_seed = _seed(seed)
+        limit = _access_limit(access_limit)
+        sender = self._writer()
+        if seed is not None:
+            _not_the_key(raw_seed, sender.signer.address)
+        price, credits = self._client.plans.prepare_plan(price_config, credits_config)
+        limit = limit or ("time" if credits.duration_secs > 0 else "credits")
+        if not credits.onchain_mirror and credits.amount > 0 and \
+                price.template_address != self._client.book.contracts.get("PayAsYouGoTemplate"):
+            warnings.warn("credits_config.onchain_mirror is False: orders of this plan will mint no credits on "
+                          "chain (use set_onchain_mirror(credits_config))", OffchainCreditsWarning, stacklevel=2)
+        creator = sender.signer.address
+        price_t, credits_t = price.as_tuple(), credits.as_tuple()
+        plan_id = ids.plan_id(price_t, credits_t, creator, int.from_bytes(raw_seed, "big"))
+        agent_id = ids.agent_id(raw_seed, creator)
+        receipt = self._send(sender, self._registry.tx("registerAgentAndPlan", raw_seed, url, price_t, credits_t))
+        created = _event_arg(receipt, self._registry.address, "PlanRegistered", "planId")
+        if created and created != [plan_id]:
+            raise IdMismatchError("planId", format_id(plan_id), ", ".join(map(str, created)), receipt.tx_hash)
+        self._check_agent_event(receipt, agent_id)
+        return AgentAndPlanRegistration(
+            agent_id=agent_id, plan_id=plan_id, plan_created=bool(created), url=url, agent_metadata=metadata,
+            agent_api=api, plan_metadata=plan_meta, price_config=price, credits_config=credits, access_limit=limit,
+            tx=TxResult.of(receipt))
+
+    def _check_agent_event(self, receipt: TxReceipt, agent_id: int) -> None:
+        emitted = _event_arg(receipt, self._registry.address, "AgentRegistered", "agentId")
+        if emitted != [agent_id]:
+            raise IdMismatchError("agentId", format_id(agent_id), ", ".join(map(str, emitted)) or "none",
+                                  receipt.tx_hash)
+
+    # ------------------------------------------------------------------ reads
+
+    def get_agent(self, agent_id: int | str) -> Agent:
+        """The agent's on-chain record: owner, creator, URL, last update and plan ids.
+
+        Raises:
+            ValidationError: malformed id.
+            AgentNotFoundError: no agent with this id on this deployment.
+        """
+        return self._record(parse_id(agent_id))
+
+    def get_agent_plans(self, agent_id: int | str) -> tuple[int, ...]:
+        """The ids of the plans the agent lists, in on-chain order (one ``getAgent`` call; use
+        ``client.plans.get_plan`` for a plan's details). payments-py pages REST documents instead.
+
+        Raises:
+            ValidationError: malformed id.
+            AgentNotFoundError: no agent with this id on this deployment.
+        """
+        return self.get_agent(agent_id).plans
+
+    # ------------------------------------------------------------------ plan management (agent owner)
+
+    def add_plan_to_agent(self, plan_id: int | str, agent_id: int | str) -> AgentPlanChange:
+        """List ``plan_id`` on the agent (``addPlanToAgent``). A plan already listed sends nothing
+        (``changed=False``, ``tx=None``).
+
+        Raises:
+            ValidationError: malformed id.
+            ConfigurationError: read-only client.
+            ChainMismatchError: wrong chain (nothing signed).
+            AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
+            ContractRevertError: ``PlanNotFound`` from the simulation for an unknown plan (nothing signed).
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+        """
+        plan, agent_ref = parse_id(plan_id), parse_id(agent_id)
+        sender, agent = self._owned(agent_ref, "add_plan_to_agent")
+        if plan in agent.plans:
+            return AgentPlanChange(agent_id=agent_ref, plan_id=plan, changed=False, tx=None)
+        receipt = self._send(sender, self._registry.tx("addPlanToAgent", agent_ref, plan))
+        return AgentPlanChange(agent_id=agent_ref, plan_id=plan, changed=True, tx=TxResult.of(receipt))
+
+    def remove_plan_from_agent(self, plan_id: int | str, agent_id: int | str) -> AgentPlanChange:
+        """Remove ``plan_id`` from the agent (``removePlanFromAgent``; the contract swaps the last plan into
+        its place, so the order of the others may change).
+
+        Raises:
+            ValidationError: malformed id.
+            ConfigurationError: read-only client.
+            ChainMismatchError: wrong chain (nothing signed).
+            AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
+            PlanNotInAgentError: the agent does not list the plan (nothing signed).
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+        """
+        plan, agent_ref = parse_id(plan_id), parse_id(agent_id)
+        sender, agent = self._owned(agent_ref, "remove_plan_from_agent")
+        if plan not in agent.plans:
+            raise PlanNotInAgentError(agent_ref, plan, agent.plans)
+        receipt = self._send(sender, self._registry.tx("removePlanFromAgent", agent_ref, plan))
+        return AgentPlanChange(agent_id=agent_ref, plan_id=plan, changed=True, tx=TxResult.of(receipt))
+
+    def replace_plans_for_agent(self, agent_id: int | str, plan_ids: Iterable[int | str]) -> AgentPlansReplacement:
+        """Replace the agent's plan list (``replacePlansForAgent``). The ids are sorted ascending and
+        deduplicated first, as the contract requires; an empty list removes every plan.
+
+        Raises:
+            ValidationError: malformed id or list.
+            ConfigurationError: read-only client.
+            ChainMismatchError: wrong chain (nothing signed).
+            AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
+            ContractRevertError: ``PlanNotFound`` from the simulation for an unknown plan (nothing signed).
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+        """
+        agent_ref = parse_id(agent_id)
+        plans = tuple(sorted(_plan_list(plan_ids, "plan_ids")))
+        sender, _ = self._owned(agent_ref, "replace_plans_for_agent")
+        receipt = self._send(sender, self._registry.tx("replacePlansForAgent", agent_ref, list(plans)))
+        return AgentPlansReplacement(agent_id=agent_ref, plans=plans, tx=TxResult.of(receipt))
+
+    def transfer_agent_ownership(self, agent_id: int | str, new_owner: str) -> AgentOwnershipTransfer:
+        """Make ``new_owner`` the agent's registry owner (``transferAgentOwnership``); the ERC-721 identity
+        token does not move (agent NFTs are not transferable).
+
+        Raises:
+            ValidationError: malformed id, or ``new_owner`` is not an address or is the zero address.
+            ConfigurationError: read-only client.
+            ChainMismatchError: wrong chain (nothing signed).
+            AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+        """
+        agent_ref = parse_id(agent_id)
+        owner = to_address(new_owner, "new_owner")
+        if owner == ZERO:
+            raise ValidationError("new_owner must not be the zero address (the contract reverts InvalidAddress)")
+        sender, agent = self._owned(agent_ref, "transfer_agent_ownership")
+        receipt = self._send(sender, self._registry.tx("transferAgentOwnership", agent_ref, owner))
+        return AgentOwnershipTransfer(agent_id=agent_ref, previous_owner=agent.owner, new_owner=owner,
+                                      tx=TxResult.of(receipt))

@@ -1,0 +1,107 @@
+"""Minting, burning and redeeming plan credits (services: build calls with nvm_chain.contracts, send through
+client.sender).
+
+Credits live in the plan's ERC-1155 contract (``credits.nft_address``, tokenId = planId). Minting is allowed
+to the plan owner or a CREDITS_MINTER_ROLE holder (the contract decides; a refusal comes back as the decoded
+``InvalidRole``). A burn is checked first with reads against the redemption rule of protocol-v1.5.md §5.9 and
+refused with :class:`~nvm_chain.plan_results.RedemptionRefused` saying why; the amount actually burned is
+taken from the mined ``TransferSingle`` event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nvm_chain.errors import ValidationError
+from nvm_chain.models import ZERO, parse_id, to_address, to_uint256
+from nvm_chain.plan_reads import (EXPIRABLE_CONTRACTS, book_address, credits_contract, credits_to_burn, read_plan,
+                                  redemption_refusal)
+from nvm_chain.plan_results import BurnerResult, BurnResult, MintResult, RedemptionRefused
+from nvm_chain.results import TxResult
+
+if TYPE_CHECKING:
+    from nvm_chain.client import NvmChain
+
+NEVER = 2**256 - 1  # NFT1155ExpirableCreditsV2's expiration of credits that never expire
+
+
+def _credits_amount(value: Any, what: str = "credits_amount") -> int:
+    amount = to_uint256(value, what, units=True)
+    if amount < 1:
+        raise ValidationError(f"{what} must be at least 1")
+    return amount
+
+
+def mint(client: NvmChain, plan_id: Any, credits_amount: Any, credits_receiver: Any,
+         credits_duration: Any = None) -> MintResult:
+    """4-argument ``mint`` (``credits_duration`` None) or the expirable 5-argument ``mint``.
+
+    Raises:
+        ValidationError: bad arguments, or a duration for a plan whose credits contract is not expirable.
+        PlanNotFoundError: no such plan.
+        ContractRevertError: e.g. ``InvalidRole`` when the caller is neither the plan owner nor a minter.
+    """
+    pid = parse_id(plan_id)
+    amount = _credits_amount(credits_amount)
+    receiver = to_address(credits_receiver, "credits_receiver")
+    duration = None if credits_duration is None else to_uint256(credits_duration, "credits_duration")
+    plan = read_plan(client, pid, hooks=False)
+    nft = credits_contract(client, plan.credits)
+    if duration is None:
+        request = nft.tx("mint", receiver, pid, amount, b"")
+    else:
+        if nft.name not in EXPIRABLE_CONTRACTS:
+            names = " or ".join(f"{n} {book_address(client, n)}" for n in EXPIRABLE_CONTRACTS)
+            raise ValidationError(f"plan {pid} keeps its credits in {nft.address}, which is not an expirable "
+                                  f"credits contract ({names}): use mint_plan_credits")
+        request = nft.tx("mint", receiver, pid, amount, duration, b"")
+    receipt = client.sender.send(request)
+    minted = [e.args["_expiration"] for e in receipt.events_named("Minted")
+              if e.args.get("_to") == receiver and e.args.get("_planId") == pid]
+    expires = minted[0] if minted and minted[0] != NEVER else None
+    return MintResult(plan_id=pid, credits_receiver=receiver, credits_amount=amount, credits_duration=duration or 0,
+                      expires_at=expires, credits_contract=nft.address, tx=TxResult.of(receipt))
+
+
+def burn(client: NvmChain, plan_id: Any, holder: Any, credits_amount: Any) -> BurnResult:
+    """``burn(holder, planId, amount, 0, 0x)`` by the client's account, after checking it may.
+
+    Raises:
+        ValidationError: bad arguments.
+        PlanNotFoundError: no such plan.
+        RedemptionRefused: the redemption rule does not let the caller burn (nothing sent).
+        ContractRevertError: e.g. ``ERC1155InsufficientBalance`` when a permitted burner asks for more than
+            the holder has.
+    """
+    pid = parse_id(plan_id)
+    requested = to_uint256(credits_amount, "credits_amount", units=True)
+    holder = to_address(holder, "redeem_from")
+    sender = client.address
+    plan = read_plan(client, pid, hooks=False)
+    burned = credits_to_burn(plan.credits, requested)
+    why = redemption_refusal(client, plan, holder, sender, burned)
+    if why is not None:
+        raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why)
+    nft = credits_contract(client, plan.credits)
+    receipt = client.sender.send(nft.tx("burn", holder, pid, requested, 0, b""))
+    taken = [e.args["value"] for e in receipt.events_named("TransferSingle")
+             if e.args.get("from") == holder and e.args.get("to") == ZERO and e.args.get("id") == pid]
+    return BurnResult(plan_id=pid, holder=holder, burner=sender, requested=requested,
+                      burned=sum(taken) if taken else burned, credits_contract=nft.address, tx=TxResult.of(receipt))
+
+
+def set_burner(client: NvmChain, plan_id: Any, burner: Any, allowed: bool) -> BurnerResult:
+    """``allowBurn`` / ``revokeBurn`` on the plan's credits contract (plan owner only).
+
+    Raises:
+        ValidationError: bad arguments.
+        PlanNotFoundError: no such plan.
+        ContractRevertError: ``OnlyOwnerCanAllowBurn`` when the caller does not own the plan.
+    """
+    pid = parse_id(plan_id)
+    burner = to_address(burner, "burner")
+    plan = read_plan(client, pid, hooks=False)
+    nft = credits_contract(client, plan.credits)
+    receipt = client.sender.send(nft.tx("allowBurn" if allowed else "revokeBurn", burner, pid))
+    return BurnerResult(plan_id=pid, burner=burner, allowed=allowed, credits_contract=nft.address,
+                        tx=TxResult.of(receipt))

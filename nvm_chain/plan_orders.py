@@ -1,0 +1,309 @@
+"""Ordering plans (services: build calls with nvm_chain.contracts, send through client.sender).
+
+Four flows (protocol-v1.5.md §5.3–§5.5): ``FixedPaymentTemplate.order`` and ``PayAsYouGoTemplate.order``
+paid by the client's own account, and their ``orderWithAuthorization`` variants where a buyer signs an
+EIP-3009 ``ReceiveWithAuthorization`` and the client's account relays the transaction.
+
+Payment rules: native plans send exactly Σ amounts × n as ``msg.value``; ERC-20 plans send no value and
+need an allowance to PaymentsVault of Σ amounts × n: the allowance is read and, when short, raised to exactly
+that total (never infinite). Before an approval is signed, the order itself is simulated: any revert other
+than the missing allowance (fees not included, wrong template, trial already used, …) is raised then, so an
+order that cannot succeed never leaves an approval behind. Agreement ids are computed offline before sending
+and checked against the ``AgreementRegistered`` event.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import eth_abi
+from eth_utils import keccak
+
+from nvm_chain import ids
+from nvm_chain.errors import ContractRevertError, ValidationError
+from nvm_chain.models import ZERO, Plan, to_address, to_uint256
+from nvm_chain.plan_reads import book_address, call, credits_balance, read_plan, token_balance
+from nvm_chain.plan_results import IdMismatchError, InsufficientBalanceError, OrderResult
+from nvm_chain.reads import eth_call
+from nvm_chain.results import TxResult
+from nvm_chain.tx.sender import TxReceipt, TxRequest
+from nvm_chain.tx.signer import LocalSigner
+
+if TYPE_CHECKING:
+    from nvm_chain.client import NvmChain
+
+FIXED = "FixedPaymentTemplate"
+PAYG = "PayAsYouGoTemplate"
+
+RECEIVE_WITH_AUTHORIZATION = [
+    {"name": "from", "type": "address"},
+    {"name": "to", "type": "address"},
+    {"name": "value", "type": "uint256"},
+    {"name": "validAfter", "type": "uint256"},
+    {"name": "validBefore", "type": "uint256"},
+    {"name": "nonce", "type": "bytes32"},
+]
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+def order_seed(seed: Any = None) -> bytes:
+    """A non-zero bytes32 seed: ``seed`` (32 bytes, 0x-hex or int) or a fresh random one.
+
+    Raises:
+        ValidationError: malformed or zero seed (the templates revert ``InvalidSeed`` on 0).
+    """
+    if seed is None:
+        while True:
+            fresh = os.urandom(32)
+            if any(fresh):
+                return fresh
+    if isinstance(seed, (bytes, bytearray)):
+        raw = bytes(seed)
+    elif isinstance(seed, str) and seed[:2].lower() == "0x":
+        try:
+            raw = bytes.fromhex(seed[2:])
+        except ValueError:
+            raise ValidationError(f"seed is not hex: {seed[:70]!r}") from None
+    else:
+        raw = to_uint256(seed, "seed").to_bytes(32, "big")
+    if len(raw) != 32:
+        raise ValidationError(f"seed must be 32 bytes, got {len(raw)}")
+    if not any(raw):
+        raise ValidationError("seed must not be zero (the templates revert InvalidSeed)")
+    return raw
+
+
+def purchases(number_of_purchases: Any) -> int:
+    """``number_of_purchases`` as an int ≥ 1.
+
+    Raises:
+        ValidationError: not an integer, or below 1.
+    """
+    n = to_uint256(number_of_purchases, "number_of_purchases")
+    if n < 1:
+        raise ValidationError("number_of_purchases must be at least 1")
+    return n
+
+
+def as_signer(buyer: Any) -> Any:
+    """A signer for the buyer: a LocalSigner (or any object with ``address`` and ``sign_typed_data``), or a key.
+
+    Raises:
+        ValidationError: neither a signer nor a valid private key.
+    """
+    if hasattr(buyer, "sign_typed_data") and hasattr(buyer, "address"):
+        return buyer
+    if isinstance(buyer, (str, bytes)):
+        return LocalSigner(buyer)
+    raise ValidationError(f"buyer_signer must be a LocalSigner or a private key, not {type(buyer).__name__}")
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def orderable_plan(client: NvmChain, plan_id: Any, template: str) -> Plan:
+    """The plan, refused with a ValidationError before signing when ``template`` cannot order it.
+
+    Raises:
+        PlanNotFoundError: no such plan.
+        ValidationError: fiat plan, external-price plan, or a pay-as-you-go plan ordered through the fixed
+            template (or the reverse).
+    """
+    plan = read_plan(client, plan_id, hooks=False)
+    pid, price = plan.plan_id, plan.price
+    if not price.is_crypto:
+        raise ValidationError(
+            f"plan {pid} has a fiat price: it is paid off-chain (payments-py order_fiat_plan, through the "
+            "REST API) and settled on chain by a FIAT_SETTLEMENT_ROLE holder; it cannot be ordered with crypto")
+    if price.external_price_address != ZERO:
+        raise ValidationError(f"plan {pid} is priced by the contract {price.external_price_address}: "
+                              "external-price plans are not supported by this client")
+    payg = book_address(client, PAYG)
+    if template == FIXED and price.template_address == payg:
+        raise ValidationError(f"plan {pid} is a pay-as-you-go plan: order it with order_pay_as_you_go_plan")
+    if template == PAYG and price.template_address != payg:
+        raise ValidationError(f"plan {pid} is not a pay-as-you-go plan (its template is "
+                              f"{price.template_address}, not PayAsYouGoTemplate {payg}): order it with order_plan")
+    return plan
+
+
+def _token_name(token: str) -> str:
+    return "native token" if token == ZERO else f"token {token}"
+
+
+def _require_balance(client: NvmChain, holder: str, token: str, needed: int) -> None:
+    available = token_balance(client, token, holder)
+    if available < needed:
+        raise InsufficientBalanceError(holder, token, needed, available, _token_name(token))
+
+
+def _allowance_missing(exc: ContractRevertError) -> bool:
+    """The revert only says the allowance to the vault is short (OZ v5 custom error, or an older string)."""
+    if exc.error_name == "ERC20InsufficientAllowance":
+        return True
+    return exc.error_name == "Error" and "allowance" in str(exc.error_args.get("message", "")).lower()
+
+
+def _agreement_checked(receipt: TxReceipt, expected: bytes) -> str:
+    emitted = [e.args["agreementId"] for e in receipt.events_named("AgreementRegistered")]
+    if emitted != [expected]:
+        shown = ", ".join("0x" + bytes(e).hex() for e in emitted) or "none"
+        raise IdMismatchError("agreementId", "0x" + expected.hex(), shown, receipt.tx_hash)
+    return "0x" + expected.hex()
+
+
+# ---------------------------------------------------------------------------------------------- paying
+
+
+def _pay_and_send(client: NvmChain, plan: Plan, total: int,
+                  request: TxRequest) -> tuple[TxReceipt, TxResult | None, int]:
+    """Check funds, approve the missing ERC-20 allowance (after simulating the order), send the order.
+
+    Returns (order receipt, approve tx or None, allowance added).
+    """
+    payer, token = client.address, plan.price.token_address
+    if total == 0:
+        return client.sender.send(request), None, 0
+    if token == ZERO:
+        _require_balance(client, payer, token, total)
+        return client.sender.send(request), None, 0
+    erc20 = client.contracts.at("MockERC20", token)
+    vault = client.contracts.PaymentsVault.address
+    allowance = call(client, erc20, "allowance", payer, vault)
+    if allowance >= total:
+        return client.sender.send(request), None, 0
+    _require_balance(client, payer, token, total)
+    try:
+        client.sender.simulate(request)
+    except ContractRevertError as exc:
+        if not _allowance_missing(exc):
+            raise
+    approve = client.sender.send(erc20.tx("approve", vault, total))  # allowance + missing == total
+    return client.sender.send(request), TxResult.of(approve), total - allowance
+
+
+def order_fixed(client: NvmChain, plan_id: Any, number_of_purchases: Any = 1, credits_receiver: Any = None,
+                seed: Any = None) -> OrderResult:
+    """``FixedPaymentTemplate.order`` paid by the client's account (see ``PlansAPI.order_plan``)."""
+    n = purchases(number_of_purchases)
+    buyer = client.address
+    receiver = buyer if credits_receiver is None else to_address(credits_receiver, "credits_receiver")
+    s = order_seed(seed)
+    plan = orderable_plan(client, plan_id, FIXED)
+    total = plan.price.total * n
+    agreement = ids.fixed_agreement_id(buyer, s, plan.plan_id, n, [])
+    value = total if plan.price.token_address == ZERO else 0
+    request = client.contracts[FIXED].tx("order", s, plan.plan_id, receiver, n, [], value=value)
+    mints = plan.credits.onchain_mirror and plan.credits.amount > 0
+    before = credits_balance(client, plan, receiver) if mints else 0
+    receipt, approve_tx, added = _pay_and_send(client, plan, total, request)
+    agreement_hex = _agreement_checked(receipt, agreement)
+    received = credits_balance(client, plan, receiver) - before if mints else 0
+    return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer, sender=buyer,
+                       credits_receiver=receiver, number_of_purchases=n, token=plan.price.token_address,
+                       amount_paid=total, approval_added=added, approve_tx=approve_tx, tx=TxResult.of(receipt),
+                       credits_received=received, seed="0x" + s.hex())
+
+
+def order_payg(client: NvmChain, plan_id: Any, seed: Any = None) -> OrderResult:
+    """``PayAsYouGoTemplate.order`` paid by the client's account (see ``PlansAPI.order_pay_as_you_go_plan``)."""
+    payer = client.address
+    s = order_seed(seed)
+    plan = orderable_plan(client, plan_id, PAYG)
+    total = plan.price.total
+    agreement = ids.pay_as_you_go_agreement_id(payer, s, plan.plan_id, [])
+    value = total if plan.price.token_address == ZERO else 0
+    request = client.contracts[PAYG].tx("order", s, plan.plan_id, [], value=value)
+    receipt, approve_tx, added = _pay_and_send(client, plan, total, request)
+    return OrderResult(agreement_id=_agreement_checked(receipt, agreement), plan_id=plan.plan_id, template=PAYG,
+                       payer=payer, sender=payer, credits_receiver=None, number_of_purchases=1,
+                       token=plan.price.token_address, amount_paid=total, approval_added=added, approve_tx=approve_tx,
+                       tx=TxResult.of(receipt), seed="0x" + s.hex())
+
+
+# ---------------------------------------------------------------------------------------------- EIP-3009
+
+
+def token_domain(client: NvmChain, token: str) -> dict[str, Any]:
+    """The token's own EIP-712 domain: EIP-5267 ``eip712Domain()`` when the token has it, else ``name()``
+    with ``version()`` (USDC answers "2") or "1"."""
+    bound = client.contracts.at("MockEIP3009Token", token)
+    try:
+        _fields, name, version, *_rest = call(client, bound, "eip712Domain")
+    except Exception:  # noqa: BLE001 - the token predates EIP-5267
+        name = call(client, bound, "name")
+        try:
+            (version,) = eth_abi.decode(["string"], eth_call(client.w3, token, keccak(text="version()")[:4]))
+        except Exception:  # noqa: BLE001 - no version(): the EIP-3009 reference tokens use "1"
+            version = "1"
+    return {"name": name, "version": version or "1", "chainId": client.sender.chain_id(), "verifyingContract": token}
+
+
+def _authorize(client: NvmChain, plan: Plan, buyer: Any, total: int, nonce: bytes, valid_for: Any) -> tuple:
+    """Check the plan and the buyer's funds, then have the buyer sign ReceiveWithAuthorization; returns the
+    ``(validAfter, validBefore, v, r, s)`` tuple."""
+    pid, token = plan.plan_id, plan.price.token_address
+    if total == 0:
+        raise ValidationError(f"plan {pid} is free: there is nothing to authorize (the contract would revert "
+                              "ZeroAmountNotSupportedForAuthorization); use order_plan")
+    if token == ZERO:
+        raise ValidationError(f"plan {pid} is paid in the native token: EIP-3009 authorizations exist only for "
+                              "ERC-20 tokens (the contract would revert NativeTokenNotSupportedForAuthorization); "
+                              "use order_plan")
+    lifetime = to_uint256(valid_for, "valid_for")
+    if lifetime < 1:
+        raise ValidationError("valid_for must be at least 1 second")
+    _require_balance(client, buyer.address, token, total)
+    valid_before = client.w3.eth.get_block("latest")["timestamp"] + lifetime
+    message = {"from": buyer.address, "to": client.contracts.PaymentsVault.address, "value": total,
+               "validAfter": 0, "validBefore": valid_before, "nonce": nonce}
+    types = {"ReceiveWithAuthorization": RECEIVE_WITH_AUTHORIZATION}
+    v, r, s = buyer.sign_typed_data(token_domain(client, token), types, message)
+    return (0, valid_before, v, r, s)
+
+
+def order_fixed_with_authorization(client: NvmChain, plan_id: Any, buyer_signer: Any, number_of_purchases: Any = 1,
+                                   credits_receiver: Any = None, valid_for: Any = 3600,
+                                   seed: Any = None) -> OrderResult:
+    """``FixedPaymentTemplate.orderWithAuthorization`` relayed by the client's account (see
+    ``PlansAPI.order_plan_with_authorization``)."""
+    buyer = as_signer(buyer_signer)
+    n = purchases(number_of_purchases)
+    receiver = buyer.address if credits_receiver is None else to_address(credits_receiver, "credits_receiver")
+    s = order_seed(seed)
+    relayer = client.address
+    plan = orderable_plan(client, plan_id, FIXED)
+    total = plan.price.total * n
+    agreement = ids.fixed_authorization_agreement_id(buyer.address, s, plan.plan_id, receiver, n, [])
+    auth = _authorize(client, plan, buyer, total, agreement, valid_for)
+    request = client.contracts[FIXED].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, receiver, n, [],
+                                         auth)
+    mints = plan.credits.onchain_mirror and plan.credits.amount > 0
+    before = credits_balance(client, plan, receiver) if mints else 0
+    receipt = client.sender.send(request)
+    agreement_hex = _agreement_checked(receipt, agreement)
+    received = credits_balance(client, plan, receiver) - before if mints else 0
+    return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer.address,
+                       sender=relayer, credits_receiver=receiver, number_of_purchases=n, token=plan.price.token_address,
+                       amount_paid=total, tx=TxResult.of(receipt), credits_received=received, seed="0x" + s.hex())
+
+
+def order_payg_with_authorization(client: NvmChain, plan_id: Any, buyer_signer: Any, valid_for: Any = 3600,
+                                  seed: Any = None) -> OrderResult:
+    """``PayAsYouGoTemplate.orderWithAuthorization`` relayed by the client's account."""
+    buyer = as_signer(buyer_signer)
+    s = order_seed(seed)
+    relayer = client.address
+    plan = orderable_plan(client, plan_id, PAYG)
+    total = plan.price.total
+    agreement = ids.pay_as_you_go_agreement_id(buyer.address, s, plan.plan_id, [])
+    auth = _authorize(client, plan, buyer, total, agreement, valid_for)
+    request = client.contracts[PAYG].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, [], auth)
+    receipt = client.sender.send(request)
+    return OrderResult(agreement_id=_agreement_checked(receipt, agreement), plan_id=plan.plan_id, template=PAYG,
+                       payer=buyer.address, sender=relayer, credits_receiver=None, number_of_purchases=1,
+                       token=plan.price.token_address, amount_paid=total, tx=TxResult.of(receipt), seed="0x" + s.hex())
+

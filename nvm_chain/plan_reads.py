@@ -1,0 +1,217 @@
+"""Plan reads for the Plans API (services: build calls with nvm_chain.contracts, read with nvm_chain.reads;
+never signs or sends).
+
+Plans and hooks from AssetsRegistry, fee receiver and rates from NVMConfig and the default fee controller,
+credit balances from a plan's ERC-1155 contract, roles from the AccessManager, and the event-based queries
+(plans a creator registered, agents that list a plan) over chunked ``eth_getLogs``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nvm_chain.abi import decode_log, registry, topic0
+from nvm_chain.contracts import BoundContract
+from nvm_chain.fees import FeeSchedule
+from nvm_chain.models import ZERO, Agent, CreditsConfig, Plan, RedemptionType, parse_id, to_address, to_uint256
+from nvm_chain.plan_results import PlanNotFoundError
+from nvm_chain.reads import eth_call, get_logs_chunked
+
+if TYPE_CHECKING:
+    from nvm_chain.client import NvmChain
+
+#: AccessManager role ids (protocol-v1.5.md §3.3): low 64 bits of keccak(abi.encode(name))
+CREDITS_MINTER_ROLE = 331619801143826648
+CREDITS_BURNER_ROLE = 16934877136143260882
+
+CREDIT_CONTRACTS = ("NFT1155Credits", "NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
+EXPIRABLE_CONTRACTS = ("NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
+
+
+def call(client: NvmChain, bound: BoundContract, fn: str, *args: Any, arity: int | None = None) -> Any:
+    """``bound.fn(*args)`` through ``eth_call``, decoded.
+
+    Raises:
+        ContractRevertError: the call reverted.
+    """
+    raw = eth_call(client.w3, bound.address, bound.calldata(fn, *args, arity=arity), action=f"{bound.name}.{fn}")
+    return bound.decode(fn, raw, arity=len(args) if arity is None else arity)
+
+
+def book_address(client: NvmChain, name: str) -> str | None:
+    """The address of contract ``name`` in the client's address book, None if the book lacks it."""
+    return client.book.contracts.get(name)
+
+
+# ---------------------------------------------------------------------------------------------- fees
+
+
+def fee_state(client: NvmChain) -> tuple[FeeSchedule, str]:
+    """(fee schedule, default fee controller address) read from NVMConfig and the default controller."""
+    config = client.contracts.NVMConfig
+    receiver = call(client, config, "getFeeReceiver")
+    controller = call(client, config, "getDefaultFeeController")
+    crypto, fiat, denominator = call(client, client.contracts.at("ProtocolStandardFees", controller), "getFeeRates")
+    return FeeSchedule(receiver, crypto, fiat, denominator), controller
+
+
+# ---------------------------------------------------------------------------------------------- plans
+
+
+def read_plan(client: NvmChain, plan_id: Any, *, hooks: bool = True) -> Plan:
+    """The plan as stored on chain (plus its hooks when ``hooks``).
+
+    Raises:
+        ValidationError: ``plan_id`` is not an id.
+        PlanNotFoundError: no such plan.
+    """
+    pid = parse_id(plan_id)
+    registry_ = client.contracts.AssetsRegistry
+    record = call(client, registry_, "getPlan", pid)
+    if record[3] == 0:
+        raise PlanNotFoundError(pid)
+    plan_hooks = call(client, registry_, "getPlanHooks", pid) if hooks else ()
+    return Plan.from_chain(pid, record, plan_hooks)
+
+
+def credits_artifact(client: NvmChain, nft_address: str) -> str:
+    """The artifact name of a credits contract: the book's name for it, else ``NFT1155Credits`` (the
+    ERC-1155 surface every credits contract shares)."""
+    for name in CREDIT_CONTRACTS:
+        if book_address(client, name) == nft_address:
+            return name
+    return "NFT1155Credits"
+
+
+def credits_contract(client: NvmChain, credits: CreditsConfig) -> BoundContract:
+    """The plan's credits contract, bound with its own ABI."""
+    address = credits.nft_address or ZERO
+    return client.contracts.at(credits_artifact(client, address), address)
+
+
+def credits_balance(client: NvmChain, plan: Plan, holder: str) -> int:
+    """``balanceOf(holder, planId)`` on the plan's credits contract (expiry-aware on the expirable ones)."""
+    return call(client, credits_contract(client, plan.credits), "balanceOf", holder, plan.plan_id)
+
+
+def has_role(client: NvmChain, role: int, account: str) -> bool:
+    """Whether ``account`` holds AccessManager ``role``."""
+    is_member, _delay = call(client, client.contracts.AccessManager, "hasRole", role, account)
+    return bool(is_member)
+
+
+def token_balance(client: NvmChain, token: str, holder: str) -> int:
+    """Native balance (``token`` = zero address) or ERC-20 ``balanceOf``."""
+    if token == ZERO:
+        return client.w3.eth.get_balance(holder)
+    return call(client, client.contracts.at("MockERC20", token), "balanceOf", holder)
+
+
+def credits_to_burn(credits: CreditsConfig, amount: int) -> int:
+    """What a burn of ``amount`` takes: ``min_amount`` when fixed, else ``amount`` clamped to [min, max]."""
+    if credits.is_redemption_amount_fixed:
+        return credits.min_amount
+    return min(max(amount, credits.min_amount), credits.max_amount)
+
+
+def redemption_refusal(client: NvmChain, plan: Plan, holder: str, sender: str, burned: int) -> str | None:
+    """Why ``sender`` may not burn ``burned`` credits of ``holder`` (protocol-v1.5.md §5.9), None if it may.
+
+    Mirrors ``_canRedeemCredits``: the holder rule first (the holder may always burn its own credits when it
+    holds enough), then the plan's redemption type.
+    """
+    balance = credits_balance(client, plan, holder)
+    if sender == holder and balance >= burned:
+        return None
+    rtype, owner, pid = plan.credits.redemption_type, plan.owner, plan.plan_id
+    head = f"plan {pid} has redemption type {rtype.name}"
+    if rtype is RedemptionType.ONLY_SUBSCRIBER:
+        why = f"{head}: only the holder may burn its credits"
+    elif rtype is RedemptionType.ONLY_OWNER:
+        why = None if sender == owner else f"{head}: only the plan owner {owner} may burn, not {sender}"
+    elif rtype is RedemptionType.ONLY_PLAN_ROLE:
+        allowed = call(client, credits_contract(client, plan.credits), "canBurn", sender, pid)
+        why = None if allowed else (f"{head}: only burners the plan owner approved with allow_burner may burn, "
+                                    f"and {sender} is not one (the owner itself is not implied)")
+    elif rtype is RedemptionType.ONLY_GLOBAL_ROLE:
+        why = None if has_role(client, CREDITS_BURNER_ROLE, sender) else \
+            f"{head}: only CREDITS_BURNER_ROLE holders may burn, and {sender} does not hold that role"
+    else:  # OWNER_OR_GLOBAL_ROLE
+        why = None if sender == owner or has_role(client, CREDITS_BURNER_ROLE, sender) else \
+            f"{head}: only the plan owner {owner} or a CREDITS_BURNER_ROLE holder may burn, not {sender}"
+    if why is not None and sender == holder:
+        why = f"{holder} holds {balance} credits of plan {pid}, fewer than the {burned} this burn takes; and " + why
+    return why
+
+
+# ---------------------------------------------------------------------------------------------- events
+
+
+def _topic0(event: str) -> str:
+    return "0x" + topic0(registry()["AssetsRegistry"].entry(event, kind="event")).hex()
+
+
+def _word(value: int | str) -> str:
+    if isinstance(value, str):
+        return "0x" + "00" * 12 + value[2:].lower()
+    return "0x" + value.to_bytes(32, "big").hex()
+
+
+def _block_range(client: NvmChain, from_block: Any, to_block: Any) -> tuple[int, int]:
+    start = to_uint256(from_block, "from_block")
+    end = client.w3.eth.block_number if to_block is None else to_uint256(to_block, "to_block")
+    return start, end
+
+
+def _ordered(logs: list[Any]) -> list[Any]:
+    return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+
+
+def plans_registered_by(client: NvmChain, creator: Any, from_block: Any = 0, to_block: Any = None) -> list[int]:
+    """Plan ids from ``PlanRegistered`` logs whose indexed creator is ``creator``, in registration order.
+
+    Raises:
+        ValidationError: bad address or block numbers.
+    """
+    creator = to_address(creator, "creator")
+    start, end = _block_range(client, from_block, to_block)
+    logs = get_logs_chunked(client.w3, client.contracts.AssetsRegistry.address,
+                            [_topic0("PlanRegistered"), None, _word(creator)], start, end)
+    return [int.from_bytes(bytes(log["topics"][1]), "big") for log in _ordered(logs)]
+
+
+def agents_listing_plan(client: NvmChain, plan_id: Any, from_block: Any = 0, to_block: Any = None) -> list[int]:
+    """Agent ids whose plan list contains ``plan_id`` now.
+
+    Replays ``AgentRegistered`` / ``AgentPlansReplaced`` (candidates: these events do not carry the plans),
+    ``PlanAddedToAgent`` (added) and ``PlanRemovedFromAgent`` (dropped) in block/log order, then confirms each
+    remaining candidate with ``AssetsRegistry.getAgent``. Order: first appearance in the logs.
+
+    Raises:
+        ValidationError: bad id or block numbers.
+    """
+    pid = parse_id(plan_id)
+    start, end = _block_range(client, from_block, to_block)
+    registry_ = client.contracts.AssetsRegistry
+    w3 = client.w3
+    anywhere = get_logs_chunked(w3, registry_.address,
+                                [[_topic0("AgentRegistered"), _topic0("AgentPlansReplaced")]], start, end)
+    this_plan = get_logs_chunked(w3, registry_.address,
+                                 [[_topic0("PlanAddedToAgent"), _topic0("PlanRemovedFromAgent")], None, _word(pid)],
+                                 start, end)
+    candidates: dict[int, None] = {}
+    for log in _ordered(anywhere + this_plan):
+        event = decode_log(log, contract="AssetsRegistry")
+        if event is None:
+            continue
+        agent = event.args["agentId"]
+        if event.name == "PlanRemovedFromAgent":
+            candidates.pop(agent, None)
+        else:
+            candidates[agent] = None
+    listed = []
+    for agent in candidates:
+        record = call(client, registry_, "getAgent", agent)
+        if record[3] != 0 and pid in Agent.from_chain(agent, record).plans:
+            listed.append(agent)
+    return listed

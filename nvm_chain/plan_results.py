@@ -1,0 +1,154 @@
+"""Results and errors of the Plans API (pure: frozen models and exception classes, no I/O).
+
+Every write of :class:`nvm_chain.plans.PlansAPI` returns one of these frozen models; each carries the
+mined transaction as a :class:`~nvm_chain.results.TxResult` (``.tx``) and the facts the caller needs
+(plan id, agreement id, amounts paid, credits received or burned). IDs are ``int`` and dump to decimal
+strings in JSON (``model_dump(mode="json")``), as the Nevermined API renders them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from nvm_chain.errors import NvmChainError
+from nvm_chain.models import CreditsConfig, Id, PlanMetadata, PriceConfig, RedemptionType, Uint256
+from nvm_chain.results import TxResult
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+class PlanNotFoundError(NvmChainError, LookupError):
+    """No plan with this id exists on chain (``AssetsRegistry.getPlan`` returned an empty record)."""
+
+    def __init__(self, plan_id: int):
+        self.plan_id = plan_id
+        super().__init__(f"plan {plan_id} not found on chain (AssetsRegistry.getPlan returned an empty record)")
+
+
+class RedemptionRefused(NvmChainError, PermissionError):
+    """The caller may not burn these credits under the plan's redemption rule; nothing was sent.
+
+    ``reason`` says why, e.g. "plan 123 has redemption type ONLY_SUBSCRIBER: only the holder may burn".
+    """
+
+    def __init__(self, plan_id: int, redemption_type: RedemptionType, sender: str, holder: str, reason: str):
+        self.plan_id = plan_id
+        self.redemption_type = redemption_type
+        self.sender = sender
+        self.holder = holder
+        self.reason = reason
+        super().__init__(reason)
+
+
+class InsufficientBalanceError(NvmChainError, ValueError):
+    """The payer holds less than the order costs; nothing was signed or sent.
+
+    ``token`` is the zero address for the native token.
+    """
+
+    def __init__(self, holder: str, token: str, needed: int, available: int, what: str):
+        self.holder = holder
+        self.token = token
+        self.needed = needed
+        self.available = available
+        super().__init__(f"{holder} holds {available} of {what}, but the order costs {needed}; nothing was sent")
+
+
+class IdMismatchError(NvmChainError):
+    """An id computed offline differs from the one the mined transaction emitted (the transaction WAS mined)."""
+
+    def __init__(self, what: str, computed: str, emitted: str, tx_hash: str):
+        self.computed = computed
+        self.emitted = emitted
+        self.tx_hash = tx_hash
+        super().__init__(f"{what} computed offline ({computed}) differs from the emitted one ({emitted}) "
+                         f"in mined tx {tx_hash}")
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tx: TxResult
+
+    @property
+    def tx_hash(self) -> str:
+        """Hash of the (main) transaction, as payments-py's ``txHash``."""
+        return self.tx.tx_hash
+
+
+class PlanRegistration(_Result):
+    """A registered plan. ``plan_metadata`` and ``access_limit`` have no on-chain home: they are returned
+    as given (or derived) and are NOT stored on chain; register them through the REST API if needed."""
+
+    plan_id: Id
+    owner: str
+    nonce: Uint256
+    price_config: PriceConfig
+    credits_config: CreditsConfig
+    hooks: tuple[str, ...] = ()
+    plan_metadata: PlanMetadata | None = None
+    access_limit: Literal["credits", "time"]
+
+
+class OrderResult(_Result):
+    """An order through FixedPaymentTemplate or PayAsYouGoTemplate (directly or with an EIP-3009 authorization).
+
+    ``payer`` paid ``amount_paid`` (Σ amounts × number_of_purchases) in ``token`` (zero address: native);
+    ``sender`` signed the transaction (the relayer for gasless orders). ``approval_added`` is how much the
+    ERC-20 allowance to PaymentsVault was raised by ``approve_tx`` (0 and None when no approval was needed).
+    ``credits_received`` is the receiver's balance after minus before (0 for pay-as-you-go).
+    """
+
+    agreement_id: str
+    plan_id: Id
+    template: Literal["FixedPaymentTemplate", "PayAsYouGoTemplate"]
+    payer: str
+    sender: str
+    credits_receiver: str | None
+    number_of_purchases: int
+    token: str
+    amount_paid: Uint256
+    approval_added: Uint256 = 0
+    approve_tx: TxResult | None = None
+    credits_received: int = 0
+    seed: str
+
+
+class MintResult(_Result):
+    """Credits minted directly by the plan owner or a CREDITS_MINTER_ROLE holder.
+
+    ``expires_at`` is the expiry timestamp of an expirable mint on NFT1155ExpirableCreditsV2 (None when the
+    credits never expire or the contract does not report it)."""
+
+    plan_id: Id
+    credits_receiver: str
+    credits_amount: Uint256
+    credits_duration: Uint256 = 0
+    expires_at: int | None = None
+    credits_contract: str
+
+
+class BurnResult(_Result):
+    """Credits burned from ``holder`` by ``burner``: ``burned`` is what the contract actually took
+    (``min_amount`` for fixed redemption, the request clamped to [min, max] otherwise)."""
+
+    plan_id: Id
+    holder: str
+    burner: str
+    requested: Uint256
+    burned: Uint256
+    credits_contract: str
+
+
+class BurnerResult(_Result):
+    """A plan owner's ``allowBurn`` (``allowed=True``) or ``revokeBurn`` for ``burner``."""
+
+    plan_id: Id
+    burner: str
+    allowed: bool
+    credits_contract: str
