@@ -23,7 +23,7 @@ from eth_utils import keccak
 from nvm_chain import ids
 from nvm_chain.errors import ContractRevertError, ValidationError
 from nvm_chain.models import ZERO, Plan, to_address, to_uint256
-from nvm_chain.plan_reads import book_address, call, credits_balance, read_plan, token_balance
+from nvm_chain.plan_reads import book_address, call, read_plan, token_balance
 from nvm_chain.plan_results import IdMismatchError, InsufficientBalanceError, OrderResult
 from nvm_chain.reads import eth_call
 from nvm_chain.results import TxResult
@@ -147,6 +147,14 @@ def _allowance_missing(exc: ContractRevertError) -> bool:
     return exc.error_name == "Error" and "allowance" in str(exc.error_args.get("message", "")).lower()
 
 
+def minted_credits(receipt: TxReceipt, plan: Plan, receiver: str) -> int:
+    """Credits of ``plan`` minted to ``receiver`` by this transaction: the ERC-1155 ``TransferSingle`` events
+    from address 0 emitted by the plan's credits contract (no balance reads needed)."""
+    return sum(e.args["value"] for e in receipt.events_named("TransferSingle")
+               if e.address == plan.credits.nft_address and e.args["from"] == ZERO
+               and e.args["to"] == receiver and e.args["id"] == plan.plan_id)
+
+
 def _agreement_checked(receipt: TxReceipt, expected: bytes) -> str:
     emitted = [e.args["agreementId"] for e in receipt.events_named("AgreementRegistered")]
     if emitted != [expected]:
@@ -181,8 +189,10 @@ def _pay_and_send(client: NvmChain, plan: Plan, total: int,
     except ContractRevertError as exc:
         if not _allowance_missing(exc):
             raise
-    approve = client.sender.send(erc20.tx("approve", vault, total))  # allowance + missing == total
-    return client.sender.send(request), TxResult.of(approve), total - allowance
+    # the order was just simulated (only the allowance was missing), and an approve of a balance-checked
+    # amount cannot revert on a standard ERC-20: neither is simulated again
+    approve = client.sender.send(erc20.tx("approve", vault, total), simulate=False)  # allowance + missing == total
+    return client.sender.send(request, simulate=False), TxResult.of(approve), total - allowance
 
 
 def order_fixed(client: NvmChain, plan_id: Any, number_of_purchases: Any = 1, credits_receiver: Any = None,
@@ -197,15 +207,12 @@ def order_fixed(client: NvmChain, plan_id: Any, number_of_purchases: Any = 1, cr
     agreement = ids.fixed_agreement_id(buyer, s, plan.plan_id, n, [])
     value = total if plan.price.token_address == ZERO else 0
     request = client.contracts[FIXED].tx("order", s, plan.plan_id, receiver, n, [], value=value)
-    mints = plan.credits.onchain_mirror and plan.credits.amount > 0
-    before = credits_balance(client, plan, receiver) if mints else 0
     receipt, approve_tx, added = _pay_and_send(client, plan, total, request)
     agreement_hex = _agreement_checked(receipt, agreement)
-    received = credits_balance(client, plan, receiver) - before if mints else 0
     return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer, sender=buyer,
                        credits_receiver=receiver, number_of_purchases=n, token=plan.price.token_address,
                        amount_paid=total, approval_added=added, approve_tx=approve_tx, tx=TxResult.of(receipt),
-                       credits_received=received, seed="0x" + s.hex())
+                       credits_received=minted_credits(receipt, plan, receiver), seed="0x" + s.hex())
 
 
 def order_payg(client: NvmChain, plan_id: Any, seed: Any = None) -> OrderResult:
@@ -281,14 +288,12 @@ def order_fixed_with_authorization(client: NvmChain, plan_id: Any, buyer_signer:
     auth = _authorize(client, plan, buyer, total, agreement, valid_for)
     request = client.contracts[FIXED].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, receiver, n, [],
                                          auth)
-    mints = plan.credits.onchain_mirror and plan.credits.amount > 0
-    before = credits_balance(client, plan, receiver) if mints else 0
     receipt = client.sender.send(request)
     agreement_hex = _agreement_checked(receipt, agreement)
-    received = credits_balance(client, plan, receiver) - before if mints else 0
     return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer.address,
                        sender=relayer, credits_receiver=receiver, number_of_purchases=n, token=plan.price.token_address,
-                       amount_paid=total, tx=TxResult.of(receipt), credits_received=received, seed="0x" + s.hex())
+                       amount_paid=total, tx=TxResult.of(receipt), credits_received=minted_credits(receipt, plan, receiver),
+                       seed="0x" + s.hex())
 
 
 def order_payg_with_authorization(client: NvmChain, plan_id: Any, buyer_signer: Any, valid_for: Any = 3600,

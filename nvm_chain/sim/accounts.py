@@ -35,9 +35,15 @@ class TestAccount:
         return f"TestAccount({self.name}, {self.address})"
 
 
+def test_key(name: str) -> bytes:
+    """The public-knowledge key of test account ``name``: keccak256("nvm-chain/sim/" + name)."""
+    return keccak(text=f"nvm-chain/sim/{name}")
+
+
 def test_account(name: str) -> TestAccount:
-    """The deterministic test account called ``name`` (key = keccak256("nvm-chain/sim/" + name))."""
-    return TestAccount(name, LocalSigner(keccak(text=f"nvm-chain/sim/{name}")))
+    """The deterministic test account called ``name`` (its key is :func:`test_key`)."""
+    return TestAccount(name, LocalSigner(test_key(name)))
 
 
 test_account.__test__ = False  # type: ignore[attr-defined]
+test_key.__test__ = False  # type: ignore[attr-defined]
