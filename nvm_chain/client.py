@@ -25,6 +25,7 @@ from nvm_chain.tx.signer import LocalSigner
 if TYPE_CHECKING:
     from nvm_chain.agents import AgentsAPI
     from nvm_chain.plans import PlansAPI
+    from nvm_chain.rest import RestClient
     from nvm_chain.sim import Simulation
 
 #: public RPC endpoints used when no ``rpc_url`` is given
@@ -44,15 +45,17 @@ class NvmChain:
     """A connection to one deployment of the protocol, acting as one account."""
 
     def __init__(self, w3: Web3, book: AddressBook, signer: LocalSigner | None, *, network: str,
-                 simulation: "Simulation | None" = None):
+                 simulation: "Simulation | None" = None, dry_run: bool = False, rest: "RestClient | None" = None):
         self.w3 = w3
         self.book = book
         self.network = network
         self.signer = signer
         self.simulation = simulation
         self.contracts = Contracts(book)
-        self._sender = Sender(w3, signer, chain_id=book.chain_id,
-                              contracts=self.contracts.names_by_address()) if signer else None
+        self.dry_run = dry_run
+        self.rest = rest  # the REST fallback (metadata, x402), when an API key is configured
+        self._sender = Sender(w3, signer, chain_id=book.chain_id, contracts=self.contracts.names_by_address(),
+                              dry_run=dry_run) if signer else None
 
     def __repr__(self) -> str:
         who = self.signer.address if self.signer else "read-only"
@@ -93,7 +96,8 @@ class NvmChain:
     def as_account(self, account: LocalSigner | str) -> "NvmChain":
         """The same connection acting as another account (a signer, or a private key)."""
         signer = account if isinstance(account, LocalSigner) else LocalSigner(account)
-        return NvmChain(self.w3, self.book, signer, network=self.network, simulation=self.simulation)
+        return NvmChain(self.w3, self.book, signer, network=self.network, simulation=self.simulation,
+                        dry_run=self.dry_run, rest=self.rest)
 
     @classmethod
     def connect(
@@ -105,8 +109,13 @@ class NvmChain:
         rpc_url: str | None = None,
         address_book: AddressBook | str | Path | None = None,
         simulation: "Simulation | None" = None,
+        dry_run: bool = False,
+        rest: "RestClient | None" = None,
     ) -> "NvmChain":
         """Connect to ``network`` as the account of ``private_key`` or ``account`` (none: read-only).
+
+        With ``dry_run`` every write stops after its simulation with ``DryRun`` (nothing is signed). ``rest``
+        (a :class:`nvm_chain.rest.RestClient`) adds the REST fallback for metadata and x402 tokens.
 
         Raises:
             ConfigurationError: unknown network, missing RPC URL or address book for ``local``.
@@ -120,7 +129,8 @@ class NvmChain:
                 from nvm_chain.sim import Simulation
 
                 simulation = Simulation.start()
-            return cls(simulation.w3, simulation.book, signer, network=network, simulation=simulation)
+            return cls(simulation.w3, simulation.book, signer, network=network, simulation=simulation,
+                       dry_run=dry_run, rest=rest)
         if isinstance(address_book, (str, Path)):
             address_book = AddressBook.from_file(address_book)
         if network in BUNDLED:
@@ -132,4 +142,4 @@ class NvmChain:
             if rpc_url is None or address_book is None:
                 raise ConfigurationError("network 'local' needs rpc_url= and address_book=")
             book, url = address_book, rpc_url
-        return cls(http_web3(url), book, signer, network=network)
+        return cls(http_web3(url), book, signer, network=network, dry_run=dry_run, rest=rest)

@@ -211,3 +211,15 @@ def test_the_nonce_allocator_rolls_back_only_its_newest_reservation():
     assert alloc.peek("a") is None and alloc.reserve("a") == 10 and len(fetched) == 2
     alloc.release("a", 10)
     assert alloc.peek("a") == 10
+
+
+def test_dry_run_simulates_and_stops_before_signing(node):
+    from nvm_chain.tx.sender import DryRun
+
+    _, provider, w3 = node
+    sender = Sender(w3, OWNER, dry_run=True)
+    with pytest.raises(DryRun) as info:
+        sender.send(PAY)
+    assert info.value.request is PAY and "nothing was signed or sent" in str(info.value)
+    assert "eth_call" in provider.calls and "eth_sendRawTransaction" not in provider.calls
+    assert sender.nonces.peek(OWNER.address) is None and sent_count(w3) == 0

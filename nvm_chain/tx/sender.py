@@ -63,6 +63,17 @@ class InsufficientFundsError(BroadcastError, ValueError):
     """The sender cannot pay for gas and value; nothing was sent."""
 
 
+class DryRun(NvmChainError):
+    """Raised instead of signing when the sender is in dry-run mode: ``request`` simulated successfully
+    (``output`` is its return data) and would be the next transaction sent. Nothing was signed or sent."""
+
+    def __init__(self, request: "TxRequest", output: bytes):
+        self.request = request
+        self.output = output
+        super().__init__(f"dry run: {request.action or 'transaction'} to {request.to} would succeed "
+                         f"(value {request.value}, gas limit {request.gas}); nothing was signed or sent")
+
+
 @dataclass(frozen=True)
 class TxRequest:
     """What to send: ``to`` (None deploys ``data`` as creation code), calldata, gas limit and value."""
@@ -113,17 +124,20 @@ class Sender:
         max_fee_ceiling: int | None = None,
         receipt_timeout: float = 120.0,
         fee_ttl: float = 2.0,
+        dry_run: bool = False,
     ):
         """``contracts`` maps address → contract name, to decode logs by address and topic.
 
         ``priority_fee`` (wei/gas) and ``max_fee_ceiling`` feed the EIP-1559 policy of ``nvm_chain.tx.fees``;
         a fee quote is reused for ``fee_ttl`` seconds (the policy already allows three blocks of base-fee
-        growth), which saves a block read per transaction when several are sent in a row.
+        growth), which saves a block read per transaction when several are sent in a row. With ``dry_run``
+        every send stops after its simulation with :class:`DryRun`.
         """
         self.w3 = w3
         self.signer = signer
         self.receipt_timeout = receipt_timeout
         self.fee_ttl = fee_ttl
+        self.dry_run = dry_run
         self._fee_quote: tuple[float, Fees] | None = None
         self.priority_fee = priority_fee
         self.max_fee_ceiling = max_fee_ceiling
@@ -201,12 +215,15 @@ class Sender:
             ChainMismatchError: the node is on another chain (nothing signed).
             ContractRevertError: the simulation reverted (nothing sent), or the transaction was mined with
                 status 0 (``tx_hash`` set).
+            DryRun: dry-run mode, after a successful simulation (nothing signed).
             BroadcastError / InsufficientFundsError: the node refused it (nothing sent).
             TransactionPending: sent, but no receipt within the timeout.
         """
         chain_id = self.chain_id()
-        if simulate:
-            self.simulate(request)
+        if simulate or self.dry_run:
+            output = self.simulate(request)
+            if self.dry_run:
+                raise DryRun(request, output)
         fees = self.fees()
         nonce = self.nonces.reserve(self.signer.address)
         try:
@@ -229,6 +246,8 @@ class Sender:
             ContractRevertError: as for :meth:`send`.
         """
         chain_id = self.chain_id()
+        if self.dry_run:
+            raise DryRun(requests[0], b"")
         fees = self.fees()
         first = self.nonces.reserve(self.signer.address, len(requests))
         signed = [self._sign(r, chain_id, first + i, fees) for i, r in enumerate(requests)]
