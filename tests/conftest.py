@@ -106,3 +106,41 @@ def world_embedded(_sim_fees):
 def world_nofee(_sim_plain):
     """Fees off (no fee receiver), embedded chain."""
     yield from _world(_sim_plain, "embedded")
+
+
+# ---------------------------------------------------------------- CLI: a devnet served over JSON-RPC on 127.0.0.1
+
+
+class Devnet:
+    """A deployed simulation behind a DevnetServer, plus the CLI environment to reach it."""
+
+    def __init__(self, sim: Simulation, url: str, book_path):
+        self.sim, self.url, self.book_path = sim, url, book_path
+
+    def env(self, account: str | None = None, **extra: str) -> dict[str, str]:
+        """NVM_* variables pointing the CLI at this devnet, acting as ``account`` (a test account name)."""
+        from nvm_chain.sim.accounts import test_key
+
+        env = {"NVM_NETWORK": "local", "NVM_RPC_URL": self.url, "NVM_ADDRESS_BOOK": str(self.book_path),
+               "NVM_CONFIG": str(self.book_path.parent / "no-config.json"), "NVM_PRIVATE_KEY": "",
+               "NVM_ACCOUNT": "", "NVM_API_KEY": ""}
+        if account:
+            env["NVM_PRIVATE_KEY"] = "0x" + test_key(account).hex()
+        env.update(extra)
+        return env
+
+
+@pytest.fixture(scope="session")
+def devnet(tmp_path_factory):
+    """The protocol (fees on) on an embedded chain served at http://127.0.0.1:<port>, for CLI tests."""
+    import json
+
+    from nvm_chain.sim.rpc_server import DevnetServer
+
+    sim = Simulation.start(fees=True)
+    server = DevnetServer(sim.chain)
+    server.start()
+    book = tmp_path_factory.mktemp("devnet") / "address-book.json"
+    book.write_text(json.dumps(sim.book.to_json()))
+    yield Devnet(sim, server.url, book)
+    server.stop()

@@ -15,7 +15,13 @@ from nvm_chain.cli.settings import global_options
 
 #: command name → "module:attribute" of its click command or group (loaded on first use)
 COMMANDS = {
+    "accounts": ("nvm_chain.cli.accounts:accounts", "Create, import and list encrypted keystore accounts."),
+    "agents": ("nvm_chain.cli.agents:agents", "Register agents and manage the plans they list."),
     "demo": ("nvm_chain.cli.demo:demo", "Run the payments-docs example end to end on the embedded chain."),
+    "devnet": ("nvm_chain.cli.devnet:devnet", "Serve the embedded chain with the protocol deployed (JSON-RPC)."),
+    "plans": ("nvm_chain.cli.plans:plans", "Register, order, mint, redeem and read payment plans (nvm plans)."),
+    "tx": ("nvm_chain.cli.tx:tx", "Look up or wait for a transaction by hash."),
+    "x402": ("nvm_chain.cli.x402:x402", "x402 access tokens and facilitator verify/settle (REST)."),
 }
 
 

@@ -16,12 +16,11 @@ from nvm_chain.cli.settings import Settings, resolve
 
 
 def settings(ctx: click.Context) -> Settings:
-    """The resolved global options of this invocation (computed once)."""
-    root = ctx.find_root()
-    if "nvm_settings" not in root.meta or ctx.meta.get("nvm_settings_from") is not ctx:
-        root.meta["nvm_settings"] = resolve(ctx)
-        ctx.meta["nvm_settings_from"] = ctx
-    return root.meta["nvm_settings"]
+    """The resolved global options of this invocation, computed once per command context."""
+    cached = ctx.meta.get("nvm_settings")  # click shares ``meta`` along the whole context chain
+    if cached is None or cached[0] is not ctx:
+        ctx.meta["nvm_settings"] = cached = (ctx, resolve(ctx))
+    return cached[1]
 
 
 def load_account(s: Settings, environ=os.environ):
