@@ -498,7 +498,7 @@ class PlanBalance(CoreModel):
 class AgentMetadata(CoreModel):
     """Descriptive metadata of an agent (off-chain, REST only)."""
 
-    name: str
+    name: str = Field(min_length=1)
     description: str | None = None
     author: str | None = None
     license: str | None = None

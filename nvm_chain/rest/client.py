@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import pydantic
 
 from nvm_chain.errors import ConfigurationError
+from nvm_chain.models import AgentAPIAttributes, AgentMetadata
 from nvm_chain.rest.access_tokens import X402AccessToken, X402TokenOptions
-from nvm_chain.rest.agent_metadata import AgentAPIAttributes, AgentMetadata
 from nvm_chain.rest.api_key import NvmApiKey, parse_api_key
 from nvm_chain.rest.deployment import (
     DeploymentComparison,
@@ -285,7 +285,8 @@ class RestClient:
         Raises:
             ValidationError: bad ``agent_id``. ConfigurationError: no API key. RestError subclasses (never retried).
         """
-        body = {"metadataAttributes": agent_metadata.to_wire(), "agentApiAttributes": agent_api.to_wire()}
+        body = {"metadataAttributes": agent_metadata.model_dump(mode="json", by_alias=True, exclude_none=True),
+                "agentApiAttributes": agent_api.model_dump(mode="json", by_alias=True, exclude_none=True)}
         path = f"{AGENTS}/{to_uint256(agent_id, what='agent_id')}"
         data = self._http.request("PUT", path, authenticated=True, body=body)
         return _parse(ApiResult.from_wire, data, "agent update")
