@@ -82,6 +82,14 @@ def test_errors_map_to_documented_exit_codes():
     assert classify(ValidationError("bad"))[0] == INVALID_INPUT
     assert classify(ConfigurationError("bad"))[0] == CONFIG
 
+    from nvm_chain.agents import NotAgentOwnerError
+    from nvm_chain.keystore import WrongPasswordError
+
+    assert classify(WrongPasswordError("wrong password for keystore x"))[0] == CONFIG
+    refused = NotAgentOwnerError.__new__(NotAgentOwnerError)  # a PermissionError: must not read as "network"
+    Exception.__init__(refused, "0xabc is not the owner of agent 1")
+    assert classify(refused) == (INVALID_INPUT, "0xabc is not the owner of agent 1")
+
 
 def test_help_is_fast_and_does_not_import_web3():
     code = "import sys; from nvm_chain.cli import main; main(['--help']); print('web3' in sys.modules)"

@@ -49,9 +49,14 @@ def classify(exc: BaseException) -> tuple[int, str]:
         return CONFIG, str(exc)
     if isinstance(exc, ValidationError):
         return INVALID_INPUT, str(exc)
-    rest_error = _rest_error_class()
+    rest_error = _class("nvm_chain.rest.errors", "RestError")
     if rest_error is not None and isinstance(exc, rest_error):
         return API, str(exc)
+    keystore_error = _class("nvm_chain.keystore", "KeystoreError")
+    if keystore_error is not None and isinstance(exc, keystore_error):
+        return CONFIG, str(exc)
+    if isinstance(exc, NvmChainError) and isinstance(exc, (PermissionError, LookupError)):
+        return INVALID_INPUT, str(exc)  # refused before signing: not the owner, no such plan or agent
     if isinstance(exc, (ConnectionError, OSError)):
         return NETWORK, f"network error: {exc}"
     if isinstance(exc, NvmChainError):
@@ -59,9 +64,10 @@ def classify(exc: BaseException) -> tuple[int, str]:
     return FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
 
 
-def _rest_error_class():
-    module = sys.modules.get("nvm_chain.rest.errors")
-    return getattr(module, "RestError", None) if module else None
+def _class(module_name: str, name: str):
+    """``module_name.name`` if that module was imported by the command (else no instance can exist)."""
+    module = sys.modules.get(module_name)
+    return getattr(module, name, None) if module else None
 
 
 def run_guarded(command: click.Command, argv: list[str]) -> int:

@@ -285,23 +285,7 @@ class Sender:
             TransactionPending: no receipt within ``timeout`` seconds (default ``receipt_timeout``).
         """
         limit = self.receipt_timeout if timeout is None else timeout
-        deadline = time.monotonic() + limit
-        delay = 0.005
-        while True:
-            try:
-                r = self.w3.eth.get_transaction_receipt(tx_hash)
-            except TransactionNotFound:
-                r = None
-            if r is not None:
-                logs = tuple(r["logs"])
-                events = tuple(e for e in (decode_log(log, contract=self._names.get(log["address"]))
-                                           for log in logs) if e is not None)
-                return TxReceipt(tx_hash, r["status"], r["blockNumber"], r["gasUsed"], r.get("contractAddress"),
-                                 nonce, logs, events)
-            if time.monotonic() >= deadline:
-                raise TransactionPending(tx_hash, limit, nonce)
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+        return wait_for_receipt(self.w3, tx_hash, limit, names=self._names, nonce=nonce)
 
     # ------------------------------------------------------------------ internals
 
@@ -381,9 +365,45 @@ class Sender:
     def _settle(self, req: TxRequest, receipt: TxReceipt) -> TxReceipt:
         if receipt.status == 1:
             return receipt
-        data = b""
+        call = {"from": self.signer.address, "to": req.to, "data": req.data, "value": req.value, "gas": req.gas}
+        raise replay_revert(self.w3, call, receipt, req.action)
+
+
+def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[str, str] | None = None,
+                     nonce: int | None = None) -> TxReceipt:
+    """Poll for the receipt of ``tx_hash`` (with backoff) and decode its logs; ``names`` maps contract
+    addresses to artifact names so logs decode by address and topic. Needs no account.
+
+    Raises:
+        TransactionPending: no receipt within ``timeout`` seconds.
+    """
+    names = names or {}
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
         try:
-            self._call(req, receipt.block_number - 1)
-        except ContractRevertError as exc:
-            data = exc.data
-        raise ContractRevertError(registry().decode_revert(data), data, action=req.action, tx_hash=receipt.tx_hash)
+            r = w3.eth.get_transaction_receipt(tx_hash)
+        except TransactionNotFound:
+            r = None
+        if r is not None:
+            logs = tuple(r["logs"])
+            events = tuple(e for e in (decode_log(log, contract=names.get(log["address"])) for log in logs)
+                           if e is not None)
+            return TxReceipt(tx_hash, r["status"], r["blockNumber"], r["gasUsed"], r.get("contractAddress"),
+                             nonce, logs, events)
+        if time.monotonic() >= deadline:
+            raise TransactionPending(tx_hash, timeout, nonce)
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def replay_revert(w3: Web3, call: dict[str, Any], receipt: TxReceipt, action: str = "") -> ContractRevertError:
+    """The decoded reason of a transaction mined with status 0: ``call`` (from, to, data, value, gas) is
+    replayed with ``eth_call`` on the state of the block before the receipt's."""
+    tx = {k: v for k, v in call.items() if v is not None}
+    data = b""
+    try:
+        w3.eth.call(tx, receipt.block_number - 1)
+    except Exception as exc:  # noqa: BLE001 - every backend raises its own class for a revert
+        data = revert_data(exc) or b""
+    return ContractRevertError(registry().decode_revert(data), data, action=action, tx_hash=receipt.tx_hash)
