@@ -55,8 +55,8 @@ def classify(exc: BaseException) -> tuple[int, str]:
     keystore_error = _class("nvm_chain.keystore", "KeystoreError")
     if keystore_error is not None and isinstance(exc, keystore_error):
         return CONFIG, str(exc)
-    if isinstance(exc, NvmChainError) and isinstance(exc, (PermissionError, LookupError)):
-        return INVALID_INPUT, str(exc)  # refused before signing: not the owner, no such plan or agent
+    if isinstance(exc, NvmChainError) and isinstance(exc, (PermissionError, LookupError, ValueError)):
+        return INVALID_INPUT, str(exc)  # refused before signing: not permitted, not found, not enough funds
     if isinstance(exc, (ConnectionError, OSError)):
         return NETWORK, f"network error: {exc}"
     if isinstance(exc, NvmChainError):

@@ -1,0 +1,104 @@
+"""``nvm-chain plans``: the ``nvm plans`` commands done on chain with the user's own key (CLI layer).
+
+Reads are here; writes are in :mod:`nvm_chain.cli.plans_writes`, the price/credits config helpers in
+:mod:`nvm_chain.cli.plans_configs`, shared input parsing and rendering in :mod:`nvm_chain.cli.plans_common`.
+Command names and flags follow the nvm CLI where they make sense on chain. IDs print as decimal strings;
+amounts are whole base units. JSON inputs (--price-config, --credits-config, --plan-metadata) are inline JSON or
+the path of a .json file, in the current API shape (the shapes of the old CLI docs are refused by field name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from nvm_chain.cli import plans_configs, plans_writes
+from nvm_chain.cli.context import open_client
+from nvm_chain.cli.plans_common import command, dump, show, with_warnings
+from nvm_chain.cli.settings import global_options
+
+
+@click.group(epilog="Amounts are whole base units of the plan's token; IDs are decimal (or 0x-hex) strings. "
+                    "`nvm-chain --help` lists the exit codes.")
+@global_options
+def plans(**_: Any) -> None:
+    """Register, order, mint, redeem and read payment plans on chain (the `nvm plans` commands)."""
+
+
+def _account_or(client: Any, address: str | None, flag: str) -> str:
+    if address is not None:
+        return address
+    if client.signer is None:
+        raise click.UsageError(f"give {flag} ADDRESS, or configure an account (--account, NVM_PRIVATE_KEY)")
+    return client.address
+
+
+def _plan_row(plan: dict[str, Any]) -> dict[str, Any]:
+    price, credits = plan["price"], plan["credits"]
+    return {"planId": plan["planId"], "type": "time" if int(credits["durationSecs"]) else "credits",
+            "token": price["tokenAddress"], "price": str(sum(int(a) for a in price["amounts"])),
+            "credits": credits["amount"], "durationSecs": credits["durationSecs"],
+            "template": price["templateAddress"]}
+
+
+@command("get-plans")
+@click.option("--creator", help="Plans registered by this address (default: the account).")
+@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--offset", type=click.IntRange(min=1), default=10, show_default=True, help="Plans per page.")
+@click.option("--sort-order", type=click.Choice(["asc", "desc"]), default="desc", show_default=True,
+              help="By registration: desc lists the newest first.")
+@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
+              help="First block to scan for PlanRegistered events.")
+def get_plans(ctx: click.Context, creator: str | None, page: int, offset: int, sort_order: str, from_block: int,
+              **_: Any) -> None:
+    """Plans a creator registered, from the registry's PlanRegistered events (`{total, page, offset, plans}`)."""
+    client = open_client(ctx, account=False)
+    who = _account_or(client, creator, "--creator")
+    ids = client.plans.get_plans_registered_by(who, from_block)
+    if sort_order == "desc":
+        ids.reverse()
+    selected = ids[(page - 1) * offset: page * offset]
+    found = with_warnings(lambda: [dump(client.plans.get_plan(pid)) for pid in selected])
+    data = {"creator": who, "total": len(ids), "page": page, "offset": offset, "plans": found}
+    show(ctx, data, table=[_plan_row(p) for p in found])
+
+
+@command("get-plan")
+@click.argument("plan_id")
+def get_plan(ctx: click.Context, plan_id: str, **_: Any) -> None:
+    """A plan as stored on chain: owner, price, credits config, hooks (plus its REST document as `metadata`
+    when NVM_API_KEY is set)."""
+    client = open_client(ctx, account=False)
+    show(ctx, dump(with_warnings(lambda: client.plans.get_plan(plan_id))))
+
+
+@command("get-plan-balance")
+@click.argument("plan_id")
+@click.option("--account-address", help="Holder (default: the account).")
+def get_plan_balance(ctx: click.Context, plan_id: str, account_address: str | None, **_: Any) -> None:
+    """Credits a holder has in the plan, read from the plan's credits contract (expired credits excluded)."""
+    client = open_client(ctx, account=False)
+    holder = _account_or(client, account_address, "--account-address")
+    show(ctx, dump(with_warnings(lambda: client.plans.get_plan_balance(plan_id, holder))))
+
+
+@command("get-agents-associated-to-a-plan")
+@click.argument("plan_id")
+@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
+              help="First block to scan for agent events.")
+def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, from_block: int, **_: Any) -> None:
+    """Agents that list the plan now (agent events replayed, each confirmed with AssetsRegistry.getAgent)."""
+    from nvm_chain.models import parse_id
+
+    client = open_client(ctx, account=False)
+    pid = parse_id(plan_id)
+    agents = [dump(client.agents.get_agent(aid)) for aid in client.plans.get_agents_associated_to_plan(pid, from_block)]
+    rows = [{"agentId": a["agentId"], "owner": a["owner"], "url": a["url"], "plans": len(a["plans"])}
+            for a in agents]
+    show(ctx, {"planId": str(pid), "total": len(agents), "agents": agents}, table=rows)
+
+
+for _command in (get_plans, get_plan, get_plan_balance, get_agents_associated_to_a_plan,
+                 *plans_writes.COMMANDS, *plans_configs.COMMANDS):
+    plans.add_command(_command)
