@@ -4,18 +4,27 @@ never signs or sends).
 Plans and hooks from AssetsRegistry, fee receiver and rates from NVMConfig and the default fee controller,
 credit balances from a plan's ERC-1155 contract, roles from the AccessManager, and the event-based queries
 (plans a creator registered, agents that list a plan) over chunked ``eth_getLogs``.
+
+Merged reads: when the client has a REST fallback (``client.rest``), :func:`rest_plan_document` fetches the
+plan's off-chain document (name, description, tags…) to add to the on-chain result. It never fails: when the
+API is unreachable, times out, answers an error or a malformed document, it emits a
+:class:`MetadataUnavailableWarning` and the caller keeps the on-chain result alone. Without ``client.rest`` it
+sends nothing and warns nothing (REST is opt-in; nothing is degraded).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from nvm_chain.abi import decode_log, registry, topic0
 from nvm_chain.contracts import BoundContract
+from nvm_chain.errors import NvmChainError
 from nvm_chain.fees import FeeSchedule
 from nvm_chain.models import ZERO, Agent, CreditsConfig, Plan, RedemptionType, parse_id, to_address, to_uint256
 from nvm_chain.plan_results import PlanNotFoundError
 from nvm_chain.reads import eth_call, get_logs_chunked
+from nvm_chain.rest.documents import PlanDocument
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain
@@ -72,6 +81,49 @@ def read_plan(client: NvmChain, plan_id: Any, *, hooks: bool = True) -> Plan:
         raise PlanNotFoundError(pid)
     plan_hooks = call(client, registry_, "getPlanHooks", pid) if hooks else ()
     return Plan.from_chain(pid, record, plan_hooks)
+
+
+class MetadataUnavailableWarning(UserWarning):
+    """The REST fallback is configured but the plan's off-chain metadata could not be fetched (API unreachable,
+    timeout, HTTP error, plan unknown to the backend, malformed document): the result holds on-chain data only."""
+
+
+class PlanWithMetadata(Plan):
+    """The on-chain plan plus its REST document (``metadata``; None when the API could not provide it).
+
+    Returned by ``PlansAPI.get_plan`` when the client has a REST fallback; a :class:`Plan` in every other respect.
+    """
+
+    metadata: PlanDocument | None = None
+
+    @property
+    def name(self) -> str:
+        """The plan's name from its REST document (``metadata.main.name``, else ``name``); "" when unknown."""
+        return (self.metadata.name if self.metadata is not None else None) or ""
+
+    @classmethod
+    def merge(cls, plan: Plan, metadata: PlanDocument | None) -> PlanWithMetadata:
+        """``plan``'s on-chain fields with ``metadata`` attached."""
+        return cls(**{name: getattr(plan, name) for name in Plan.model_fields}, metadata=metadata)
+
+
+def rest_plan_document(client: NvmChain, plan_id: int, *, stacklevel: int = 3) -> PlanDocument | None:
+    """The plan's REST document when ``client.rest`` is set, else None without any request.
+
+    Bounded by the REST client's own timeouts and GET retry policy. Any failure (an
+    :class:`~nvm_chain.errors.NvmChainError`, which covers every ``RestError``) becomes a
+    :class:`MetadataUnavailableWarning` and None; REST error texts are already free of the API key.
+    """
+    rest = getattr(client, "rest", None)
+    if rest is None:
+        return None
+    try:
+        return rest.get_plan(plan_id)
+    except NvmChainError as exc:
+        warnings.warn(MetadataUnavailableWarning(
+            f"plan {plan_id}: no metadata from the REST API, returning on-chain data only ({exc})"),
+            stacklevel=stacklevel)
+        return None
 
 
 def credits_artifact(client: NvmChain, nft_address: str) -> str:

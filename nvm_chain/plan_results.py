@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
 
 from nvm_chain.errors import NvmChainError
-from nvm_chain.models import CreditsConfig, Id, PlanMetadata, PriceConfig, RedemptionType, Uint256
+from nvm_chain.models import CoreModel, CreditsConfig, Id, PlanMetadata, PriceConfig, RedemptionType, Uint256
 from nvm_chain.results import TxResult
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -70,8 +69,7 @@ class IdMismatchError(NvmChainError):
 # ---------------------------------------------------------------------------------------------- results
 
 
-class _Result(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class _Result(CoreModel):
 
     tx: TxResult
 

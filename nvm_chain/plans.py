@@ -21,6 +21,9 @@ Differences from payments-py, all because there is no backend in between:
 - Credits configs keep payments-py's defaults, including ``onchain_mirror=False``: such a plan's orders mint
   nothing on chain (the backend keeps that ledger), so registering one warns with
   :class:`OffchainCreditsWarning`; use :meth:`PlansAPI.set_onchain_mirror`.
+- Merged reads: with a REST fallback (``NvmChain.connect(..., rest=RestClient(...))``) ``get_plan`` returns a
+  :class:`PlanWithMetadata` and ``get_plan_balance`` fills ``plan_name`` from the plan's REST document; when the
+  API fails they return the on-chain data with a :class:`MetadataUnavailableWarning` instead of failing.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ from nvm_chain.models import ZERO, CreditsConfig, Plan, PlanBalance, PlanMetadat
 from nvm_chain.plan_credits import burn, mint, set_burner
 from nvm_chain.plan_orders import (order_fixed, order_fixed_with_authorization, order_payg,
                                    order_payg_with_authorization)
-from nvm_chain.plan_reads import (agents_listing_plan, credits_balance, fee_state, plans_registered_by,
-                                  read_plan)
+from nvm_chain.plan_reads import (MetadataUnavailableWarning, PlanWithMetadata,
+                                  agents_listing_plan, credits_balance, fee_state, plans_registered_by, read_plan,
+                                  rest_plan_document)
 from nvm_chain.plan_results import (BurnerResult, BurnResult, IdMismatchError, MintResult, OrderResult,
                                     PlanRegistration)
 from nvm_chain.results import TxResult
@@ -76,6 +80,9 @@ def _access_limit(access_limit: Any, credits: CreditsConfig) -> AccessLimit:
     if access_limit not in ("credits", "time"):
         raise ValidationError(f"access_limit must be 'credits' or 'time', got {access_limit!r}")
     return access_limit
+
+
+__all__ = ["PlansAPI", "MetadataUnavailableWarning", "PlanWithMetadata"]
 
 
 class PlansAPI:
@@ -317,15 +324,27 @@ class PlansAPI:
     def get_plan(self, plan_id: Any) -> Plan:
         """The plan as stored on chain (``AssetsRegistry.getPlan``) with its hooks (``getPlanHooks``).
 
+        With a REST fallback (``client.rest``) the result is a :class:`PlanWithMetadata` (a :class:`Plan`)
+        whose ``metadata`` is the plan's REST document (``GET /api/v1/protocol/plans/{id}``, public); when
+        that fetch fails the on-chain plan comes back with ``metadata=None`` and a
+        :class:`MetadataUnavailableWarning`, never an error. Without ``client.rest`` nothing is sent to REST.
+
         Raises:
             ValidationError: ``plan_id`` is not an id (int, decimal or 0x-hex string).
-            PlanNotFoundError: no such plan (a LookupError).
+            PlanNotFoundError: no such plan on chain (a LookupError; REST is not consulted).
         """
-        return read_plan(self._client, plan_id)
+        plan = read_plan(self._client, plan_id)
+        if self._client.rest is None:
+            return plan
+        return PlanWithMetadata.merge(plan, rest_plan_document(self._client, plan.plan_id))
 
     def get_plan_balance(self, plan_id: Any, account_address: str | None = None) -> PlanBalance:
         """Credits ``account_address`` (default: the client's account) holds in the plan, read from the plan's
-        credits contract (expired credits excluded for time plans). ``plan_name`` is "" (metadata is off-chain).
+        credits contract (expired credits excluded for time plans).
+
+        ``plan_name`` comes from the plan's REST document when the client has a REST fallback (``client.rest``;
+        ``metadata.main.name``, else the document's ``name``); otherwise, or when the API fails (a
+        :class:`MetadataUnavailableWarning`, never an error), it is "". The balance itself is always on-chain.
 
         Raises:
             ValidationError: bad id or address.
@@ -334,7 +353,10 @@ class PlansAPI:
         """
         holder = self._client.address if account_address is None else to_address(account_address, "account_address")
         plan = read_plan(self._client, plan_id, hooks=False)
-        return PlanBalance.from_plan(plan, holder, credits_balance(self._client, plan, holder))
+        balance = credits_balance(self._client, plan, holder)
+        document = rest_plan_document(self._client, plan.plan_id)
+        name = (document.name if document is not None else None) or ""
+        return PlanBalance.from_plan(plan, holder, balance, plan_name=name)
 
     def get_plans_registered_by(self, creator: str, from_block: int = 0, to_block: int | None = None) -> list[int]:
         """Ids of the plans ``creator`` registered in blocks [from_block, to_block] (default: up to the latest),

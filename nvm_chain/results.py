@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
+from nvm_chain.models import CoreModel
 from nvm_chain.tx.sender import TxReceipt
 
 
-class TxResult(BaseModel):
-    """One mined transaction: hash, block, gas used and the names of the events it emitted."""
-
-    model_config = ConfigDict(frozen=True)
+class TxResult(CoreModel):
+    """One mined transaction: hash, block, gas used and the names of the events it emitted (camelCase in JSON)."""
 
     tx_hash: str
     block_number: int

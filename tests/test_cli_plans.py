@@ -224,10 +224,10 @@ def test_amounts_must_be_whole_base_units(run, who, credits_plan, devnet):
         result = run("plans", "get-erc20-price-config", "--amount", bad, "--receiver", who["builder"],
                      "--token-address", who["agent"], "--no-fees")
         one_line_error(result, 3, "--amount must be a whole number of base units")
-    assert "no decimal point" in run("plans", "mint-plan-credits", credits_plan["plan_id"], "--credits-amount", "2.5",
+    assert "no decimal point" in run("plans", "mint-plan-credits", credits_plan["planId"], "--credits-amount", "2.5",
                                      "--credits-receiver", who["agent"]).stderr
     before = nonce(devnet, "subscriber")
-    result = run("plans", "order-plan", credits_plan["plan_id"], "--number-of-purchases", "0.5", "--yes",
+    result = run("plans", "order-plan", credits_plan["planId"], "--number-of-purchases", "0.5", "--yes",
                  account="subscriber")
     one_line_error(result, 3, "--number-of-purchases")
     assert nonce(devnet, "subscriber") == before
@@ -248,9 +248,9 @@ def test_usage_errors_exit_2(run, devnet, credits_plan):
     assert result.exit_code == 2 and "--price-config" in result.stderr
     result = run("plans", "register-plan", "--price-config", "{}", "--credits-config", "{}", "--access-limit", "days")
     assert result.exit_code == 2 and "days" in result.stderr
-    result = run("plans", "get-plan-balance", credits_plan["plan_id"], account=None)
+    result = run("plans", "get-plan-balance", credits_plan["planId"], account=None)
     assert result.exit_code == 2 and "--account-address" in result.stderr
-    result = run("plans", "mint-plan-credits", credits_plan["plan_id"], "--credits-amount", 1, "--credits-receiver",
+    result = run("plans", "mint-plan-credits", credits_plan["planId"], "--credits-amount", 1, "--credits-receiver",
                  devnet.sim.account("agent").address, account=None)
     assert result.exit_code == 2 and "NVM_PRIVATE_KEY" in result.stderr
     assert run("plans", "no-such-command").exit_code == 2
@@ -266,27 +266,27 @@ def test_register_then_get_plan_and_get_plans(run, who, book):
                  "--plan-metadata", '{"name": "Basic", "tags": ["test"]}', "--nonce", 7, "-f", "json")
     reg = ok(result)
     assert "not stored on chain" in result.stderr
-    assert reg["owner"] == who["builder"] and reg["nonce"] == "7" and reg["access_limit"] == "credits"
-    assert reg["plan_metadata"]["name"] == "Basic" and reg["tx"]["tx_hash"].startswith("0x")
-    assert reg["plan_id"].isdigit() and int(reg["plan_id"]) > 2**53  # decimal string, exact
+    assert reg["owner"] == who["builder"] and reg["nonce"] == "7" and reg["accessLimit"] == "credits"
+    assert reg["planMetadata"]["name"] == "Basic" and reg["tx"]["txHash"].startswith("0x")
+    assert reg["planId"].isdigit() and int(reg["planId"]) > 2**53  # decimal string, exact
 
-    plan = ok(run("plans", "get-plan", reg["plan_id"], "-f", "json", account=None))
-    assert plan["planId"] == reg["plan_id"] and plan["owner"] == who["builder"]
+    plan = ok(run("plans", "get-plan", reg["planId"], "-f", "json", account=None))
+    assert plan["planId"] == reg["planId"] and plan["owner"] == who["builder"]
     assert plan["price"]["amounts"] == json.loads(price)["amounts"] == ["990000", "10000"]
     assert plan["credits"]["amount"] == "100" and plan["credits"]["onchainMirror"] is True
     assert plan["credits"]["nftAddress"] == book["NFT1155Credits"] and plan["hooks"] == []
-    assert ok(run("plans", "get-plan", hex(int(reg["plan_id"])), "-f", "json"))["planId"] == reg["plan_id"]
+    assert ok(run("plans", "get-plan", hex(int(reg["planId"])), "-f", "json"))["planId"] == reg["planId"]
 
     mine = ok(run("plans", "get-plans", "--offset", 100, "-f", "json"))
     theirs = ok(run("plans", "get-plans", "--creator", who["builder"], "--sort-order", "asc", "--offset", 100,
                     "-f", "json", account=None))
-    assert mine["creator"] == who["builder"] and mine["plans"][0]["planId"] == reg["plan_id"]  # newest first
-    assert theirs["plans"][-1]["planId"] == reg["plan_id"] and theirs["total"] == mine["total"] >= 1
+    assert mine["creator"] == who["builder"] and mine["plans"][0]["planId"] == reg["planId"]  # newest first
+    assert theirs["plans"][-1]["planId"] == reg["planId"] and theirs["total"] == mine["total"] >= 1
     page = ok(run("plans", "get-plans", "--offset", 1, "--page", 1, "-f", "json"))
     assert len(page["plans"]) == 1 and page["offset"] == 1
     assert ok(run("plans", "get-plans", "--creator", who["relayer"], "-f", "json"))["plans"] == []
     table = run("plans", "get-plans")
-    assert table.exit_code == 0 and "PLANID" in table.stdout and reg["plan_id"] in table.stdout
+    assert table.exit_code == 0 and "PLANID" in table.stdout and reg["planId"] in table.stdout
 
 
 def test_every_registration_command(run, who, book):
@@ -295,21 +295,21 @@ def test_every_registration_command(run, who, book):
     counted = credits_json(run, "get-fixed-credits-config", "--credits-granted", 10)
 
     general = register(run, price, timed, "register-plan", "--access-limit", "time")
-    assert general["access_limit"] == "time" and general["credits_config"]["nftAddress"] == \
+    assert general["accessLimit"] == "time" and general["creditsConfig"]["nftAddress"] == \
         book["NFT1155ExpirableCreditsV2"]
     time_plan = register(run, price, timed, "register-time-plan")
-    assert time_plan["credits_config"]["durationSecs"] == "3600" and time_plan["hooks"] == []
+    assert time_plan["creditsConfig"]["durationSecs"] == "3600" and time_plan["hooks"] == []
     trial = register(run, price, counted, "register-credits-trial-plan", "--plan-metadata", '{"name": "Trial"}')
-    assert trial["hooks"] == [book["OneTimeCreatorHook"]] and trial["plan_metadata"]["isTrialPlan"] is True
+    assert trial["hooks"] == [book["OneTimeCreatorHook"]] and trial["planMetadata"]["isTrialPlan"] is True
     time_trial = register(run, price, timed, "register-time-trial-plan")
-    assert time_trial["hooks"] == [book["OneTimeCreatorHook"]] and time_trial["access_limit"] == "time"
+    assert time_trial["hooks"] == [book["OneTimeCreatorHook"]] and time_trial["accessLimit"] == "time"
     payg_price = json.dumps(ok(run("plans", "get-pay-as-you-go-price-config", "--amount", 1000, "--receiver",
                                    who["builder"], "--token-address", book["MockERC20"], "-f", "json")))
     payg = ok(run("plans", "register-pay-as-you-go-plan", "--price-config", payg_price, "-f", "json"))
-    assert payg["price_config"]["templateAddress"] == book["PayAsYouGoTemplate"]
-    ids = {general["plan_id"], time_plan["plan_id"], trial["plan_id"], time_trial["plan_id"], payg["plan_id"]}
+    assert payg["priceConfig"]["templateAddress"] == book["PayAsYouGoTemplate"]
+    ids = {general["planId"], time_plan["planId"], trial["planId"], time_trial["planId"], payg["planId"]}
     assert len(ids) == 5
-    assert ok(run("plans", "get-plan", trial["plan_id"], "-f", "json"))["hooks"] == [book["OneTimeCreatorHook"]]
+    assert ok(run("plans", "get-plan", trial["planId"], "-f", "json"))["hooks"] == [book["OneTimeCreatorHook"]]
 
     one_line_error(run("plans", "register-time-plan", "--price-config", price, "--credits-config", counted), 3,
                    "time plan needs duration_secs > 0")
@@ -317,19 +317,19 @@ def test_every_registration_command(run, who, book):
     warned = run("plans", "register-credits-plan", "--price-config", price, "--credits-config", unmirrored,
                  "-f", "json")
     assert warned.exit_code == 0 and "warning: credits_config.onchain_mirror is False" in warned.stderr
-    assert json.loads(warned.stdout)["credits_config"]["onchainMirror"] is False
+    assert json.loads(warned.stdout)["creditsConfig"]["onchainMirror"] is False
 
 
 # ---------------------------------------------------------------------------------------------- orders
 
 
 def test_order_plan_then_balance_shows_the_credits(run, who, credits_plan, devnet):
-    pid = credits_plan["plan_id"]
+    pid = credits_plan["planId"]
     order = ok(run("plans", "order-plan", pid, "--yes", "-f", "json", account="subscriber"))
-    assert order["plan_id"] == pid and order["payer"] == who["subscriber"] and order["amount_paid"] == "1000000"
-    assert order["credits_received"] == 100 and order["agreement_id"].startswith("0x")
-    assert order["tx"]["tx_hash"].startswith("0x") and order["token"] == devnet.sim.book["MockERC20"]
-    assert order["approval_added"] == "1000000" and order["approve_tx"]["tx_hash"] != order["tx"]["tx_hash"]
+    assert order["planId"] == pid and order["payer"] == who["subscriber"] and order["amountPaid"] == "1000000"
+    assert order["creditsReceived"] == 100 and order["agreementId"].startswith("0x")
+    assert order["tx"]["txHash"].startswith("0x") and order["token"] == devnet.sim.book["MockERC20"]
+    assert order["approvalAdded"] == "1000000" and order["approveTx"]["txHash"] != order["tx"]["txHash"]
 
     balance = ok(run("plans", "get-plan-balance", pid, "-f", "json", account="subscriber"))
     assert balance["balance"] == "100" and balance["holderAddress"] == who["subscriber"]
@@ -340,16 +340,16 @@ def test_order_plan_then_balance_shows_the_credits(run, who, credits_plan, devne
 
     gift = ok(run("plans", "order-plan", pid, "--number-of-purchases", 2, "--credits-receiver", who["relayer"],
                   "--max-amount", 2_000_000, "-y", "-f", "json", account="subscriber"))
-    assert (gift["amount_paid"], gift["credits_received"], gift["credits_receiver"]) == ("2000000", 200,
+    assert (gift["amountPaid"], gift["creditsReceived"], gift["creditsReceiver"]) == ("2000000", 200,
                                                                                          who["relayer"])
     assert ok(run("plans", "get-plan-balance", pid, "--account-address", who["relayer"], "-f", "json"))["balance"] \
         == "200"
     table = run("plans", "order-plan", pid, "--yes", account="subscriber")
-    assert table.exit_code == 0 and "agreement_id" in table.stdout and "tx_hash" in table.stdout
+    assert table.exit_code == 0 and "agreementId" in table.stdout and "txHash" in table.stdout
 
 
 def test_orders_need_yes_without_a_terminal_and_respect_max_amount(run, credits_plan, devnet):
-    pid = credits_plan["plan_id"]
+    pid = credits_plan["planId"]
     before = nonce(devnet, "subscriber")
     result = run("plans", "order-plan", pid, account="subscriber")
     assert result.exit_code == 8 and "pass --yes" in result.stderr and "1000000" in result.stderr
@@ -368,33 +368,33 @@ def test_native_and_free_plans_and_pay_as_you_go(run, who, book):
                                      who["builder"], "-f", "json")))
     credits = credits_json(run, "get-fixed-credits-config", "--credits-granted", 3)
     native = register(run, native_price, credits)
-    order = ok(run("plans", "order-plan", native["plan_id"], "--max-amount", 10_000, "--yes", "-f", "json",
+    order = ok(run("plans", "order-plan", native["planId"], "--max-amount", 10_000, "--yes", "-f", "json",
                    account="subscriber"))
-    assert order["token"] == ZERO and order["amount_paid"] == "10000" and order["credits_received"] == 3
+    assert order["token"] == ZERO and order["amountPaid"] == "10000" and order["creditsReceived"] == 3
 
     free_price = json.dumps(ok(run("plans", "get-free-price-config", "-f", "json")))
     free = register(run, free_price, credits)
-    order = ok(run("plans", "order-plan", free["plan_id"], "-f", "json", account="subscriber"))  # spends 0: no --yes
-    assert order["amount_paid"] == "0" and order["credits_received"] == 3
+    order = ok(run("plans", "order-plan", free["planId"], "-f", "json", account="subscriber"))  # spends 0: no --yes
+    assert order["amountPaid"] == "0" and order["creditsReceived"] == 3
 
     payg_price = json.dumps(ok(run("plans", "get-pay-as-you-go-price-config", "--amount", 1000, "--receiver",
                                    who["builder"], "--token-address", book["MockERC20"], "-f", "json")))
     payg = ok(run("plans", "register-pay-as-you-go-plan", "--price-config", payg_price, "-f", "json"))
-    paid = ok(run("plans", "order-pay-as-you-go-plan", payg["plan_id"], "--yes", "-f", "json", account="subscriber"))
-    assert paid["template"] == "PayAsYouGoTemplate" and paid["amount_paid"] == "1000" and paid["credits_received"] == 0
-    assert run("plans", "order-pay-as-you-go-plan", payg["plan_id"], account="subscriber").exit_code == 8
-    one_line_error(run("plans", "order-plan", payg["plan_id"], "--yes", account="subscriber"), 3,
+    paid = ok(run("plans", "order-pay-as-you-go-plan", payg["planId"], "--yes", "-f", "json", account="subscriber"))
+    assert paid["template"] == "PayAsYouGoTemplate" and paid["amountPaid"] == "1000" and paid["creditsReceived"] == 0
+    assert run("plans", "order-pay-as-you-go-plan", payg["planId"], account="subscriber").exit_code == 8
+    one_line_error(run("plans", "order-plan", payg["planId"], "--yes", account="subscriber"), 3,
                    "order_pay_as_you_go_plan")
-    one_line_error(run("plans", "order-pay-as-you-go-plan", native["plan_id"], "--yes", account="subscriber"), 3,
+    one_line_error(run("plans", "order-pay-as-you-go-plan", native["planId"], "--yes", account="subscriber"), 3,
                    "not a pay-as-you-go plan")
 
 
 def test_trial_plan_reordered_reverts_with_the_decoded_error(run, who, book, devnet):
     credits = credits_json(run, "get-fixed-credits-config", "--credits-granted", 1)
     trial = register(run, erc20_price(run, who, book, 1000), credits, "register-credits-trial-plan")
-    ok(run("plans", "order-plan", trial["plan_id"], "--yes", "-f", "json", account="subscriber"))
+    ok(run("plans", "order-plan", trial["planId"], "--yes", "-f", "json", account="subscriber"))
     before = nonce(devnet, "subscriber")
-    one_line_error(run("plans", "order-plan", trial["plan_id"], "--yes", account="subscriber"), 4, "reverted",
+    one_line_error(run("plans", "order-plan", trial["planId"], "--yes", account="subscriber"), 4, "reverted",
                    "CreatorAlreadyCreatedAgreement")
     assert nonce(devnet, "subscriber") == before
 
@@ -406,22 +406,22 @@ def test_fiat_orders_go_through_the_rest_api(run, who, devnet):
     fiat_price = json.dumps(ok(run("plans", "get-fiat-price-config", "--amount", 2_000_000, "--receiver",
                                    who["builder"], "-f", "json")))
     fiat = register(run, fiat_price, credits_json(run, "get-fixed-credits-config", "--credits-granted", 5))
-    one_line_error(run("plans", "order-fiat-plan", fiat["plan_id"], account="subscriber"), 7, "NVM_API_KEY")
-    one_line_error(run("plans", "order-plan", fiat["plan_id"], "--yes", account="subscriber"), 3, "fiat price")
+    one_line_error(run("plans", "order-fiat-plan", fiat["planId"], account="subscriber"), 7, "NVM_API_KEY")
+    one_line_error(run("plans", "order-plan", fiat["planId"], "--yes", account="subscriber"), 3, "fiat price")
 
     backend = FakeBackend()
     server, thread = start(backend)
     try:
         rest = {"NVM_API_KEY": make_key("sandbox"), "NVM_ENVIRONMENT": "custom", "NVM_BACKEND_URL": backend.url}
-        dry = ok(run("plans", "order-fiat-plan", fiat["plan_id"], "--dry-run", "-f", "json", env=rest))
+        dry = ok(run("plans", "order-fiat-plan", fiat["planId"], "--dry-run", "-f", "json", env=rest))
         assert dry["dryRun"] is True and backend.requests == []
-        result = run("plans", "order-fiat-plan", fiat["plan_id"], "-f", "json", env=rest, account="subscriber")
+        result = run("plans", "order-fiat-plan", fiat["planId"], "-f", "json", env=rest, account="subscriber")
         checkout = ok(result)
-        assert checkout["planId"] == fiat["plan_id"] and checkout["checkoutUrl"].startswith("https://checkout.stripe")
-        assert backend.requests[-1].body == {"planId": fiat["plan_id"], "sessionType": "embedded"}
+        assert checkout["planId"] == fiat["planId"] and checkout["checkoutUrl"].startswith("https://checkout.stripe")
+        assert backend.requests[-1].body == {"planId": fiat["planId"], "sessionType": "embedded"}
         assert "checkout URL" in result.stderr
-        merged = run("plans", "get-plan", fiat["plan_id"], "-f", "json", env=rest)  # the backend does not know it
-        assert json.loads(merged.stdout)["planId"] == fiat["plan_id"] and merged.exit_code == 0
+        merged = run("plans", "get-plan", fiat["planId"], "-f", "json", env=rest)  # the backend does not know it
+        assert json.loads(merged.stdout)["planId"] == fiat["planId"] and merged.exit_code == 0
         assert merged.stderr.startswith("warning:") and len(merged.stderr.strip().splitlines()) == 1
     finally:
         server.shutdown()
@@ -433,10 +433,10 @@ def test_fiat_orders_go_through_the_rest_api(run, who, devnet):
 
 
 def test_mint_allow_burner_redeem_burn_revoke(run, who, credits_plan):
-    pid = credits_plan["plan_id"]
+    pid = credits_plan["planId"]
     mint = ok(run("plans", "mint-plan-credits", pid, "--credits-amount", 50, "--credits-receiver", who["subscriber"],
                   "-f", "json"))
-    assert (mint["plan_id"], mint["credits_amount"], mint["credits_receiver"]) == (pid, "50", who["subscriber"])
+    assert (mint["planId"], mint["creditsAmount"], mint["creditsReceiver"]) == (pid, "50", who["subscriber"])
 
     refused = run("plans", "redeem-credits", pid, "--redeem-from", who["subscriber"], "--credits-amount", 5,
                   account="agent")
@@ -461,7 +461,7 @@ def test_mint_allow_burner_redeem_burn_revoke(run, who, credits_plan):
 
 
 def test_writes_by_the_wrong_account_revert_with_the_decoded_error(run, who, credits_plan, devnet):
-    pid = credits_plan["plan_id"]
+    pid = credits_plan["planId"]
     before = nonce(devnet, "subscriber")
     one_line_error(run("plans", "mint-plan-credits", pid, "--credits-amount", 1, "--credits-receiver",
                        who["subscriber"], account="subscriber"), 4, "reverted", "InvalidRole")
@@ -473,21 +473,21 @@ def test_writes_by_the_wrong_account_revert_with_the_decoded_error(run, who, cre
 def test_mint_expirable_on_a_time_plan(run, who, book):
     timed = credits_json(run, "get-expirable-duration-config", "--duration-of-plan", 3600)
     plan = register(run, erc20_price(run, who, book), timed, "register-time-plan")
-    minted = ok(run("plans", "mint-plan-expirable", plan["plan_id"], "--credits-amount", 4, "--credits-receiver",
+    minted = ok(run("plans", "mint-plan-expirable", plan["planId"], "--credits-amount", 4, "--credits-receiver",
                     who["agent"], "--credits-duration", 600, "-f", "json"))
-    assert minted["credits_duration"] == "600" and minted["expires_at"] is not None
-    assert minted["credits_contract"] == book["NFT1155ExpirableCreditsV2"]
-    balance = ok(run("plans", "get-plan-balance", plan["plan_id"], "--account-address", who["agent"], "-f", "json"))
+    assert minted["creditsDuration"] == "600" and minted["expiresAt"] is not None
+    assert minted["creditsContract"] == book["NFT1155ExpirableCreditsV2"]
+    balance = ok(run("plans", "get-plan-balance", plan["planId"], "--account-address", who["agent"], "-f", "json"))
     assert balance["balance"] == "4" and balance["planType"] == "time"
 
     counted = register(run, erc20_price(run, who, book), credits_json(run, "get-fixed-credits-config",
                                                                       "--credits-granted", 1))
-    one_line_error(run("plans", "mint-plan-expirable", counted["plan_id"], "--credits-amount", 1,
+    one_line_error(run("plans", "mint-plan-expirable", counted["planId"], "--credits-amount", 1,
                        "--credits-receiver", who["agent"]), 3, "not an expirable credits contract")
 
 
 def test_agents_associated_to_a_plan(run, who, credits_plan, devnet):
-    pid = credits_plan["plan_id"]
+    pid = credits_plan["planId"]
     assert ok(run("plans", "get-agents-associated-to-a-plan", pid, "-f", "json"))["agents"] == []
     sim = devnet.sim
     client = NvmChain(sim.w3, sim.book, sim.account("agent").signer, network="local")
@@ -506,7 +506,7 @@ def test_agents_associated_to_a_plan(run, who, credits_plan, devnet):
 def test_dry_run_sends_nothing(run, who, book, credits_plan, devnet):
     price = erc20_price(run, who, book)
     credits = credits_json(run, "get-fixed-credits-config", "--credits-granted", 5)
-    pid = credits_plan["plan_id"]
+    pid = credits_plan["planId"]
     builder, subscriber = nonce(devnet, "builder"), nonce(devnet, "subscriber")
     ids_before = ok(run("plans", "get-plans", "--offset", 1000, "-f", "json"))["total"]
 
@@ -556,12 +556,12 @@ def test_subprocess_register_order_balance_keep_stdout_for_data(devnet, who, boo
     reg = nvm("builder", "register-credits-plan", "--price-config", price.stdout, "--credits-config",
               json.dumps(credits), "--plan-metadata", '{"name": "sub"}', "--format", "json")
     assert reg.returncode == 0 and "not stored on chain" in reg.stderr
-    pid = json.loads(reg.stdout)["plan_id"]  # stdout is the data and nothing else
+    pid = json.loads(reg.stdout)["planId"]  # stdout is the data and nothing else
 
     refused = nvm("subscriber", "order-plan", pid, "--format", "json")
     assert refused.returncode == 8 and refused.stdout == "" and "--yes" in refused.stderr
     order = nvm("subscriber", "order-plan", pid, "--yes", "--format", "json")
     assert order.returncode == 0, order.stderr
-    assert json.loads(order.stdout)["credits_received"] == 20
+    assert json.loads(order.stdout)["creditsReceived"] == 20
     balance = nvm("subscriber", "get-plan-balance", pid, "--format", "json")
     assert balance.returncode == 0 and json.loads(balance.stdout)["balance"] == "20" and balance.stderr == ""

@@ -188,9 +188,11 @@ def flat(data: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def show(ctx: click.Context, data: Any, *, table: Any = None, columns: list[str] | None = None) -> None:
-    """Print ``data`` as JSON (--format json), else ``table`` (default: ``data`` flattened) as a table."""
-    fmt = settings(ctx).format
+def show(ctx: click.Context, data: Any, *, table: Any = None, columns: list[str] | None = None,
+         default_format: str = "table") -> None:
+    """Print ``data`` as JSON (--format json), else ``table`` (default: ``data`` flattened) as a table;
+    without --format, ``default_format`` decides."""
+    fmt = settings(ctx).format or default_format
     if fmt == "json":
         emit(data, "json")
     elif table is not None:

@@ -1,7 +1,7 @@
 """``nvm-chain plans get-*-config`` and ``set-*``: price and credits configs for --price-config/--credits-config
 (CLI layer).
 
-They print the CURRENT API shape (camelCase keys, uint256 as decimal strings); `--format json` gives exactly what
+They print the CURRENT API shape as JSON by default (camelCase keys, uint256 as decimal strings): exactly what
 ``--price-config``/``--credits-config`` read back. Price helpers are fee-inclusive by default: they read the
 configured network's fee receiver and rates, and ``--amount`` is the gross price the buyer pays (the Nevermined fee
 is split off it as the last receiver), so the plan passes the protocol's fee check. ``--no-fees`` prints
@@ -34,7 +34,7 @@ def _price(ctx: click.Context, fees: bool, raw: Callable[[], Any], inclusive: Ca
     """Print the raw price (``--no-fees``) or the fee-inclusive one built by the PlansAPI instance method."""
     base = raw()  # validates the input before any network is touched
     if not fees:
-        show(ctx, dump(base))
+        show(ctx, default_format="json", data=dump(base))
         return
     client = client or open_client(ctx, account=False)
     schedule = client.plans.fee_schedule()
@@ -45,7 +45,7 @@ def _price(ctx: click.Context, fees: bool, raw: Callable[[], Any], inclusive: Ca
             "Use --no-fees for the raw payments-py shape")
     elif not schedule.enabled:
         say(f"{settings(ctx).network} has no fee receiver set: no fee added")
-    show(ctx, dump(config))
+    show(ctx, default_format="json", data=dump(config))
 
 
 def _raw_configs():
@@ -60,7 +60,7 @@ def _raw_configs():
 @command("get-free-price-config")
 def get_free_price_config(ctx: click.Context, **_: Any) -> None:
     """A free price (no amounts, no receivers, so no fee). Needs no network."""
-    show(ctx, dump(_raw_configs().get_free_price_config()))
+    show(ctx, default_format="json", data=dump(_raw_configs().get_free_price_config()))
 
 
 @command("get-fiat-price-config")
@@ -152,7 +152,7 @@ def get_pay_as_you_go_price_config(ctx: click.Context, amount: int, receiver: st
 def get_fixed_credits_config(ctx: click.Context, credits_granted: int, credits_per_request: int, **_: Any) -> None:
     """Credits that never expire; each request burns a fixed amount. onchainMirror is false as in payments-py:
     pipe it through set-onchain-mirror for a plan whose orders mint the credits on chain."""
-    show(ctx, dump(_raw_configs().get_fixed_credits_config(credits_granted, credits_per_request)))
+    show(ctx, default_format="json", data=dump(_raw_configs().get_fixed_credits_config(credits_granted, credits_per_request)))
 
 
 @command("get-dynamic-credits-config")
@@ -162,27 +162,27 @@ def get_fixed_credits_config(ctx: click.Context, credits_granted: int, credits_p
 def get_dynamic_credits_config(ctx: click.Context, credits_granted: int, min_credits_per_request: int,
                                max_credits_per_request: int, **_: Any) -> None:
     """Credits that never expire; a request burns between min and max credits."""
-    show(ctx, dump(_raw_configs().get_dynamic_credits_config(credits_granted, min_credits_per_request,
+    show(ctx, default_format="json", data=dump(_raw_configs().get_dynamic_credits_config(credits_granted, min_credits_per_request,
                                                              max_credits_per_request)))
 
 
 @command("get-pay-as-you-go-credits-config")
 def get_pay_as_you_go_credits_config(ctx: click.Context, **_: Any) -> None:
     """Placeholder credits of a pay-as-you-go plan (nothing is minted upfront)."""
-    show(ctx, dump(_raw_configs().get_pay_as_you_go_credits_config()))
+    show(ctx, default_format="json", data=dump(_raw_configs().get_pay_as_you_go_credits_config()))
 
 
 @command("get-expirable-duration-config")
 @click.option("--duration-of-plan", type=UNITS, required=True, help="Seconds of access per purchase.")
 def get_expirable_duration_config(ctx: click.Context, duration_of_plan: int, **_: Any) -> None:
     """A time plan: access for --duration-of-plan seconds after each purchase."""
-    show(ctx, dump(_raw_configs().get_expirable_duration_config(duration_of_plan)))
+    show(ctx, default_format="json", data=dump(_raw_configs().get_expirable_duration_config(duration_of_plan)))
 
 
 @command("get-non-expirable-duration-config")
 def get_non_expirable_duration_config(ctx: click.Context, **_: Any) -> None:
     """Access that never expires (duration 0)."""
-    show(ctx, dump(_raw_configs().get_non_expirable_duration_config()))
+    show(ctx, default_format="json", data=dump(_raw_configs().get_non_expirable_duration_config()))
 
 
 # ---------------------------------------------------------------------------------------------- modifiers
@@ -196,7 +196,7 @@ def get_non_expirable_duration_config(ctx: click.Context, **_: Any) -> None:
 def set_redemption_type(ctx: click.Context, credits: str, redemption_type: str, **_: Any) -> None:
     """The credits config with another redemption type (who may burn the subscribers' credits)."""
     config = credits_config(credits)
-    show(ctx, dump(_raw_configs().set_redemption_type(config, redemption_type.strip().upper())))
+    show(ctx, default_format="json", data=dump(_raw_configs().set_redemption_type(config, redemption_type.strip().upper())))
 
 
 @command("set-onchain-mirror")
@@ -206,7 +206,7 @@ def set_redemption_type(ctx: click.Context, credits: str, redemption_type: str, 
 def set_onchain_mirror(ctx: click.Context, credits: str, onchain_mirror: bool, **_: Any) -> None:
     """The credits config with onchainMirror set (the field payments-py called proofRequired before PR #176)."""
     config = credits_config(credits)
-    show(ctx, dump(_raw_configs().set_onchain_mirror(config, onchain_mirror)))
+    show(ctx, default_format="json", data=dump(_raw_configs().set_onchain_mirror(config, onchain_mirror)))
 
 
 @command("set-proof-required")
@@ -217,7 +217,7 @@ def set_proof_required(ctx: click.Context, credits: str, proof_required: bool, *
     say("note: set-proof-required is deprecated (payments-py renamed proofRequired to onchainMirror): "
         "use set-onchain-mirror [--onchain-mirror/--no-onchain-mirror]")
     config = credits_config(credits)
-    show(ctx, dump(_raw_configs().set_onchain_mirror(config, proof_required)))
+    show(ctx, default_format="json", data=dump(_raw_configs().set_onchain_mirror(config, proof_required)))
 
 
 COMMANDS = [

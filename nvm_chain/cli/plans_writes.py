@@ -20,11 +20,11 @@ JSON_INPUT = "Inline JSON or the path of a .json file."
 
 def _tx_table(data: dict[str, Any]) -> dict[str, Any]:
     """A result's table view: flat fields, the transaction reduced to its hash, block and gas."""
-    out = flat({k: v for k, v in data.items() if k not in ("tx", "approve_tx")})
-    if data.get("approve_tx"):
-        out["approve_tx_hash"] = data["approve_tx"]["tx_hash"]
+    out = flat({k: v for k, v in data.items() if k not in ("tx", "approveTx")})
+    if data.get("approveTx"):
+        out["approveTxHash"] = data["approveTx"]["txHash"]
     tx = data["tx"]
-    out.update(tx_hash=tx["tx_hash"], block_number=tx["block_number"], gas_used=tx["gas_used"])
+    out.update(txHash=tx["txHash"], blockNumber=tx["blockNumber"], gasUsed=tx["gasUsed"])
     return out
 
 

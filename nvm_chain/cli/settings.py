@@ -58,7 +58,7 @@ class Settings:
     rpc_url: str | None = None
     address_book: str | None = None
     profile: str | None = None
-    format: str = "table"
+    format: str | None = None  # None: the command's default (a table, or JSON for config helpers)
     account: str | None = None
     password_file: str | None = None
     dry_run: bool = False
