@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-
 import {IAsset} from "../interfaces/IAsset.sol";
-import {IAgreement} from "../interfaces/IAgreement.sol";
-import {IVault} from "../interfaces/IVault.sol";
 import {IERC3009} from "../interfaces/IERC3009.sol";
 import {TokenUtils} from "../utils/TokenUtils.sol";
+import {VaultConditionBase} from "./ConditionBase.sol";
 
 /// @notice Price oracle of plans with an external (smart-contract) price.
 interface INeverminedExternalPrice {
@@ -17,20 +13,11 @@ interface INeverminedExternalPrice {
 
 /// @title LockPaymentCondition
 /// @notice First condition of the crypto templates: moves the payment of the agreement into the vault.
-contract LockPaymentCondition is AccessManaged, ReentrancyGuardTransient {
+contract LockPaymentCondition is VaultConditionBase {
     bytes32 public constant NVM_CONTRACT_NAME = keccak256("LockPaymentCondition");
 
-    IAsset internal immutable assetsRegistry;
-    IAgreement internal immutable agreementStore;
-    IVault internal immutable vault;
-
-    error AgreementNotFound(bytes32 agreementId);
-    error ConditionAlreadyFulfilled(bytes32 agreementId, bytes32 conditionId);
-    error InvalidAgreementStoreAddress();
-    error InvalidAssetsRegistryAddress();
     error InvalidPayerAddress();
     error InvalidTransactionAmount(uint256 msgValue, uint256 amount);
-    error InvalidVaultAddress();
     error MsgValueMustBeZeroForERC20Payments();
     error NativeTokenNotSupportedForAuthorization();
     error NeverminedFeesNotIncluded(uint256[] amounts, address[] receivers);
@@ -39,20 +26,8 @@ contract LockPaymentCondition is AccessManaged, ReentrancyGuardTransient {
     error ZeroAmountNotSupportedForAuthorization();
 
     constructor(address _authority, address _assetsRegistryAddress, address _agreementStoreAddress, address _vaultAddress)
-        AccessManaged(_authority)
-    {
-        if (_assetsRegistryAddress == address(0)) revert InvalidAssetsRegistryAddress();
-        if (_agreementStoreAddress == address(0)) revert InvalidAgreementStoreAddress();
-        if (_vaultAddress == address(0)) revert InvalidVaultAddress();
-        assetsRegistry = IAsset(_assetsRegistryAddress);
-        agreementStore = IAgreement(_agreementStoreAddress);
-        vault = IVault(_vaultAddress);
-    }
-
-    /// @notice Conditions ids are keccak256(abi.encode(agreementId, conditionContractName)).
-    function hashConditionId(bytes32 _agreementId, bytes32 _conditionName) external pure returns (bytes32) {
-        return keccak256(abi.encode(_agreementId, _conditionName));
-    }
+        VaultConditionBase(_authority, _assetsRegistryAddress, _agreementStoreAddress, _vaultAddress)
+    {}
 
     /// @notice Takes the payment of `_senderAddress` (native: msg.value; ERC-20: pulled by the vault).
     function fulfill(bytes32 _conditionId, bytes32 _agreementId, uint256 _planId, address _senderAddress)
@@ -61,7 +36,7 @@ contract LockPaymentCondition is AccessManaged, ReentrancyGuardTransient {
         restricted
         nonReentrant
     {
-        uint256 n = _checkAgreement(_conditionId, _agreementId);
+        uint256 n = _checkAgreement(_conditionId, _agreementId).numberOfPurchases;
         IAsset.Plan memory plan = assetsRegistry.getPlan(_planId);
         if (!plan.price.isCrypto) revert UnsupportedPriceTypeOption();
 
@@ -89,7 +64,7 @@ contract LockPaymentCondition is AccessManaged, ReentrancyGuardTransient {
             }
         }
 
-        agreementStore.updateConditionStatus(_agreementId, _conditionId, IAgreement.ConditionState.Fulfilled);
+        _markFulfilled(_agreementId, _conditionId);
     }
 
     /// @notice Takes an ERC-20 payment through an EIP-3009 receiveWithAuthorization signed by `_from`.
@@ -102,7 +77,7 @@ contract LockPaymentCondition is AccessManaged, ReentrancyGuardTransient {
         IERC3009.ReceiveAuthorization calldata _authorization
     ) external restricted nonReentrant {
         if (_from == address(0)) revert InvalidPayerAddress();
-        uint256 n = _checkAgreement(_conditionId, _agreementId);
+        uint256 n = _checkAgreement(_conditionId, _agreementId).numberOfPurchases;
         IAsset.Plan memory plan = assetsRegistry.getPlan(_planId);
         if (!plan.price.isCrypto || plan.price.externalPriceAddress != address(0)) {
             revert UnsupportedPriceTypeOption();
@@ -126,17 +101,7 @@ contract LockPaymentCondition is AccessManaged, ReentrancyGuardTransient {
             _authorization.s
         );
 
-        agreementStore.updateConditionStatus(_agreementId, _conditionId, IAgreement.ConditionState.Fulfilled);
-    }
-
-    /// @dev Reverts if the agreement is unknown or the condition already fulfilled; returns numberOfPurchases.
-    function _checkAgreement(bytes32 _conditionId, bytes32 _agreementId) private view returns (uint256) {
-        IAgreement.Agreement memory agreement = agreementStore.getAgreement(_agreementId);
-        if (agreement.lastUpdated == 0) revert AgreementNotFound(_agreementId);
-        if (agreementStore.getConditionState(_agreementId, _conditionId) == IAgreement.ConditionState.Fulfilled) {
-            revert ConditionAlreadyFulfilled(_agreementId, _conditionId);
-        }
-        return agreement.numberOfPurchases;
+        _markFulfilled(_agreementId, _conditionId);
     }
 
     function _checkFees(uint256 _planId, IAsset.PriceConfig memory _price) private view {

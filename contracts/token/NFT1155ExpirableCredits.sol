@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {NFT1155Base} from "./NFT1155Base.sol";
+import {NFT1155ExpirableBase} from "./NFT1155ExpirableBase.sol";
 
 /// @title NFT1155ExpirableCredits (V1)
 /// @notice Credits tracked as an append-only log of mint and burn rows per (account, planId).
@@ -9,7 +9,7 @@ import {NFT1155Base} from "./NFT1155Base.sol";
 ///         Balance = max(0, sum of live mint rows - sum of live burn rows).
 ///         A burn row copies the `expirationSecs` of the lot it consumed but carries the burn's own timestamp,
 ///         so it can outlive that lot and keep being subtracted from later lots (the known V1 under-reporting).
-contract NFT1155ExpirableCredits is NFT1155Base {
+contract NFT1155ExpirableCredits is NFT1155ExpirableBase {
     struct MintedCredits {
         uint256 amountMinted;
         uint256 expirationSecs;
@@ -20,38 +20,9 @@ contract NFT1155ExpirableCredits is NFT1155Base {
     /// @dev keccak256(abi.encode(account, planId)) => rows
     mapping(bytes32 => MintedCredits[]) private _entries;
 
-    error NotEnoughCreditsToBurn(address _from, uint256 _planId, uint256 _value);
-
-    constructor(address _authority, address _assetsRegistryAddress) NFT1155Base(_authority, _assetsRegistryAddress) {}
-
-    /// @notice Mints `_value` credits that expire `_secsDuration` seconds from now (0 = never).
-    function mint(address _to, uint256 _planId, uint256 _value, uint256 _secsDuration, bytes calldata _data)
-        external
-        virtual
-    {
-        _requireMinter(_planId);
-        _recordMint(_to, _planId, _value, _secsDuration);
-        _mint(_to, _planId, _value, _data);
-    }
-
-    /// @notice Batch version of the expiring mint; all arrays must have the same length.
-    function mintBatch(
-        address _to,
-        uint256[] calldata _ids,
-        uint256[] calldata _values,
-        uint256[] calldata _secsDurations,
-        bytes calldata _data
-    ) external virtual {
-        if (_ids.length != _values.length) revert InvalidLength(_ids.length, _values.length);
-        if (_ids.length != _secsDurations.length) revert InvalidLength(_ids.length, _secsDurations.length);
-        for (uint256 i = 0; i < _ids.length; i++) {
-            _requireMinter(_ids[i]);
-        }
-        for (uint256 i = 0; i < _ids.length; i++) {
-            _recordMint(_to, _ids[i], _values[i], _secsDurations[i]);
-        }
-        _mintBatch(_to, _ids, _values, _data);
-    }
+    constructor(address _authority, address _assetsRegistryAddress)
+        NFT1155ExpirableBase(_authority, _assetsRegistryAddress)
+    {}
 
     /// @notice Live credits of `_owner` for `_planId`.
     function balanceOf(address _owner, uint256 _planId) public view virtual override returns (uint256) {
@@ -133,9 +104,5 @@ contract NFT1155ExpirableCredits is NFT1155Base {
             kept++;
         }
         while (rows.length > kept) rows.pop();
-    }
-
-    function _key(address _account, uint256 _planId) private pure returns (bytes32) {
-        return keccak256(abi.encode(_account, _planId));
     }
 }

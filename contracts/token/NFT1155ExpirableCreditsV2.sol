@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {NFT1155Base} from "./NFT1155Base.sol";
+import {NFT1155ExpirableBase} from "./NFT1155ExpirableBase.sol";
 
 /// @title NFT1155ExpirableCreditsV2
 /// @notice Credits grouped in expiration buckets per (account, planId). A bucket holds the summed amount of every
@@ -9,7 +9,7 @@ import {NFT1155Base} from "./NFT1155Base.sol";
 ///         The visible balance counts only buckets with `expiration > block.timestamp`. Burns consume the
 ///         soonest-expiring live buckets first. Expired credits stay in the raw ERC-1155 balance until purged.
 /// @dev The ordered set of expirations is a sorted array of unique timestamps (ascending).
-contract NFT1155ExpirableCreditsV2 is NFT1155Base {
+contract NFT1155ExpirableCreditsV2 is NFT1155ExpirableBase {
     uint256 private constant NEVER = type(uint256).max;
 
     /// @dev ledger key => sorted unique expirations that hold credits
@@ -20,38 +20,9 @@ contract NFT1155ExpirableCreditsV2 is NFT1155Base {
     event Minted(address indexed _to, uint256 _planId, uint256 _value, uint256 _expiration);
     event Burned(address indexed _from, uint256 _planId, uint256 _value, uint256 _expiration);
 
-    error NotEnoughCreditsToBurn(address _from, uint256 _planId, uint256 _value);
-
-    constructor(address _authority, address _assetsRegistryAddress) NFT1155Base(_authority, _assetsRegistryAddress) {}
-
-    /// @notice Mints `_value` credits that expire `_secsDuration` seconds from now (0 = never).
-    function mint(address _to, uint256 _planId, uint256 _value, uint256 _secsDuration, bytes calldata _data)
-        external
-        virtual
-    {
-        _requireMinter(_planId);
-        _recordMint(_to, _planId, _value, _secsDuration);
-        _mint(_to, _planId, _value, _data);
-    }
-
-    /// @notice Batch version of the expiring mint; all arrays must have the same length.
-    function mintBatch(
-        address _to,
-        uint256[] calldata _ids,
-        uint256[] calldata _values,
-        uint256[] calldata _secsDurations,
-        bytes calldata _data
-    ) external virtual {
-        if (_ids.length != _values.length) revert InvalidLength(_ids.length, _values.length);
-        if (_ids.length != _secsDurations.length) revert InvalidLength(_ids.length, _secsDurations.length);
-        for (uint256 i = 0; i < _ids.length; i++) {
-            _requireMinter(_ids[i]);
-        }
-        for (uint256 i = 0; i < _ids.length; i++) {
-            _recordMint(_to, _ids[i], _values[i], _secsDurations[i]);
-        }
-        _mintBatch(_to, _ids, _values, _data);
-    }
+    constructor(address _authority, address _assetsRegistryAddress)
+        NFT1155ExpirableBase(_authority, _assetsRegistryAddress)
+    {}
 
     /// @notice Credits of `_owner` for `_planId` that have not expired yet.
     function balanceOf(address _owner, uint256 _planId) public view virtual override returns (uint256 total) {
@@ -119,10 +90,6 @@ contract NFT1155ExpirableCreditsV2 is NFT1155Base {
     }
 
     // ------------------------------------------------------------------ ordered set
-
-    function _key(address _account, uint256 _planId) private pure returns (bytes32) {
-        return keccak256(abi.encode(_account, _planId));
-    }
 
     /// @dev Inserts `_e` (not present) keeping the array sorted ascending.
     function _insertExpiration(bytes32 _k, uint256 _e) private {
