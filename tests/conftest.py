@@ -144,3 +144,25 @@ def devnet(tmp_path_factory):
     book.write_text(json.dumps(sim.book.to_json()))
     yield Devnet(sim, server.url, book)
     server.stop()
+
+
+# ---------------------------------------------------------------- REST: the fake Nevermined API on 127.0.0.1
+
+
+@pytest.fixture(scope="session")
+def _rest_server():
+    from tests.rest.fake_backend import FakeBackend, start
+
+    backend = FakeBackend()
+    server, thread = start(backend)
+    yield backend
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def fake(_rest_server):
+    """The fake REST backend (a real HTTP server), reset for this test."""
+    _rest_server.reset()
+    return _rest_server

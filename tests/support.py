@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -62,3 +64,26 @@ class Protocol:
 
     def balance(self, address: str) -> int:
         return self.w3.eth.get_balance(address)
+
+
+@dataclass
+class CliRun:
+    """Exit code, stdout and stderr of one in-process ``nvm-chain`` run."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def run_cli(args: list[str], env: dict[str, str], input: str | None = None) -> CliRun:
+    """Run ``nvm-chain ARGS`` in-process through ``main`` (the real exit-code mapping), with ``env``."""
+    from click.testing import CliRunner
+
+    from nvm_chain.cli import main
+
+    with CliRunner().isolation(input=input, env=env) as (out, err, _):
+        code = main(args)
+    return CliRun(code, out.getvalue().decode(), err.getvalue().decode())

@@ -7,36 +7,20 @@ script) inside ``CliRunner.isolation``, so exit codes and the one-line error mes
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
-from click.testing import CliRunner
 
-from nvm_chain.cli import main
 from nvm_chain.cli.errors import CONFIG, INVALID_INPUT, PENDING, REVERTED, USAGE
 from nvm_chain.client import NvmChain
 from nvm_chain.configs import get_fixed_credits_config, set_onchain_mirror
 from nvm_chain.errors import ContractRevertError
 from tests.support import Protocol
+from tests.support import run_cli as run
 
 API = {"endpoints": [{"verb": "POST", "url": "https://agent.example/query"}], "authType": "bearer",
        "token": "super-secret-agent-token"}
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-
-def run(args: list[str], env: dict[str, str], input: str | None = None) -> Run:
-    with CliRunner().isolation(input=input, env=env) as (out, err, _):
-        code = main(args)
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def ok(args: list[str], env: dict[str, str]) -> dict:

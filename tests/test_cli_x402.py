@@ -11,55 +11,24 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from dataclasses import dataclass
 
 import pytest
-from click.testing import CliRunner
 
-from nvm_chain.cli import main
 from nvm_chain.cli.errors import API, CONFIG, INVALID_INPUT, USAGE
 from nvm_chain.client import NvmChain
 from nvm_chain.models import PlanMetadata
 from nvm_chain.rest import decode_access_token, encode_access_token
 from tests.rest.fake_backend import (AGENT_ID, PLAN_ID, SUBSCRIBER, VERIFIED, FakeBackend, Reply, envelope,
-                                     plan_document, start)
+                                     plan_document)
 from tests.rest.helpers import assert_no_secret, make_key
+from tests.support import CliRun as Run
+from tests.support import run_cli as run
 
 CREDITS = 100
 ENDPOINT = "https://agent.example/weather"
 CHECKOUT_URL = "https://checkout.stripe.com/c/pay/cs_test_1"
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self):
-        return json.loads(self.out)
-
-
-def run(args: list[str], env: dict[str, str], input: str | None = None) -> Run:
-    with CliRunner().isolation(input=input, env=env) as (out, err, _):
-        code = main(args)
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
-
-
-@pytest.fixture(scope="module")
-def _server():
-    backend = FakeBackend()
-    server, thread = start(backend)
-    yield backend
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def fake(_server) -> FakeBackend:
-    _server.reset()
-    return _server
 
 
 @pytest.fixture(scope="module")

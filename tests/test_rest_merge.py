@@ -18,27 +18,11 @@ from nvm_chain.models import Plan, PlanMetadata
 from nvm_chain.plans import MetadataUnavailableWarning, PlanWithMetadata
 from nvm_chain.rest import NO_RETRY, InvalidAccessTokenError, RestClient, encode_access_token
 from nvm_chain.x402_check import X402TokenCheck, check_x402_token
-from tests.rest.fake_backend import SUBSCRIBER, FakeBackend, Reply, envelope, plan_document, start
+from tests.rest.fake_backend import SUBSCRIBER, Reply, envelope, plan_document
 from tests.rest.helpers import FAST_RETRY, assert_no_secret, make_key
 
 CREDITS = 100
 UNKNOWN_PLAN = 0xDEADBEEF
-
-
-@pytest.fixture(scope="module")
-def _server():
-    backend = FakeBackend()
-    server, thread = start(backend)
-    yield backend
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def fake(_server) -> FakeBackend:
-    _server.reset()
-    return _server
 
 
 @pytest.fixture

@@ -8,24 +8,14 @@ import pytest
 
 from nvm_chain.rest import RestClient
 
-from .fake_backend import FakeBackend, start
+from .fake_backend import FakeBackend
 from .helpers import FAST_RETRY, make_key
 
 
-@pytest.fixture(scope="session")
-def _server() -> Iterator[FakeBackend]:
-    backend = FakeBackend()
-    server, thread = start(backend)
-    yield backend
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
 @pytest.fixture
-def backend(_server: FakeBackend) -> FakeBackend:
-    _server.reset()
-    return _server
+def backend(fake: FakeBackend) -> FakeBackend:
+    """The shared fake backend of tests/conftest.py, reset for this test."""
+    return fake
 
 
 @pytest.fixture
