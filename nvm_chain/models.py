@@ -476,6 +476,7 @@ class PlanBalance(CoreModel):
     credits_contract: Address
     is_subscriber: bool
     price_per_credit: Decimal
+    batch: bool | None = None  # set by the REST API's balance endpoint only
 
     @classmethod
     def from_plan(cls, plan: Plan, holder_address: str, balance: int, plan_name: str = "") -> PlanBalance:

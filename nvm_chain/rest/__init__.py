@@ -47,7 +47,8 @@ from nvm_chain.rest.errors import (
     RestTimeout,
 )
 from nvm_chain.rest.facilitator import SettleResponse, StartAgentRequest, VerifyResponse
-from nvm_chain.rest.models import ApiResult, FiatCheckout, PlanBalance
+from nvm_chain.models import PlanBalance
+from nvm_chain.rest.models import ApiResult, FiatCheckout
 from nvm_chain.rest.payment_required import (
     PaymentRequired,
     PaymentRequirement,

@@ -1,35 +1,16 @@
-"""Typed results of the plan-balance, fiat-checkout and generic write endpoints (pure: no I/O).
+"""Typed results of the fiat-checkout and generic write endpoints (pure: no I/O).
 
-REST fallback models; frozen, camelCase aliases, attributes in snake_case.
+REST fallback models; frozen, camelCase aliases, attributes in snake_case. The balance endpoint answers
+with :class:`nvm_chain.models.PlanBalance`, the same model as the on-chain read.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from pydantic import Field
 
-from nvm_chain.rest.wire import Address, Uint256, WireModel
-
-
-class PlanBalance(WireModel):
-    """Credits a holder has in a plan (``GET /api/v1/protocol/plans/{planId}/balance/{holder}``).
-
-    ``balance`` is an int (the backend sends a decimal string); ``price_per_credit`` is a ``Decimal`` so the
-    backend's number is kept without float rounding. For plans with ``onchainMirror=false`` this endpoint is
-    the source of truth; otherwise the on-chain ``NFT1155Credits`` balance is.
-    """
-
-    plan_id: Uint256
-    plan_name: str
-    plan_type: str
-    holder_address: Address
-    balance: Uint256
-    credits_contract: Address
-    is_subscriber: bool
-    price_per_credit: Decimal
-    batch: bool | None = None
+from nvm_chain.rest.wire import WireModel
 
 
 def _pick(sources: list[dict[str, Any]], *keys: str) -> Any:
