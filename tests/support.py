@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from nvm_chain.abi import decode_log, encode_call, registry
+from nvm_chain.abi import encode_call, registry
 from nvm_chain.errors import ContractRevertError
 from nvm_chain.reads import call_function, eth_call
 from nvm_chain.sim import Simulation
-from nvm_chain.tx.sender import Receipt, Sender, TxRequest
+from nvm_chain.tx.sender import Sender, TxReceipt, TxRequest
 
 ZERO = "0x" + "00" * 20
 GAS = 3_000_000
@@ -39,7 +39,7 @@ class Protocol:
         return encode_call(entry, args)
 
     def send(self, who, contract: str, fn: str, *args: Any, value: int = 0, gas: int = GAS,
-             arity: int | None = None, at: str | None = None, simulate: bool = False) -> Receipt:
+             arity: int | None = None, at: str | None = None, simulate: bool = False) -> TxReceipt:
         """Transact as ``who`` (a TestAccount or LocalSigner) without simulating first (the behaviour tests
         check reverts with :meth:`reverts`); raises ContractRevertError on a mined status 0."""
         signer = getattr(who, "signer", who)
@@ -58,9 +58,9 @@ class Protocol:
         return info.value
 
     @staticmethod
-    def events(receipt: Receipt, name: str | None = None) -> list:
-        decoded = [e for e in (decode_log(log) for log in receipt.logs) if e is not None]
-        return [e for e in decoded if name is None or e.name == name]
+    def events(receipt: TxReceipt, name: str | None = None) -> list:
+        """The receipt's decoded events, all or those called ``name``."""
+        return [e for e in receipt.events if name is None or e.name == name]
 
     def balance(self, address: str) -> int:
         return self.w3.eth.get_balance(address)

@@ -102,10 +102,6 @@ class TxReceipt:
         """The decoded events called ``name``, in log order."""
         return [e for e in self.events if e.name == name]
 
-
-# kept for callers that only need the receipt fields
-Receipt = TxReceipt
-
 _TRANSPORT_ERRORS = (OSError,)  # requests/httpx connection errors and timeouts derive from OSError
 
 
