@@ -15,7 +15,6 @@ so that they can be published through the REST fallback; they are never sent to 
 from __future__ import annotations
 
 import logging
-import os
 import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -25,7 +24,7 @@ from pydantic import BaseModel, PlainSerializer
 
 from nvm_chain import ids
 from nvm_chain.errors import ConfigurationError, NvmChainError, ValidationError
-from nvm_chain.models import (ZERO, Address, Agent, AgentAPIAttributes, AgentMetadata, CoreModel, CreditsConfig, Id,
+from nvm_chain.models import (ZERO, Address, Agent, parse_seed, AgentAPIAttributes, AgentMetadata, CoreModel, CreditsConfig, Id,
                               PlanMetadata, PriceConfig, format_id, parse_id, to_address, to_uint256)
 from nvm_chain.plan_results import IdMismatchError
 from nvm_chain.plans import OffchainCreditsWarning
@@ -168,26 +167,6 @@ def _model(value: Any, cls: type[CoreModel], what: str) -> Any:
     if not isinstance(value, dict):
         raise ValidationError(f"{what} must be a {cls.__name__} or a dict, not {type(value).__name__}")
     return cls.model_validate(value)
-
-
-def _seed(seed: Any) -> bytes:
-    """A 32-byte seed from None (random), 32 bytes, a ``0x`` + 64-hex string or a uint256.
-
-    Raises:
-        ValidationError: any other value.
-    """
-    if seed is None:
-        return os.urandom(32)
-    if isinstance(seed, (bytes, bytearray)):
-        if len(seed) != 32:
-            raise ValidationError(f"seed must be 32 bytes, got {len(seed)}")
-        return bytes(seed)
-    if isinstance(seed, str) and not (seed.isascii() and seed.isdigit()):
-        body = seed[2:] if seed[:2].lower() == "0x" else None
-        if body is None or len(body) != 64 or not all(c in "0123456789abcdefABCDEF" for c in body):
-            raise ValidationError("seed must be 32 bytes, 0x + 64 hex characters, or a uint256")
-        return bytes.fromhex(body)
-    return to_uint256(seed, "seed").to_bytes(32, "big")
 
 
 def _not_the_key(seed: bytes, signer_address: str) -> None:
@@ -334,7 +313,7 @@ class AgentsAPI:
         api = _model(agent_api, AgentAPIAttributes, "agent_api")
         url = _url(api)
         plans = _plan_list(payment_plans, "payment_plans")
-        raw_seed = _seed(seed)
+        raw_seed = parse_seed(seed, allow_zero=True)
         sender = self._writer()
         if seed is not None:
             _not_the_key(raw_seed, sender.signer.address)
@@ -373,7 +352,7 @@ class AgentsAPI:
         api = _model(agent_api, AgentAPIAttributes, "agent_api")
         plan_meta = _model(plan_metadata, PlanMetadata, "plan_metadata")
         url = _url(api)
-        raw_seed = _seed(seed)
+        raw_seed = parse_seed(seed, allow_zero=True)
         limit = _access_limit(access_limit)
         sender = self._writer()
         if seed is not None:

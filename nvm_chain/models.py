@@ -8,6 +8,8 @@ Amounts and IDs are ``int`` base units; addresses are checksummed on input. Bad 
 
 from __future__ import annotations
 
+import os
+
 import operator
 from decimal import Decimal
 from enum import Enum, IntEnum
@@ -100,6 +102,33 @@ def parse_id(value: Any) -> int:
         ValidationError: any other type, a negative value, or one of 2**256 or more.
     """
     return to_uint256(value, "id", hex_ok=True)
+
+
+def parse_seed(value: Any, *, allow_zero: bool = False) -> bytes:
+    """A bytes32 seed: a fresh random non-zero one for None, else 32 bytes, ``0x`` + 64 hex characters or a
+    uint256.
+
+    Raises:
+        ValidationError: any other value, or zero unless ``allow_zero`` (the templates revert ``InvalidSeed``).
+    """
+    if value is None:
+        while not any(fresh := os.urandom(32)):
+            pass
+        return fresh
+    if isinstance(value, (bytes, bytearray)):
+        raw = bytes(value)
+    elif isinstance(value, str) and value[:2].lower() == "0x":
+        body = value[2:]
+        if len(body) != 64 or not _is_hex(body):
+            raise ValidationError("seed must be 32 bytes, 0x + 64 hex characters, or a uint256")
+        raw = bytes.fromhex(body)
+    else:
+        raw = to_uint256(value, "seed").to_bytes(32, "big")
+    if len(raw) != 32:
+        raise ValidationError(f"seed must be 32 bytes, got {len(raw)}")
+    if not allow_zero and not any(raw):
+        raise ValidationError("seed must not be zero (the templates revert InvalidSeed)")
+    return raw
 
 
 def format_id(value: int) -> str:

@@ -14,7 +14,6 @@ and checked against the ``AgreementRegistered`` event.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import eth_abi
@@ -22,7 +21,7 @@ from eth_utils import keccak
 
 from nvm_chain import ids
 from nvm_chain.errors import ContractRevertError, ValidationError
-from nvm_chain.models import ZERO, Plan, to_address, to_uint256
+from nvm_chain.models import ZERO, Plan, parse_seed, to_address, to_uint256
 from nvm_chain.plan_reads import book_address, call, read_plan, token_balance
 from nvm_chain.plan_results import IdMismatchError, InsufficientBalanceError, OrderResult
 from nvm_chain.reads import eth_call
@@ -50,30 +49,8 @@ RECEIVE_WITH_AUTHORIZATION = [
 
 
 def order_seed(seed: Any = None) -> bytes:
-    """A non-zero bytes32 seed: ``seed`` (32 bytes, 0x-hex or int) or a fresh random one.
-
-    Raises:
-        ValidationError: malformed or zero seed (the templates revert ``InvalidSeed`` on 0).
-    """
-    if seed is None:
-        while True:
-            fresh = os.urandom(32)
-            if any(fresh):
-                return fresh
-    if isinstance(seed, (bytes, bytearray)):
-        raw = bytes(seed)
-    elif isinstance(seed, str) and seed[:2].lower() == "0x":
-        try:
-            raw = bytes.fromhex(seed[2:])
-        except ValueError:
-            raise ValidationError(f"seed is not hex: {seed[:70]!r}") from None
-    else:
-        raw = to_uint256(seed, "seed").to_bytes(32, "big")
-    if len(raw) != 32:
-        raise ValidationError(f"seed must be 32 bytes, got {len(raw)}")
-    if not any(raw):
-        raise ValidationError("seed must not be zero (the templates revert InvalidSeed)")
-    return raw
+    """A non-zero bytes32 seed for an order (see :func:`nvm_chain.models.parse_seed`)."""
+    return parse_seed(seed)
 
 
 def purchases(number_of_purchases: Any) -> int:

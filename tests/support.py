@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nvm_chain.abi import encode_call, registry
+from nvm_chain.abi import decode_log, encode_call, registry
 from nvm_chain.errors import ContractRevertError
 from nvm_chain.reads import call_function, eth_call
 from nvm_chain.sim import Simulation
@@ -58,9 +58,10 @@ class Protocol:
         return info.value
 
     @staticmethod
-    def events(receipt: TxReceipt, name: str | None = None) -> list:
-        """The receipt's decoded events, all or those called ``name``."""
-        return [e for e in receipt.events if name is None or e.name == name]
+    def events(receipt: Any, name: str | None = None) -> list:
+        """The decoded events of a receipt (ours or web3's), all or those called ``name``."""
+        decoded = [e for e in (decode_log(log) for log in receipt.logs) if e is not None]
+        return [e for e in decoded if name is None or e.name == name]
 
     def balance(self, address: str) -> int:
         return self.w3.eth.get_balance(address)
