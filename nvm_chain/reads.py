@@ -6,7 +6,7 @@ from typing import Any
 
 from web3 import Web3
 
-from nvm_chain.abi import Artifact, decode_output, encode_call, registry
+from nvm_chain.abi import registry
 from nvm_chain.errors import ContractRevertError
 from nvm_chain.tx.reverts import revert_data
 
@@ -30,19 +30,6 @@ def eth_call(w3: Web3, to: str, data: bytes, *, sender: str | None = None, value
         if raw is None:
             raise
         raise ContractRevertError(registry().decode_revert(raw), raw, action=action) from None
-
-
-def call_function(w3: Web3, artifact: Artifact, address: str, fn: str, *args: Any,
-                  sender: str | None = None, value: int = 0, arity: int | None = None) -> Any:
-    """Call ``artifact.fn(*args)`` at ``address`` and decode its outputs.
-
-    Raises:
-        ContractRevertError: the call reverted.
-    """
-    entry = artifact.entry(fn, arity=len(args) if arity is None else arity)
-    raw = eth_call(w3, address, encode_call(entry, args), sender=sender, value=value,
-                   action=f"{artifact.name}.{fn}")
-    return decode_output(entry, raw)
 
 
 def get_logs_chunked(w3: Web3, address: str | list[str], topics: list, from_block: int, to_block: int,

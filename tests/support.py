@@ -10,7 +10,8 @@ import pytest
 
 from nvm_chain.abi import decode_log, encode_call, registry
 from nvm_chain.errors import ContractRevertError
-from nvm_chain.reads import call_function, eth_call
+from nvm_chain.contracts import BoundContract
+from nvm_chain.reads import eth_call
 from nvm_chain.sim import Simulation
 from nvm_chain.tx.sender import Sender, TxReceipt, TxRequest
 
@@ -31,8 +32,11 @@ class Protocol:
 
     def call(self, contract: str, fn: str, *args: Any, sender: str | None = None, arity: int | None = None,
              at: str | None = None, artifact: str | None = None) -> Any:
-        abi = registry()[artifact or contract]
-        return call_function(self.w3, abi, at or self.addr(contract), fn, *args, sender=sender, arity=arity)
+        bound = BoundContract(registry()[artifact or contract], at or self.addr(contract))
+        n = len(args) if arity is None else arity
+        raw = eth_call(self.w3, bound.address, bound.calldata(fn, *args, arity=n), sender=sender,
+                       action=f"{bound.name}.{fn}")
+        return bound.decode(fn, raw, arity=n)
 
     def calldata(self, contract: str, fn: str, *args: Any, arity: int | None = None) -> bytes:
         entry = registry()[contract].entry(fn, arity=len(args) if arity is None else arity)
