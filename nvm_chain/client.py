@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 
 from web3 import Web3
 
-from nvm_chain.contracts import Contracts
+from nvm_chain.chain.contracts import Contracts
 from nvm_chain.errors import ConfigurationError, shown
-from nvm_chain.networks import BUNDLED, NETWORKS, AddressBook, bundled_address_book
-from nvm_chain.tx.sender import Sender
-from nvm_chain.tx.signer import LocalSigner
+from nvm_chain.chain.networks import BUNDLED, NETWORKS, AddressBook, bundled_address_book
+from nvm_chain.chain.tx.sender import Sender
+from nvm_chain.chain.tx.signer import LocalSigner
 
 if TYPE_CHECKING:
-    from nvm_chain.agents import AgentsAPI
-    from nvm_chain.plans import PlansAPI
+    from nvm_chain.services.agents import AgentsAPI
+    from nvm_chain.services.plans import PlansAPI
     from nvm_chain.rest import RestClient
     from nvm_chain.sim import Simulation
 
@@ -83,13 +83,13 @@ class NvmChain:
 
     @cached_property
     def plans(self) -> "PlansAPI":
-        from nvm_chain.plans import PlansAPI
+        from nvm_chain.services.plans import PlansAPI
 
         return PlansAPI(self)
 
     @cached_property
     def agents(self) -> "AgentsAPI":
-        from nvm_chain.agents import AgentsAPI
+        from nvm_chain.services.agents import AgentsAPI
 
         return AgentsAPI(self)
 

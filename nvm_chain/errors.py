@@ -22,7 +22,7 @@ class ConfigurationError(NvmChainError, ValueError):
 class ContractRevertError(NvmChainError):
     """A call or transaction reverted.
 
-    ``reason`` is the decoded :class:`nvm_chain.abi.RevertReason` (None when the revert data matched no
+    ``reason`` is the decoded :class:`nvm_chain.chain.abi.RevertReason` (None when the revert data matched no
     known error); ``error_name`` and ``error_args`` repeat its name and decoded arguments; ``data`` is the
     raw revert bytes; ``tx_hash`` is set when the revert was a mined transaction.
     """

@@ -29,9 +29,9 @@ from web3 import Web3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nvm_chain.abi import registry  # noqa: E402
-from nvm_chain.contracts import BoundContract  # noqa: E402
-from nvm_chain.tx.signer import LocalSigner  # noqa: E402
+from nvm_chain.chain.abi import registry  # noqa: E402
+from nvm_chain.chain.contracts import BoundContract  # noqa: E402
+from nvm_chain.chain.tx.signer import LocalSigner  # noqa: E402
 
 KEY = "0x" + "5e" * 32  # throwaway benchmark key
 TEMPLATE = "0x32037D176558Eb02f6980eFA14bde14B0C61d059"
@@ -150,7 +150,7 @@ def main() -> None:
     print(f"   nvm-chain:   {', '.join(mine)}")
     print(f"   raw web3.py: {', '.join(theirs)}")
 
-    from nvm_chain.demo import run_demo
+    from nvm_chain.scenarios.demo import run_demo
 
     seconds = run_demo()["seconds"]
     command = wall([sys.executable, "-m", "nvm_chain.cli", "demo", "--json"], runs=1)

@@ -21,7 +21,7 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 
-from nvm_chain.abi import registry
+from nvm_chain.chain.abi import registry
 from nvm_chain.sim import EmbeddedChain, Simulation
 from nvm_chain.sim.deploy import DEPLOY_ORDER, GOVERNOR_ROLE, ROLE_GRANTS, TARGET_ROLES, _LITERAL_ARGS
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from nvm_chain.abi import registry, selector, signature, topic0
+from nvm_chain.chain.abi import registry, selector, signature, topic0
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = json.loads((Path(__file__).parent / "data" / "required-abi.json").read_text())

@@ -16,7 +16,7 @@ import pytest
 
 from nvm_chain.cli.errors import API, CONFIG, INVALID_INPUT, USAGE
 from nvm_chain.client import NvmChain
-from nvm_chain.models import PlanMetadata
+from nvm_chain.protocol.models import PlanMetadata
 from nvm_chain.rest import decode_access_token, encode_access_token
 from tests.rest.fake_backend import (AGENT_ID, PLAN_ID, SUBSCRIBER, VERIFIED, FakeBackend, Reply, envelope,
                                      plan_document)

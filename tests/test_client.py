@@ -13,13 +13,14 @@ import traceback
 
 import pytest
 
-from nvm_chain import configs, ids
+from nvm_chain.protocol import configs
+from nvm_chain.protocol import ids
 from nvm_chain.client import DEFAULT_RPC, NvmChain
 from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
-from nvm_chain.models import AgentAPIAttributes, AgentMetadata, Endpoint
-from nvm_chain.networks import NETWORKS, bundled_address_book
-from nvm_chain.tx.sender import ChainMismatchError, InsufficientFundsError, TxRequest
-from nvm_chain.tx.signer import LocalSigner, SigningError
+from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, Endpoint
+from nvm_chain.chain.networks import NETWORKS, bundled_address_book
+from nvm_chain.chain.tx.sender import ChainMismatchError, InsufficientFundsError, TxRequest
+from nvm_chain.chain.tx.signer import LocalSigner, SigningError
 
 META = AgentMetadata(name="agent")
 API = AgentAPIAttributes(endpoints=[Endpoint(verb="POST", url="https://agent.example/ask")])

@@ -8,7 +8,7 @@ import pytest
 from web3 import Web3
 
 from nvm_chain.errors import ConfigurationError, ContractRevertError, DeploymentError, ValidationError
-from nvm_chain.networks import AddressBook
+from nvm_chain.chain.networks import AddressBook
 from nvm_chain.sim import EmbeddedChain, RpcChain, Simulation, deploy_protocol
 from nvm_chain.sim.accounts import GENESIS_KEY, test_account
 from nvm_chain.sim.deploy import (
@@ -23,8 +23,8 @@ from nvm_chain.sim.deploy import (
     WITHDRAW_ROLE,
     create_address,
 )
-from nvm_chain.tx.sender import ChainMismatchError
-from nvm_chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.sender import ChainMismatchError
+from nvm_chain.chain.tx.signer import LocalSigner
 from tests.anvil import ANVIL, ANVIL_KEY, Anvil
 from tests.support import ZERO, Protocol
 
@@ -126,7 +126,7 @@ def test_bad_deployer_input_is_refused_before_sending(kwargs):
 
 
 def test_missing_artifact_is_a_clear_error(monkeypatch):
-    from nvm_chain import abi
+    from nvm_chain.chain import abi
 
     reduced = abi.AbiRegistry({k: v for k, v in abi.registry().artifacts.items() if k != "PaymentsVault"})
     monkeypatch.setattr("nvm_chain.sim.deploy.registry", lambda: reduced)

@@ -7,9 +7,9 @@ import random
 import pytest
 
 from nvm_chain.errors import ValidationError
-from nvm_chain.fees import (FeeError, FeeSchedule, fees_included, protocol_add_fees, protocol_include_fees,
+from nvm_chain.protocol.fees import (FeeError, FeeSchedule, fees_included, protocol_add_fees, protocol_include_fees,
                             require_fees_included, with_fees)
-from nvm_chain.models import ZERO, PriceConfig
+from nvm_chain.protocol.models import ZERO, PriceConfig
 
 FEE = "0x0000000000000000000000000000000000000FEE"
 ALICE = "0x71C7656EC7ab88b098defB751B7401B5f6d8976F"

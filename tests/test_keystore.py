@@ -1,4 +1,4 @@
-"""Account storage (nvm_chain.keystore): encrypted keystores, file modes, env keys and password sources."""
+"""Account storage (nvm_chain.accounts.keystore): encrypted keystores, file modes, env keys and password sources."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import stat
 import pytest
 from eth_account import Account
 
-from nvm_chain import keystore as ks
+from nvm_chain.accounts import keystore as ks
 from nvm_chain.errors import NvmChainError, ValidationError
-from nvm_chain.keystore import (
+from nvm_chain.accounts.keystore import (
     AccountExistsError,
     AccountNotFoundError,
     InsecureFileError,
@@ -29,7 +29,7 @@ from nvm_chain.keystore import (
     resolve_password,
     signer_from_env,
 )
-from nvm_chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.signer import LocalSigner
 
 N = 2**10  # cheap scrypt for tests; production default is 2**18
 PASSWORD = "Sekrit-Horse-Battery-7731"
@@ -102,7 +102,7 @@ def test_list_missing_dir_is_empty_and_skips_junk(kdir, caplog):
     import_account("alice", KEY, PASSWORD, kdir, scrypt_n=N)
     (kdir / "notes.json").write_text("not json")
     (kdir / "other.txt").write_text("{}")
-    with caplog.at_level(logging.WARNING, logger="nvm_chain.keystore"):
+    with caplog.at_level(logging.WARNING, logger="nvm_chain.accounts.keystore"):
         names = [a.name for a in list_accounts(kdir)]
     assert names == ["alice"]
     assert "notes.json" in caplog.text
@@ -189,7 +189,7 @@ def test_group_or_world_accessible_keystore_is_refused(kdir, mode):
 def test_loose_existing_directory_is_warned_about(kdir, caplog):
     kdir.mkdir(mode=0o755)
     os.chmod(kdir, 0o755)
-    with caplog.at_level(logging.WARNING, logger="nvm_chain.keystore"):
+    with caplog.at_level(logging.WARNING, logger="nvm_chain.accounts.keystore"):
         import_account("alice", KEY, PASSWORD, kdir, scrypt_n=N)
     assert f"chmod 700 {kdir}" in caplog.text
 

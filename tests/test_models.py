@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from nvm_chain import ids
+from nvm_chain.protocol import ids
 from nvm_chain.errors import ValidationError
-from nvm_chain.models import (ZERO, Agent, AgentAPIAttributes, AgentMetadata, CreditsConfig, Endpoint, Plan,
+from nvm_chain.protocol.models import (ZERO, Agent, AgentAPIAttributes, AgentMetadata, CreditsConfig, Endpoint, Plan,
                               PlanBalance, PlanMetadata, PriceConfig, RedemptionType, format_id, parse_id)
 
 ALICE = "0x71C7656EC7ab88b098defB751B7401B5f6d8976F"

@@ -1,4 +1,4 @@
-"""The Plans API (nvm_chain.plans) against the deployed protocol.
+"""The Plans API (nvm_chain.services.plans) against the deployed protocol.
 
 Tests on ``world`` run twice: on the embedded chain and on anvil (fees on: 1% crypto, 2% fiat to the
 ``fee_receiver`` account). ``world_nofee`` has no fee receiver; ``world_embedded`` is used for time travel.
@@ -12,17 +12,17 @@ import warnings
 
 import pytest
 
-from nvm_chain import ids
-from nvm_chain.abi import decode_log
+from nvm_chain.protocol import ids
+from nvm_chain.chain.abi import decode_log
 from nvm_chain.client import NvmChain
-from nvm_chain.configs import get_erc20_price_config
+from nvm_chain.protocol.configs import get_erc20_price_config
 from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
-from nvm_chain.fees import FeeError, fees_included
-from nvm_chain.models import ZERO, PlanMetadata, RedemptionType
-from nvm_chain.plan_reads import CREDITS_BURNER_ROLE, CREDITS_MINTER_ROLE
-from nvm_chain.plan_results import (InsufficientBalanceError, OrderResult, PlanNotFoundError, PlanRegistration,
+from nvm_chain.protocol.fees import FeeError, fees_included
+from nvm_chain.protocol.models import ZERO, PlanMetadata, RedemptionType
+from nvm_chain.services.plans.reads import CREDITS_BURNER_ROLE, CREDITS_MINTER_ROLE
+from nvm_chain.protocol.results import (InsufficientBalanceError, OrderResult, PlanNotFoundError, PlanRegistration,
                                     RedemptionRefused)
-from nvm_chain.plans import OffchainCreditsWarning, PlansAPI
+from nvm_chain.services.plans import OffchainCreditsWarning, PlansAPI
 
 PRICE = 1_000_000
 NET, FEE = 990_000, 10_000

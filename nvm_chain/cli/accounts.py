@@ -1,4 +1,4 @@
-"""``nvm-chain accounts new|import|list``: encrypted keystore accounts (CLI layer over :mod:`nvm_chain.keystore`).
+"""``nvm-chain accounts new|import|list``: encrypted keystore accounts (CLI layer over :mod:`nvm_chain.accounts.keystore`).
 
 Keys are stored as Ethereum v3 keystores (scrypt, aes-128-ctr), one ``NAME.json`` per account, mode 0600, in
 ``$NVM_KEYSTORE_DIR`` or ``~/.config/nvm-chain/keystores``. Use an account for writes with
@@ -37,7 +37,7 @@ def _password(ctx: click.Context, *, confirm: bool) -> str:
     Raises:
         PasswordUnavailableError: no source and stdin is not a terminal.
     """
-    from nvm_chain.keystore import resolve_password
+    from nvm_chain.accounts.keystore import resolve_password
 
     def prompt() -> str:
         return click.prompt("keystore password", hide_input=True, confirmation_prompt=confirm, err=True)
@@ -53,7 +53,7 @@ def _key_to_import(key_stdin: bool) -> tuple[str, str]:
     """
     import os
 
-    from nvm_chain.keystore import ENV_PRIVATE_KEY
+    from nvm_chain.accounts.keystore import ENV_PRIVATE_KEY
 
     if key_stdin:
         line = sys.stdin.readline()
@@ -88,7 +88,7 @@ def accounts(**_) -> None:
 @click.pass_context
 def new(ctx: click.Context, name: str, **_) -> None:
     """Create account NAME with a new random key, stored encrypted (prints its address, never the key)."""
-    from nvm_chain.keystore import create_account
+    from nvm_chain.accounts.keystore import create_account
 
     acct = create_account(name, _password(ctx, confirm=True))
     emit(_row(acct), settings(ctx).format)
@@ -106,7 +106,7 @@ def import_(ctx: click.Context, name: str, key_stdin: bool, **_) -> None:
 
     The key comes from --key-stdin, NVM_PRIVATE_KEY, or a hidden prompt; never from an argument.
     """
-    from nvm_chain.keystore import import_account
+    from nvm_chain.accounts.keystore import import_account
 
     key, source = _key_to_import(key_stdin)
     acct = import_account(name, key, _password(ctx, confirm=True))
@@ -120,7 +120,7 @@ def import_(ctx: click.Context, name: str, key_stdin: bool, **_) -> None:
 @click.pass_context
 def list_(ctx: click.Context, **_) -> None:
     """List stored accounts: name, address, keystore path (nothing is decrypted)."""
-    from nvm_chain.keystore import keystore_dir, list_accounts
+    from nvm_chain.accounts.keystore import keystore_dir, list_accounts
 
     rows = [_row(a) for a in list_accounts()]
     emit(rows, settings(ctx).format, columns=["name", "address", "path"])

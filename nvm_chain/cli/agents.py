@@ -1,6 +1,6 @@
 """``nvm-chain agents``: register agents and manage the plans they list (payments-py ``AgentsAPI`` names).
 
-Thin layer over :class:`nvm_chain.agents.AgentsAPI`: parse the flags, call the service, render the result. JSON
+Thin layer over :class:`nvm_chain.services.agents.AgentsAPI`: parse the flags, call the service, render the result. JSON
 inputs (``--agent-metadata``, ``--agent-api``, ``--plan-metadata``, ``--price-config``, ``--credits-config``)
 are inline JSON or the path of a ``.json`` file. IDs are printed as decimal strings. Writes go through
 :func:`~nvm_chain.cli.context.execute`, so ``--dry-run`` simulates and prints the outcome without signing.

@@ -26,7 +26,7 @@ def settings(ctx: click.Context) -> Settings:
 def load_account(s: Settings, environ=os.environ):
     """The signer: the keystore account of --account/NVM_ACCOUNT (password from --password-file,
     NVM_KEYSTORE_PASSWORD(_FILE) or a hidden prompt), else NVM_PRIVATE_KEY, else None (read-only)."""
-    from nvm_chain.keystore import load_signer, resolve_password, signer_from_env
+    from nvm_chain.accounts.keystore import load_signer, resolve_password, signer_from_env
 
     if s.account:
         prompt = (lambda: click.prompt(f"password for keystore account {s.account}", hide_input=True,
@@ -81,7 +81,7 @@ def confirm_spend(ctx: click.Context, what: str, amount: int, unit: str) -> None
 
 def execute(ctx: click.Context, action: Callable[[], Any]) -> Any:
     """Run a write; in --dry-run mode print the simulated transaction instead and return None."""
-    from nvm_chain.tx.sender import DryRun
+    from nvm_chain.chain.tx.sender import DryRun
 
     try:
         return action()

@@ -18,7 +18,7 @@ def demo(ctx: click.Context, as_json: bool, **_) -> None:
     Builder, subscriber and agent are test accounts (their keys are public: test only). Each step prints
     who signed, the transaction hashes, gas used and the resulting balances.
     """
-    from nvm_chain.demo import run_demo
+    from nvm_chain.scenarios.demo import run_demo
 
     fmt = "json" if as_json else resolve(ctx).format
     if fmt == "json":

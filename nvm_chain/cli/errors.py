@@ -37,7 +37,7 @@ class Declined(click.ClickException):
 def classify(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-line message for an exception raised by a command."""
     from nvm_chain.errors import ConfigurationError, ContractRevertError, NvmChainError, ValidationError
-    from nvm_chain.tx.sender import BroadcastError, TransactionPending
+    from nvm_chain.chain.tx.sender import BroadcastError, TransactionPending
 
     if isinstance(exc, ContractRevertError):
         return REVERTED, f"reverted: {exc}"
@@ -52,7 +52,7 @@ def classify(exc: BaseException) -> tuple[int, str]:
     rest_error = _class("nvm_chain.rest.errors", "RestError")
     if rest_error is not None and isinstance(exc, rest_error):
         return API, str(exc)
-    keystore_error = _class("nvm_chain.keystore", "KeystoreError")
+    keystore_error = _class("nvm_chain.accounts.keystore", "KeystoreError")
     if keystore_error is not None and isinstance(exc, keystore_error):
         return CONFIG, str(exc)
     if isinstance(exc, NvmChainError) and isinstance(exc, (PermissionError, LookupError, ValueError)):

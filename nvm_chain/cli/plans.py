@@ -89,7 +89,7 @@ def get_plan_balance(ctx: click.Context, plan_id: str, account_address: str | No
               help="First block to scan for agent events.")
 def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, from_block: int, **_: Any) -> None:
     """Agents that list the plan now (agent events replayed, each confirmed with AssetsRegistry.getAgent)."""
-    from nvm_chain.models import parse_id
+    from nvm_chain.protocol.models import parse_id
 
     client = open_client(ctx, account=False)
     pid = parse_id(plan_id)

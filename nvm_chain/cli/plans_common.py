@@ -52,7 +52,7 @@ class BaseUnits(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        from nvm_chain.models import to_uint256
+        from nvm_chain.protocol.models import to_uint256
 
         flag = param.opts[0] if param is not None and param.opts else "value"
         text = str(value).strip()
@@ -143,7 +143,7 @@ def price_config(value: str, flag: str = "--price-config") -> Any:
     Raises:
         ValidationError: stale or malformed config.
     """
-    from nvm_chain.models import PriceConfig
+    from nvm_chain.protocol.models import PriceConfig
 
     data = load_json(value, flag)
     _refuse_stale(data, STALE_PRICE, "price config", PRICE_SHAPE, "get-erc20-price-config")
@@ -159,7 +159,7 @@ def credits_config(value: str, flag: str = "--credits-config") -> Any:
     Raises:
         ValidationError: stale or malformed config.
     """
-    from nvm_chain.models import CreditsConfig
+    from nvm_chain.protocol.models import CreditsConfig
 
     data = load_json(value, flag)
     _refuse_stale(data, STALE_CREDITS, "credits config", CREDITS_SHAPE, "get-fixed-credits-config")
@@ -214,6 +214,6 @@ def with_warnings(action: Callable[[], Any]) -> Any:
 
 def token_unit(token: str) -> str:
     """How a spend in ``token`` is named in the confirmation prompt."""
-    from nvm_chain.models import ZERO
+    from nvm_chain.protocol.models import ZERO
 
     return "wei (native token)" if token == ZERO else f"base units of token {token}"

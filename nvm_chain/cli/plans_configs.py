@@ -49,7 +49,7 @@ def _price(ctx: click.Context, fees: bool, raw: Callable[[], Any], inclusive: Ca
 
 
 def _raw_configs():
-    from nvm_chain import configs
+    from nvm_chain.protocol import configs
 
     return configs
 

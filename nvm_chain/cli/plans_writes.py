@@ -100,7 +100,7 @@ register_pay_as_you_go_plan = _registration(
 
 def _order(ctx: click.Context, plan_id: str, template: str, n: int) -> tuple[Any, Any]:
     """The client and the orderable plan, after the spend (plan total × n) is confirmed."""
-    from nvm_chain.plan_orders import orderable_plan, purchases
+    from nvm_chain.services.plans.orders import orderable_plan, purchases
 
     n = purchases(n)
     client = open_client(ctx)
@@ -143,7 +143,7 @@ def order_fiat_plan(ctx: click.Context, plan_id: str, **_: Any) -> None:
     Prints the checkout URL; the backend grants the credits after the payment. Nothing happens on chain here.
     """
     from nvm_chain.errors import ConfigurationError
-    from nvm_chain.models import format_id, parse_id
+    from nvm_chain.protocol.models import format_id, parse_id
 
     pid = format_id(parse_id(plan_id))
     client = open_client(ctx, account=False)

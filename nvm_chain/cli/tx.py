@@ -1,6 +1,6 @@
 """``nvm-chain tx status|wait HASH``: look up or wait for a transaction (CLI layer).
 
-Neither command needs an account. Receipts are read through :meth:`nvm_chain.tx.sender.Sender.wait`, which
+Neither command needs an account. Receipts are read through :meth:`nvm_chain.chain.tx.sender.Sender.wait`, which
 decodes every log against the protocol ABIs (by emitting address and topic); a reverted transaction's reason
 is found by replaying its call, from its sender, on the state of the block before it.
 
@@ -39,7 +39,7 @@ class TxHash(click.ParamType):
 
 def _receipt(client, tx_hash: str, timeout: float):
     """Wait up to ``timeout`` s for the receipt, its logs decoded by address (no account needed)."""
-    from nvm_chain.tx.sender import wait_for_receipt
+    from nvm_chain.chain.tx.sender import wait_for_receipt
 
     return wait_for_receipt(client.w3, tx_hash, timeout, names=client.contracts.names_by_address())
 
@@ -56,7 +56,7 @@ def _lookup(w3, tx_hash: str):
 
 def _call_name(names: dict[str, str], to: str | None, data: bytes) -> str:
     """``Contract.function`` for a call into a known contract, else the selector (or ``transfer``/``create``)."""
-    from nvm_chain.abi import registry, selector
+    from nvm_chain.chain.abi import registry, selector
 
     if to is None:
         return "create"
@@ -72,7 +72,7 @@ def _call_name(names: dict[str, str], to: str | None, data: bytes) -> str:
 
 def _revert(client, tx, receipt, action: str):
     """The ContractRevertError of a mined, status-0 transaction (its call replayed at the parent block)."""
-    from nvm_chain.tx.sender import replay_revert
+    from nvm_chain.chain.tx.sender import replay_revert
 
     call = {} if tx is None else {"from": tx["from"], "to": tx.get("to"), "data": bytes(tx["input"]),
                                   "value": tx["value"], "gas": tx["gas"]}
@@ -113,7 +113,7 @@ def tx(**_) -> None:
 @click.pass_context
 def status(ctx: click.Context, tx_hash: str, **_) -> None:
     """Show whether HASH is pending, mined (status, block, gas, decoded events) or unknown to the node."""
-    from nvm_chain.tx.sender import TransactionPending
+    from nvm_chain.chain.tx.sender import TransactionPending
 
     client = open_client(ctx, account=False)
     tx_data = _lookup(client.w3, tx_hash)
@@ -139,7 +139,7 @@ def status(ctx: click.Context, tx_hash: str, **_) -> None:
 @click.pass_context
 def wait(ctx: click.Context, tx_hash: str, timeout: float, **_) -> None:
     """Wait until HASH is mined. Exit 0 on success, 4 if it reverted, 5 if still pending after --timeout."""
-    from nvm_chain.tx.sender import TransactionPending
+    from nvm_chain.chain.tx.sender import TransactionPending
 
     client = open_client(ctx, account=False)
     say(f"waiting for the receipt of {tx_hash} (up to {timeout:g} s) ...")

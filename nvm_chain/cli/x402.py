@@ -1,5 +1,5 @@
 """``nvm-chain x402``: x402 access tokens (REST), facilitator verify/settle (REST) and a local + on-chain token
-check (CLI layer: parses, calls nvm_chain.rest / nvm_chain.x402_check, renders).
+check (CLI layer: parses, calls nvm_chain.rest / nvm_chain.services.x402, renders).
 
 The REST commands need ``NVM_API_KEY`` (never a flag; ``NVM_ENVIRONMENT`` and, for ``custom``,
 ``NVM_BACKEND_URL`` choose the backend). The key is never printed: REST errors are masked by the client.
@@ -306,7 +306,7 @@ def check(ctx: click.Context, token: str | None, min_credits: int, **_) -> None:
     the subscriber holds at least --min-credits, 1 when not or when the plan does not exist, 3 when the token
     is malformed.
     """
-    from nvm_chain.x402_check import check_x402_token, decode_token
+    from nvm_chain.services.x402 import check_x402_token, decode_token
 
     text = read_token(token)
     decode_token(text)  # malformed: exit 3 before connecting anywhere

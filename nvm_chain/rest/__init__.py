@@ -18,7 +18,7 @@ Secrets: the API key is held as a ``SecretStr``; it is sent only as ``Authorizat
 calls and is masked in every repr, log line (logger ``nvm_chain.rest``) and exception message.
 """
 
-from nvm_chain.models import AgentAPIAttributes, AgentMetadata, AuthType, Endpoint
+from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, AuthType, Endpoint
 from nvm_chain.rest.access_tokens import DelegationConfig, X402AccessToken, X402TokenOptions
 from nvm_chain.rest.api_key import API_KEY_PREFIX_TO_ENVIRONMENT, NvmApiKey, parse_api_key
 from nvm_chain.rest.client import RestClient
@@ -47,7 +47,7 @@ from nvm_chain.rest.errors import (
     RestTimeout,
 )
 from nvm_chain.rest.facilitator import SettleResponse, StartAgentRequest, VerifyResponse
-from nvm_chain.models import PlanBalance
+from nvm_chain.protocol.models import PlanBalance
 from nvm_chain.rest.models import ApiResult, FiatCheckout
 from nvm_chain.rest.payment_required import (
     PaymentRequired,

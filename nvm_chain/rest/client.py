@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pydantic
 
 from nvm_chain.errors import ConfigurationError, ValidationError
-from nvm_chain.models import AgentAPIAttributes, AgentMetadata
+from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata
 from nvm_chain.rest.access_tokens import X402AccessToken, X402TokenOptions
 from nvm_chain.rest.api_key import NvmApiKey, parse_api_key
 from nvm_chain.rest.deployment import (
@@ -37,7 +37,7 @@ from nvm_chain.rest.environments import (
 )
 from nvm_chain.rest.errors import RestResponseError
 from nvm_chain.rest.facilitator import SettleResponse, VerifyResponse
-from nvm_chain.models import PlanBalance
+from nvm_chain.protocol.models import PlanBalance
 from nvm_chain.rest.models import ApiResult, FiatCheckout
 from nvm_chain.rest.payment_required import PaymentRequired
 from nvm_chain.rest.transport import (
@@ -69,7 +69,7 @@ def _parse(build: Callable[[Any], T], data: Any, what: str) -> T:
         return build(data)
     except pydantic.ValidationError as exc:
         raise _shape_error(exc, what) from None
-    except ValidationError as exc:  # nvm_chain.models report field paths and problems, never raw values
+    except ValidationError as exc:  # nvm_chain.protocol.models report field paths and problems, never raw values
         raise RestResponseError(f"unexpected {what} response shape: {exc}") from None
 
 

@@ -7,7 +7,7 @@ releasing a paid response.
 
 from __future__ import annotations
 
-from nvm_chain.models import PlanBalance
+from nvm_chain.protocol.models import PlanBalance
 from nvm_chain.rest.wire import OptionalUint256, WireModel
 
 

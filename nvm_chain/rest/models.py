@@ -1,7 +1,7 @@
 """Typed results of the fiat-checkout and generic write endpoints (pure: no I/O).
 
 REST fallback models; frozen, camelCase aliases, attributes in snake_case. The balance endpoint answers
-with :class:`nvm_chain.models.PlanBalance`, the same model as the on-chain read.
+with :class:`nvm_chain.protocol.models.PlanBalance`, the same model as the on-chain read.
 """
 
 from __future__ import annotations

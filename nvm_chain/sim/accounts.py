@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from eth_utils import keccak
 
-from nvm_chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.signer import LocalSigner
 
 #: accounts every simulation funds, by role in the payments flow
 DEFAULT_ACCOUNTS = ("governor", "fee_receiver", "builder", "subscriber", "agent", "settler", "relayer")

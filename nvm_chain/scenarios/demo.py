@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nvm_chain.client import NvmChain
-from nvm_chain.models import AgentAPIAttributes, AgentMetadata, PlanMetadata, RedemptionType
-from nvm_chain.results import TxResult
+from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, PlanMetadata, RedemptionType
+from nvm_chain.protocol.results import TxResult
 from nvm_chain.sim import Simulation
 
 MUSD = 10**18  # the test token has 18 decimals

@@ -1,7 +1,7 @@
 """Contract wrappers: build calls and decode results for the protocol contracts (pure: never send).
 
 ``Contracts(book)`` binds every artifact to its address; ``contracts.AssetsRegistry.tx("createPlan", …)``
-builds a :class:`~nvm_chain.tx.sender.TxRequest` with a gas limit from :data:`GAS_LIMITS` (no
+builds a :class:`~nvm_chain.chain.tx.sender.TxRequest` with a gas limit from :data:`GAS_LIMITS` (no
 ``eth_estimateGas``: py-evm runs it as a ~10-execution binary search), ``.calldata``/``.decode`` build
 and read ``eth_call`` payloads.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nvm_chain.abi import Artifact, decode_output, encode_call, registry
-from nvm_chain.networks import AddressBook
-from nvm_chain.tx.sender import TxRequest
+from nvm_chain.chain.abi import Artifact, decode_output, encode_call, registry
+from nvm_chain.chain.networks import AddressBook
+from nvm_chain.chain.tx.sender import TxRequest
 
 #: gas limits per (contract, function): about twice the gas the real v1.5.0 contracts used on py-evm
 #: (observed-behaviour.md). Unused gas is not charged; the pre-send simulation runs with the same limit,

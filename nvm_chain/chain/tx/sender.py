@@ -26,13 +26,13 @@ from typing import Any
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from nvm_chain.abi import DecodedEvent, decode_log, registry
+from nvm_chain.chain.abi import DecodedEvent, decode_log, registry
 from nvm_chain.errors import ContractRevertError, NvmChainError
-from nvm_chain.tx.fees import Fees, eip1559_fees
-from nvm_chain.tx.node_errors import Refusal, classify_refusal
-from nvm_chain.tx.nonces import NonceAllocator
-from nvm_chain.tx.reverts import revert_data
-from nvm_chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.gas import Fees, eip1559_fees
+from nvm_chain.chain.tx.refusals import Refusal, classify_refusal
+from nvm_chain.chain.tx.nonces import NonceAllocator
+from nvm_chain.chain.tx.reverts import revert_data
+from nvm_chain.chain.tx.signer import LocalSigner
 
 
 class ChainMismatchError(NvmChainError, ValueError):
@@ -124,7 +124,7 @@ class Sender:
     ):
         """``contracts`` maps address → contract name, to decode logs by address and topic.
 
-        ``priority_fee`` (wei/gas) and ``max_fee_ceiling`` feed the EIP-1559 policy of ``nvm_chain.tx.fees``;
+        ``priority_fee`` (wei/gas) and ``max_fee_ceiling`` feed the EIP-1559 policy of ``nvm_chain.chain.tx.gas``;
         a fee quote is reused for ``fee_ttl`` seconds (the policy already allows three blocks of base-fee
         growth), which saves a block read per transaction when several are sent in a row. With ``dry_run``
         every send stops after its simulation with :class:`DryRun`.

@@ -1,4 +1,4 @@
-"""Ordering plans (services: build calls with nvm_chain.contracts, send through client.sender).
+"""Ordering plans (services: build calls with nvm_chain.chain.contracts, send through client.sender).
 
 Four flows (protocol-v1.5.md §5.3–§5.5): ``FixedPaymentTemplate.order`` and ``PayAsYouGoTemplate.order``
 paid by the client's own account, and their ``orderWithAuthorization`` variants where a buyer signs an
@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 import eth_abi
 from eth_utils import keccak
 
-from nvm_chain import ids
+from nvm_chain.protocol import ids
 from nvm_chain.errors import ContractRevertError, ValidationError
-from nvm_chain.models import ZERO, Plan, parse_seed, to_address, to_uint256
-from nvm_chain.plan_reads import book_address, call, read_plan, token_balance
-from nvm_chain.plan_results import IdMismatchError, InsufficientBalanceError, OrderResult
-from nvm_chain.reads import eth_call
-from nvm_chain.results import TxResult
-from nvm_chain.tx.sender import TxReceipt, TxRequest
-from nvm_chain.tx.signer import LocalSigner
+from nvm_chain.protocol.models import ZERO, Plan, parse_seed, to_address, to_uint256
+from nvm_chain.services.plans.reads import book_address, call, read_plan, token_balance
+from nvm_chain.protocol.results import IdMismatchError, InsufficientBalanceError, OrderResult
+from nvm_chain.chain.reads import eth_call
+from nvm_chain.protocol.results import TxResult
+from nvm_chain.chain.tx.sender import TxReceipt, TxRequest
+from nvm_chain.chain.tx.signer import LocalSigner
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain
@@ -49,7 +49,7 @@ RECEIVE_WITH_AUTHORIZATION = [
 
 
 def order_seed(seed: Any = None) -> bytes:
-    """A non-zero bytes32 seed for an order (see :func:`nvm_chain.models.parse_seed`)."""
+    """A non-zero bytes32 seed for an order (see :func:`nvm_chain.protocol.models.parse_seed`)."""
     return parse_seed(seed)
 
 

@@ -1,4 +1,4 @@
-"""Plan reads for the Plans API (services: build calls with nvm_chain.contracts, read with nvm_chain.reads;
+"""Plan reads for the Plans API (services: build calls with nvm_chain.chain.contracts, read with nvm_chain.chain.reads;
 never signs or sends).
 
 Plans and hooks from AssetsRegistry, fee receiver and rates from NVMConfig and the default fee controller,
@@ -17,13 +17,13 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from nvm_chain.abi import decode_log, registry, topic0
-from nvm_chain.contracts import BoundContract
+from nvm_chain.chain.abi import decode_log, registry, topic0
+from nvm_chain.chain.contracts import BoundContract
 from nvm_chain.errors import NvmChainError
-from nvm_chain.fees import FeeSchedule
-from nvm_chain.models import ZERO, Agent, CreditsConfig, Plan, RedemptionType, parse_id, to_address, to_uint256
-from nvm_chain.plan_results import PlanNotFoundError
-from nvm_chain.reads import eth_call, get_logs_chunked
+from nvm_chain.protocol.fees import FeeSchedule
+from nvm_chain.protocol.models import ZERO, Agent, CreditsConfig, Plan, RedemptionType, parse_id, to_address, to_uint256
+from nvm_chain.protocol.results import PlanNotFoundError
+from nvm_chain.chain.reads import eth_call, get_logs_chunked
 from nvm_chain.rest.documents import PlanDocument
 
 if TYPE_CHECKING:

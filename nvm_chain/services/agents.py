@@ -22,18 +22,18 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from eth_keys import keys
 from pydantic import BaseModel, PlainSerializer
 
-from nvm_chain import ids
+from nvm_chain.protocol import ids
 from nvm_chain.errors import ConfigurationError, NvmChainError, ValidationError
-from nvm_chain.models import (ZERO, Address, Agent, parse_seed, AgentAPIAttributes, AgentMetadata, CoreModel, CreditsConfig, Id,
+from nvm_chain.protocol.models import (ZERO, Address, Agent, parse_seed, AgentAPIAttributes, AgentMetadata, CoreModel, CreditsConfig, Id,
                               PlanMetadata, PriceConfig, format_id, parse_id, to_address, to_uint256)
-from nvm_chain.plan_results import IdMismatchError
-from nvm_chain.plans import OffchainCreditsWarning
-from nvm_chain.reads import eth_call
-from nvm_chain.results import TxResult
+from nvm_chain.protocol.results import IdMismatchError
+from nvm_chain.services.plans import OffchainCreditsWarning
+from nvm_chain.chain.reads import eth_call
+from nvm_chain.protocol.results import TxResult
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain
-    from nvm_chain.tx.sender import Sender, TxReceipt, TxRequest
+    from nvm_chain.chain.tx.sender import Sender, TxReceipt, TxRequest
 
 log = logging.getLogger(__name__)
 
@@ -306,7 +306,7 @@ class AgentsAPI:
             ChainMismatchError: the node is on another chain (nothing signed).
             ContractRevertError: refused by the simulation, e.g. ``PlanNotFound`` for an unknown plan or
                 ``AgentAlreadyRegistered`` for a reused seed (nothing signed).
-            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.chain.tx.sender.Sender.send`.
             IdMismatchError: ``AgentRegistered`` carries another id (the transaction WAS mined).
         """
         metadata = _model(agent_metadata, AgentMetadata, "agent_metadata")
@@ -336,7 +336,7 @@ class AgentsAPI:
         plan already exists it is reused (``plan_created=False``). ``plan_metadata``, ``agent_metadata`` and
         ``access_limit`` (default: ``"time"`` when ``duration_secs > 0``, else ``"credits"``) stay off chain.
         Like ``client.plans``, a plan with ``onchain_mirror=False`` (payments-py's default) warns with
-        :class:`~nvm_chain.plans.OffchainCreditsWarning`: its orders mint no credits on chain.
+        :class:`~nvm_chain.services.plans.OffchainCreditsWarning`: its orders mint no credits on chain.
 
         Raises:
             ValidationError: bad metadata, configs, access_limit or seed, a seed that is the signing key, or no
@@ -345,7 +345,7 @@ class AgentsAPI:
             ConfigurationError: read-only client.
             ChainMismatchError: the node is on another chain (nothing signed).
             ContractRevertError: refused by the simulation (e.g. ``AgentAlreadyRegistered``).
-            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.chain.tx.sender.Sender.send`.
             IdMismatchError: an event carries another id (the transaction WAS mined).
         """
         metadata = _model(agent_metadata, AgentMetadata, "agent_metadata")
@@ -416,7 +416,7 @@ class AgentsAPI:
             ChainMismatchError: wrong chain (nothing signed).
             AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
             ContractRevertError: ``PlanNotFound`` from the simulation for an unknown plan (nothing signed).
-            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.chain.tx.sender.Sender.send`.
         """
         plan, agent_ref = parse_id(plan_id), parse_id(agent_id)
         sender, agent = self._owned(agent_ref, "add_plan_to_agent")
@@ -435,7 +435,7 @@ class AgentsAPI:
             ChainMismatchError: wrong chain (nothing signed).
             AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
             PlanNotInAgentError: the agent does not list the plan (nothing signed).
-            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.chain.tx.sender.Sender.send`.
         """
         plan, agent_ref = parse_id(plan_id), parse_id(agent_id)
         sender, agent = self._owned(agent_ref, "remove_plan_from_agent")
@@ -454,7 +454,7 @@ class AgentsAPI:
             ChainMismatchError: wrong chain (nothing signed).
             AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
             ContractRevertError: ``PlanNotFound`` from the simulation for an unknown plan (nothing signed).
-            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.chain.tx.sender.Sender.send`.
         """
         agent_ref = parse_id(agent_id)
         plans = tuple(sorted(_plan_list(plan_ids, "plan_ids")))
@@ -471,7 +471,7 @@ class AgentsAPI:
             ConfigurationError: read-only client.
             ChainMismatchError: wrong chain (nothing signed).
             AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
-            BroadcastError, TransactionPending: see :meth:`nvm_chain.tx.sender.Sender.send`.
+            BroadcastError, TransactionPending: see :meth:`nvm_chain.chain.tx.sender.Sender.send`.
         """
         agent_ref = parse_id(agent_id)
         owner = to_address(new_owner, "new_owner")

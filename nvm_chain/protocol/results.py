@@ -1,19 +1,18 @@
 """Results and errors of the Plans API (pure: frozen models and exception classes, no I/O).
 
-Every write of :class:`nvm_chain.plans.PlansAPI` returns one of these frozen models; each carries the
-mined transaction as a :class:`~nvm_chain.results.TxResult` (``.tx``) and the facts the caller needs
+Every write of :class:`nvm_chain.services.plans.PlansAPI` returns one of these frozen models; each carries the
+mined transaction as a :class:`~nvm_chain.protocol.results.TxResult` (``.tx``) and the facts the caller needs
 (plan id, agreement id, amounts paid, credits received or burned). IDs are ``int`` and dump to decimal
 strings in JSON (``model_dump(mode="json")``), as the Nevermined API renders them.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
+from collections.abc import Sequence
+from typing import Literal, Protocol
 
 from nvm_chain.errors import NvmChainError
-from nvm_chain.models import CoreModel, CreditsConfig, Id, PlanMetadata, PriceConfig, RedemptionType, Uint256
-from nvm_chain.results import TxResult
+from nvm_chain.protocol.models import CoreModel, CreditsConfig, Id, PlanMetadata, PriceConfig, RedemptionType, Uint256
 
 # ---------------------------------------------------------------------------------------------- errors
 
@@ -67,6 +66,31 @@ class IdMismatchError(NvmChainError):
 
 
 # ---------------------------------------------------------------------------------------------- results
+
+
+class _MinedReceipt(Protocol):
+    """What :meth:`TxResult.of` reads from a receipt (the chain layer's ``TxReceipt`` has it)."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+
+    @property
+    def events(self) -> Sequence[object]: ...
+
+
+class TxResult(CoreModel):
+    """One mined transaction: hash, block, gas used and the names of the events it emitted (camelCase in JSON)."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    events: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, receipt: _MinedReceipt) -> "TxResult":
+        return cls(tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used,
+                   events=tuple(getattr(e, "name") for e in receipt.events))
 
 
 class _Result(CoreModel):

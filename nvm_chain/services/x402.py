@@ -26,9 +26,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nvm_chain.errors import ValidationError
-from nvm_chain.models import Address, CoreModel, Id, Uint256, to_uint256
-from nvm_chain.plan_reads import read_plan
-from nvm_chain.plan_results import PlanNotFoundError
+from nvm_chain.protocol.models import Address, CoreModel, Id, Uint256, to_uint256
+from nvm_chain.services.plans.reads import read_plan
+from nvm_chain.protocol.results import PlanNotFoundError
 from nvm_chain.rest.access_tokens import X402AccessToken
 from nvm_chain.rest.x402 import X402Token, decode_access_token
 

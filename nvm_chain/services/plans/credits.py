@@ -1,10 +1,10 @@
-"""Minting, burning and redeeming plan credits (services: build calls with nvm_chain.contracts, send through
+"""Minting, burning and redeeming plan credits (services: build calls with nvm_chain.chain.contracts, send through
 client.sender).
 
 Credits live in the plan's ERC-1155 contract (``credits.nft_address``, tokenId = planId). Minting is allowed
 to the plan owner or a CREDITS_MINTER_ROLE holder (the contract decides; a refusal comes back as the decoded
 ``InvalidRole``). A burn is checked first with reads against the redemption rule of protocol-v1.5.md §5.9 and
-refused with :class:`~nvm_chain.plan_results.RedemptionRefused` saying why; the amount actually burned is
+refused with :class:`~nvm_chain.protocol.results.RedemptionRefused` saying why; the amount actually burned is
 taken from the mined ``TransferSingle`` event.
 """
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nvm_chain.errors import ValidationError
-from nvm_chain.models import ZERO, parse_id, to_address, to_uint256
-from nvm_chain.plan_reads import (EXPIRABLE_CONTRACTS, book_address, credits_contract, credits_to_burn, read_plan,
+from nvm_chain.protocol.models import ZERO, parse_id, to_address, to_uint256
+from nvm_chain.services.plans.reads import (EXPIRABLE_CONTRACTS, book_address, credits_contract, credits_to_burn, read_plan,
                                   redemption_refusal)
-from nvm_chain.plan_results import BurnerResult, BurnResult, MintResult, RedemptionRefused
-from nvm_chain.results import TxResult
+from nvm_chain.protocol.results import BurnerResult, BurnResult, MintResult, RedemptionRefused
+from nvm_chain.protocol.results import TxResult
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nvm_chain.errors import ValidationError
-from nvm_chain.models import ZERO, PriceConfig, to_address, to_uint256
+from nvm_chain.protocol.models import ZERO, PriceConfig, to_address, to_uint256
 
 
 class FeeError(ValidationError):
@@ -93,7 +93,7 @@ def require_fees_included(price: PriceConfig, schedule: FeeSchedule) -> None:
     raise FeeError(
         f"Nevermined fee not included: fee receiver {schedule.fee_receiver} must get exactly {fee} "
         f"({schedule.rate_for(price)}/{schedule.denominator} of the total {price.total}), but {found}; "
-        "build the split with nvm_chain.fees.with_fees()"
+        "build the split with nvm_chain.protocol.fees.with_fees()"
     )
 
 

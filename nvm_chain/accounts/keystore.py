@@ -46,7 +46,7 @@ from eth_keys import keys
 from eth_utils import to_checksum_address
 
 from nvm_chain.errors import NvmChainError, ValidationError
-from nvm_chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.signer import LocalSigner
 
 __all__ = [
     "DEFAULT_SCRYPT_N",

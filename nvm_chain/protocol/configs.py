@@ -1,7 +1,7 @@
 """Price and credits config helpers with payments-py's names, arguments and defaults (pure: no I/O).
 
-Each returns a :class:`~nvm_chain.models.PriceConfig` or :class:`~nvm_chain.models.CreditsConfig`. Like
-payments-py, prices carry exactly ``[amount]`` / ``[receiver]`` (no fee entry: see :func:`nvm_chain.fees.with_fees`)
+Each returns a :class:`~nvm_chain.protocol.models.PriceConfig` or :class:`~nvm_chain.protocol.models.CreditsConfig`. Like
+payments-py, prices carry exactly ``[amount]`` / ``[receiver]`` (no fee entry: see :func:`nvm_chain.protocol.fees.with_fees`)
 and credits default to ``ONLY_SUBSCRIBER``, ``onchain_mirror=False`` and no ``nft_address`` (the client fills in
 the credits contract from the address book). Bad input raises :class:`nvm_chain.errors.ValidationError`.
 """
@@ -13,7 +13,7 @@ import warnings
 from typing import Any
 
 from nvm_chain.errors import ValidationError
-from nvm_chain.models import ZERO, CreditsConfig, PriceConfig, RedemptionType
+from nvm_chain.protocol.models import ZERO, CreditsConfig, PriceConfig, RedemptionType
 
 ONE_DAY_DURATION = 86_400
 ONE_WEEK_DURATION = 604_800

@@ -6,9 +6,9 @@ from typing import Any
 
 from web3 import Web3
 
-from nvm_chain.abi import registry
+from nvm_chain.chain.abi import registry
 from nvm_chain.errors import ContractRevertError
-from nvm_chain.tx.reverts import revert_data
+from nvm_chain.chain.tx.reverts import revert_data
 
 
 def eth_call(w3: Web3, to: str, data: bytes, *, sender: str | None = None, value: int = 0,

@@ -12,7 +12,7 @@ from typing import Any
 
 import eth_abi
 
-from nvm_chain.abi import ERROR_STRING_SELECTOR
+from nvm_chain.chain.abi import ERROR_STRING_SELECTOR
 
 
 def revert_data(exc: BaseException) -> bytes | None:

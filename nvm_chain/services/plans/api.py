@@ -1,5 +1,5 @@
 """The Plans API: payments-py's ``PlansAPI`` names and argument order, done on chain with the user's own key
-(services: build calls with nvm_chain.contracts, send through client.sender).
+(services: build calls with nvm_chain.chain.contracts, send through client.sender).
 
     >>> plans = NvmChain.connect("embedded", private_key=key).plans
     >>> price = plans.get_erc20_price_config(1_000_000, token, builder)      # fee-inclusive
@@ -10,14 +10,14 @@
 
 Differences from payments-py, all because there is no backend in between:
 
-- Writes return frozen result models (:mod:`nvm_chain.plan_results`) with ``plan_id``/``agreement_id``, the
+- Writes return frozen result models (:mod:`nvm_chain.protocol.results`) with ``plan_id``/``agreement_id``, the
   mined transactions and the amounts, instead of dicts.
 - Plan metadata and ``access_limit`` have no on-chain home: they are accepted, checked and returned in the
   result, but not stored; ``organization_id`` and ``agent_request_id`` are accepted and ignored.
 - Price helpers are instance methods that read the chain's current fee receiver and rates and return
   fee-inclusive splits (``amount`` is the gross price the buyer pays); a plan built by them is never rejected
   with ``NeverminedFeesNotIncluded``. Any other price is checked locally against the same rule and refused
-  with :class:`~nvm_chain.fees.FeeError` before anything is signed.
+  with :class:`~nvm_chain.protocol.fees.FeeError` before anything is signed.
 - Credits configs keep payments-py's defaults, including ``onchain_mirror=False``: such a plan's orders mint
   nothing on chain (the backend keeps that ledger), so registering one warns with
   :class:`OffchainCreditsWarning`; use :meth:`PlansAPI.set_onchain_mirror`.
@@ -35,19 +35,20 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from nvm_chain import configs, ids
+from nvm_chain.protocol import configs
+from nvm_chain.protocol import ids
 from nvm_chain.errors import ValidationError
-from nvm_chain.fees import FeeSchedule, require_fees_included, with_fees
-from nvm_chain.models import ZERO, CreditsConfig, Plan, PlanBalance, PlanMetadata, PriceConfig, to_address, to_uint256
-from nvm_chain.plan_credits import burn, mint, set_burner
-from nvm_chain.plan_orders import (order_fixed, order_fixed_with_authorization, order_payg,
+from nvm_chain.protocol.fees import FeeSchedule, require_fees_included, with_fees
+from nvm_chain.protocol.models import ZERO, CreditsConfig, Plan, PlanBalance, PlanMetadata, PriceConfig, to_address, to_uint256
+from nvm_chain.services.plans.credits import burn, mint, set_burner
+from nvm_chain.services.plans.orders import (order_fixed, order_fixed_with_authorization, order_payg,
                                    order_payg_with_authorization)
-from nvm_chain.plan_reads import (MetadataUnavailableWarning, PlanWithMetadata,
+from nvm_chain.services.plans.reads import (MetadataUnavailableWarning, PlanWithMetadata,
                                   agents_listing_plan, credits_balance, fee_state, plans_registered_by, read_plan,
                                   rest_plan_document)
-from nvm_chain.plan_results import (BurnerResult, BurnResult, IdMismatchError, MintResult, OrderResult,
+from nvm_chain.protocol.results import (BurnerResult, BurnResult, IdMismatchError, MintResult, OrderResult,
                                     PlanRegistration)
-from nvm_chain.results import TxResult
+from nvm_chain.protocol.results import TxResult
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain

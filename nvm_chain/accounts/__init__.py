@@ -1,0 +1,1 @@
+"""Layer 6, accounts: encrypted keystores, password sources and secure files."""

@@ -1,0 +1,1 @@
+"""Stories that drive the protocol through the public client: the docs' demo."""
