@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 from web3 import Web3
 
 from nvm_chain.chain.contracts import Contracts
-from nvm_chain.errors import ConfigurationError, shown
 from nvm_chain.chain.networks import BUNDLED, NETWORKS, AddressBook, bundled_address_book
 from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import ConfigurationError, shown
 
 if TYPE_CHECKING:
+    from nvm_chain.rest import RestClient
     from nvm_chain.services.agents import AgentsAPI
     from nvm_chain.services.plans import PlansAPI
-    from nvm_chain.rest import RestClient
     from nvm_chain.sim import Simulation
 
 #: public RPC endpoints used when no ``rpc_url`` is given

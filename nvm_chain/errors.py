@@ -1,47 +1,56 @@
-"""Exception root of nvm-chain (pure: no I/O).
+"""Every exception and warning nvm-chain raises, in one tree (pure: no I/O, imports nothing of the package).
 
-Every error the library raises derives from :class:`NvmChainError`; subclasses also inherit the matching
-builtin (``ValueError``, ``TimeoutError``, ``ConnectionError``) so callers may catch either.
+Each class carries ``exit_code``, the one exit code the ``nvm-chain`` command returns for it (README, "Exit
+codes"). Subclasses also inherit the matching builtin, so callers may catch either::
+
+    NvmChainError                                1  unexpected
+    ├── ValidationError (ValueError)             3  bad input; nothing signed
+    │   ├── FeeError                                 a price split without the protocol fee
+    │   ├── InsufficientBalanceError                 the payer cannot pay the order
+    │   ├── PlanNotInAgentError                      removing a plan the agent does not list
+    │   ├── ApiKeyError, InvalidAccessTokenError     malformed API key / x402 access token
+    ├── NotFoundError (LookupError)              3  PlanNotFoundError, AgentNotFoundError
+    ├── NotPermittedError (PermissionError)      3  RedemptionRefused, NotAgentOwnerError
+    ├── ConfigurationError (ValueError)          7  network, address book, profile, artifact
+    │   ├── ChainMismatchError                       the node is on another chain; nothing signed
+    │   └── KeystoreError                            WrongPassword, InsecureFile, AccountExists,
+    │                                                AccountNotFound, PasswordUnavailable
+    ├── ContractRevertError                      4  reverted in simulation, or mined with status 0
+    ├── TransactionPending (TimeoutError)        5  sent (or maybe sent): hash, nonce; not failed
+    ├── BroadcastError                           6  the node refused it: NOT sent, nonce free again
+    │   └── InsufficientFundsError (ValueError)      cannot pay gas + value
+    ├── NodeUnavailableError (ConnectionError)   6  no endpoint answered a read (after retries)
+    ├── DuplicateIntentError                     3  the same write is still pending from an earlier run
+    ├── RestError                                9  the REST API failed
+    │   ├── RestTimeout (TimeoutError), RestConnectionError (ConnectionError)
+    │   ├── RestClientError: RestAuthError, RestNotFoundError (LookupError), RestRateLimitError,
+    │   │                    AccessTokenAlreadyUsedError
+    │   ├── RestServerError
+    │   └── RestResponseError
+    ├── DryRun                                   0  dry-run mode: the simulation succeeded, nothing signed
+    ├── SigningError                             1
+    ├── IdMismatchError                          1  an offline id differs from the emitted one (tx WAS mined)
+    └── DeploymentError                          1  the simulation suite could not be deployed
+
+    NvmChainWarning (UserWarning): OffchainCreditsWarning, MetadataUnavailableWarning, DeploymentMismatchWarning
 """
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Any, ClassVar
 
-class NvmChainError(Exception):
-    """Root of every nvm-chain exception."""
-
-
-class ValidationError(NvmChainError, ValueError):
-    """Raised for bad input, before anything is signed or sent."""
-
-
-class ConfigurationError(NvmChainError, ValueError):
-    """Raised when a network, address book, artifact or account cannot be used as given."""
-
-
-class ContractRevertError(NvmChainError):
-    """A call or transaction reverted.
-
-    ``reason`` is the decoded :class:`nvm_chain.chain.abi.RevertReason` (None when the revert data matched no
-    known error); ``error_name`` and ``error_args`` repeat its name and decoded arguments; ``data`` is the
-    raw revert bytes; ``tx_hash`` is set when the revert was a mined transaction.
-    """
-
-    def __init__(self, reason, data: bytes, *, action: str = "", tx_hash: str | None = None):
-        self.reason = reason
-        self.data = data
-        self.action = action
-        self.tx_hash = tx_hash
-        self.error_name: str = reason.name if reason else "UnknownError"
-        self.error_args: dict = dict(reason.args) if reason else {}
-        what = str(reason) if reason else f"unknown revert data 0x{data.hex()}" if data else "no revert data"
-        where = f"{action} reverted: " if action else "reverted: "
-        suffix = f" (tx {tx_hash})" if tx_hash else ""
-        super().__init__(where + what + suffix)
-
-
-class DeploymentError(NvmChainError):
-    """The simulation suite could not be deployed or configured."""
+# exit codes of the nvm-chain command (README, "Exit codes")
+EXIT_OK = 0
+EXIT_FAILED = 1  # unexpected error
+EXIT_USAGE = 2  # bad command line
+EXIT_INVALID_INPUT = 3  # refused before signing: bad address, amount, id, fee rule, permission, not found
+EXIT_REVERTED = 4  # the contract reverted (simulated or mined); the decoded error is printed
+EXIT_PENDING = 5  # sent, but no receipt yet: the hash is printed; not a failure
+EXIT_NETWORK = 6  # the node or API could not be reached, or the node refused the transaction (not sent)
+EXIT_CONFIG = 7  # network, profile, address book, account or keystore problem
+EXIT_DECLINED = 8  # not confirmed, or over --max-amount
+EXIT_API = 9  # the REST API answered with an error
 
 
 def shown(value: object, limit: int = 24) -> str:
@@ -53,3 +62,382 @@ def shown(value: object, limit: int = 24) -> str:
     if len(text) > limit or digits >= 32:
         return f"<{type(value).__name__} of {len(text)} characters, not shown>"
     return repr(value)
+
+
+class NvmChainError(Exception):
+    """Root of every nvm-chain exception."""
+
+    exit_code: ClassVar[int] = EXIT_FAILED
+
+
+# ---------------------------------------------------------------------------------- refused before signing
+
+
+class ValidationError(NvmChainError, ValueError):
+    """Bad input, found before anything is signed or sent."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class FeeError(ValidationError):
+    """A price split does not carry the Nevermined fee the protocol requires."""
+
+
+class InsufficientBalanceError(ValidationError):
+    """The payer holds less than the order costs; nothing was signed or sent. ``token`` is the zero address for
+    the native token."""
+
+    def __init__(self, holder: str, token: str, needed: int, available: int, what: str):
+        self.holder = holder
+        self.token = token
+        self.needed = needed
+        self.available = available
+        super().__init__(f"{holder} holds {available} of {what}, but the order costs {needed}; nothing was sent")
+
+
+class PlanNotInAgentError(ValidationError):
+    """``remove_plan_from_agent`` of a plan the agent does not list. Nothing was signed."""
+
+    def __init__(self, agent_id: int, plan_id: int, plans: tuple[int, ...]):
+        self.agent_id = agent_id
+        self.plan_id = plan_id
+        self.plans = plans
+        listed = ", ".join(str(p) for p in plans) or "none"
+        super().__init__(f"agent {agent_id} does not list plan {plan_id} (its plans: {listed}); nothing was signed")
+
+
+class ApiKeyError(ValidationError):
+    """An NVM API key is malformed; the message never contains the key."""
+
+
+class InvalidAccessTokenError(ValidationError):
+    """An x402 access token cannot be decoded or does not have the documented shape."""
+
+
+class NotFoundError(NvmChainError, LookupError):
+    """What the call names does not exist on the connected deployment; nothing was signed."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class PlanNotFoundError(NotFoundError):
+    """No plan with this id exists on chain (``AssetsRegistry.getPlan`` returned an empty record)."""
+
+    def __init__(self, plan_id: int):
+        self.plan_id = plan_id
+        super().__init__(f"plan {plan_id} not found on chain (AssetsRegistry.getPlan returned an empty record)")
+
+
+class AgentNotFoundError(NotFoundError):
+    """No agent record with this id on the connected deployment (``getAgent`` is empty)."""
+
+    def __init__(self, agent_id: int, chain_id: int, registry: str):
+        self.agent_id = agent_id
+        super().__init__(f"agent {agent_id} not found on chain {chain_id} (AssetsRegistry {registry}): "
+                         "check the id and the network, or register the agent first")
+
+
+class NotPermittedError(NvmChainError, PermissionError):
+    """The signing account may not do this under the protocol's rules; nothing was signed."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class RedemptionRefused(NotPermittedError):
+    """The caller may not burn these credits under the plan's redemption rule; nothing was sent.
+
+    ``reason`` says why, e.g. "plan 123 has redemption type ONLY_SUBSCRIBER: only the holder may burn".
+    """
+
+    def __init__(self, plan_id: int, redemption_type: Any, sender: str, holder: str, reason: str):
+        self.plan_id = plan_id
+        self.redemption_type = redemption_type
+        self.sender = sender
+        self.holder = holder
+        self.reason = reason
+        super().__init__(reason)
+
+
+class NotAgentOwnerError(NotPermittedError):
+    """The signing account does not own the agent; only ``owner`` may change it. Nothing was signed."""
+
+    def __init__(self, agent_id: int, caller: str, owner: str, action: str):
+        self.agent_id = agent_id
+        self.caller = caller
+        self.owner = owner
+        super().__init__(f"{action}: account {caller} is not the owner of agent {agent_id}; "
+                         f"its owner is {owner} (connect as that account); nothing was signed")
+
+
+# ---------------------------------------------------------------------------------- configuration
+
+
+class ConfigurationError(NvmChainError, ValueError):
+    """A network, address book, profile, artifact or account cannot be used as given."""
+
+    exit_code = EXIT_CONFIG
+
+
+class ChainMismatchError(ConfigurationError):
+    """The node reports a different chain id than the one the caller expects; nothing was signed."""
+
+
+class KeystoreError(ConfigurationError):
+    """A keystore or password source cannot be used (messages never include keys or passwords)."""
+
+
+class WrongPasswordError(KeystoreError):
+    """The password does not decrypt the keystore (MAC mismatch)."""
+
+
+class InsecureFileError(KeystoreError):
+    """A keystore or password file is accessible to group or others; the message names the chmod fix."""
+
+
+class AccountExistsError(KeystoreError):
+    """The account name, or the key's address, is already in the keystore directory."""
+
+
+class AccountNotFoundError(KeystoreError):
+    """No keystore by that name or path."""
+
+
+class PasswordUnavailableError(KeystoreError):
+    """No password source is set and no terminal is available to prompt on."""
+
+
+# ---------------------------------------------------------------------------------- outcomes of a write
+
+
+class ContractRevertError(NvmChainError):
+    """A call or transaction reverted.
+
+    ``reason`` is the decoded :class:`nvm_chain.chain.abi.RevertReason` (None when the revert data matched no
+    known error); ``error_name`` and ``error_args`` repeat its name and decoded arguments; ``data`` is the
+    raw revert bytes; ``tx_hash`` is set when the revert was a mined transaction.
+    """
+
+    exit_code = EXIT_REVERTED
+
+    def __init__(self, reason: Any, data: bytes, *, action: str = "", tx_hash: str | None = None):
+        self.reason = reason
+        self.data = data
+        self.action = action
+        self.tx_hash = tx_hash
+        self.error_name: str = reason.name if reason else "UnknownError"
+        self.error_args: dict[str, Any] = dict(reason.args) if reason else {}
+        what = str(reason) if reason else f"unknown revert data 0x{data.hex()}" if data else "no revert data"
+        where = f"{action} reverted: " if action else "reverted: "
+        suffix = f" (tx {tx_hash})" if tx_hash else ""
+        super().__init__(where + what + suffix)
+
+
+class TransactionPending(NvmChainError, TimeoutError):
+    """The transaction was broadcast (or may have been) but no receipt arrived in time. It may still be mined:
+    never a failure. ``tx_hash`` and ``nonce`` identify it; ``nvm-chain tx wait HASH`` resumes."""
+
+    exit_code = EXIT_PENDING
+
+    def __init__(self, tx_hash: str, timeout: float, nonce: int | None = None, *, reason: str = ""):
+        self.tx_hash = tx_hash
+        self.nonce = nonce
+        self.timeout = timeout
+        why = reason or f"no receipt after {timeout:g} s"
+        super().__init__(f"transaction pending, hash {tx_hash}{'' if nonce is None else f', nonce {nonce}'}: "
+                         f"{why} (not failed: it may still be mined; check it with its hash)")
+
+
+class Refusal(Enum):
+    """Why a node refused a signed transaction."""
+
+    ALREADY_KNOWN = "already known"  # the same bytes were accepted earlier: treat as sent
+    NONCE_TOO_LOW = "nonce too low"  # the nonce is used: maybe by this very transaction
+    NONCE_TOO_HIGH = "nonce too high"
+    UNDERPRICED = "underpriced"
+    INSUFFICIENT_FUNDS = "insufficient funds"
+    FEE_BELOW_BASE_FEE = "fee below base fee"
+    OTHER = "other"
+
+
+class BroadcastError(NvmChainError):
+    """The node refused a signed transaction; it was not sent and its nonce is free again. ``refusal`` says
+    why, ``sent`` lists the hashes of the same batch's earlier transactions, which were accepted."""
+
+    exit_code = EXIT_NETWORK
+
+    def __init__(self, message: str, refusal: Refusal = Refusal.OTHER, sent: list[str] | None = None):
+        self.refusal = refusal
+        self.sent = sent or []
+        super().__init__(message)
+
+
+class InsufficientFundsError(BroadcastError, ValueError):
+    """The sender cannot pay for gas and value; nothing was sent."""
+
+
+class NodeUnavailableError(NvmChainError, ConnectionError):
+    """No JSON-RPC endpoint answered (transport errors, 429 or 5xx after bounded retries); ``endpoints`` names
+    them (credentials masked)."""
+
+    exit_code = EXIT_NETWORK
+
+    def __init__(self, message: str, endpoints: tuple[str, ...] = ()):
+        self.endpoints = endpoints
+        super().__init__(message)
+
+
+class DuplicateIntentError(NvmChainError):
+    """The same write (same chain, account, contract, calldata and value) is still pending from an earlier run;
+    ``tx_hash`` names it. Wait for it (``nvm-chain tx wait``) or ask for a new transaction explicitly."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+    def __init__(self, tx_hash: str, nonce: int | None, action: str = ""):
+        self.tx_hash = tx_hash
+        self.nonce = nonce
+        super().__init__(f"{action or 'this transaction'} is still pending from an earlier run (hash {tx_hash}, "
+                         f"nonce {nonce}); not sent again: wait for it, or pass --new to send another")
+
+
+class DryRun(NvmChainError):
+    """Raised instead of signing when the sender is in dry-run mode: ``request`` simulated successfully
+    (``output`` is its return data) and would be the next transaction sent. Nothing was signed or sent."""
+
+    exit_code = EXIT_OK
+
+    def __init__(self, request: Any, output: bytes):
+        self.request = request
+        self.output = output
+        super().__init__(f"dry run: {request.action or 'transaction'} to {request.to} would succeed "
+                         f"(value {request.value}, gas limit {request.gas}); nothing was signed or sent")
+
+
+class SigningError(NvmChainError):
+    """Signing failed (the message never includes key material)."""
+
+
+class IdMismatchError(NvmChainError):
+    """An id computed offline differs from the one the mined transaction emitted (the transaction WAS mined)."""
+
+    def __init__(self, what: str, computed: str, emitted: str, tx_hash: str):
+        self.computed = computed
+        self.emitted = emitted
+        self.tx_hash = tx_hash
+        super().__init__(f"{what} computed offline ({computed}) differs from the emitted one ({emitted}) "
+                         f"in mined tx {tx_hash}")
+
+
+class DeploymentError(NvmChainError):
+    """The simulation suite could not be deployed or configured."""
+
+
+# ---------------------------------------------------------------------------------- REST fallback
+
+
+class RestError(NvmChainError):
+    """A call to the Nevermined REST API failed.
+
+    Attributes: ``status`` (HTTP status or ``None`` when no response arrived), ``code`` (the API's error code
+    such as ``BCK.X402.0059``, else ``http_<status>`` for a non-2xx status, else the class's code: ``timeout``,
+    ``network_error``, ``invalid_response``), ``message``, ``hint``, ``details``, ``method``, ``path`` and
+    ``retry_after`` (seconds, from a ``Retry-After`` header). Messages are masked by the transport before an
+    exception is built: no API key or bearer token appears in them.
+    """
+
+    exit_code = EXIT_API
+    default_code = "rest_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+        details: Any = None,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        failed_status = status is not None and not 200 <= status < 300
+        self.code = code or (f"http_{status}" if failed_status else self.default_code)
+        self.hint = hint
+        self.details = details
+        self.method = method
+        self.path = path
+        self.retry_after = retry_after
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        text = self.message
+        if self.hint:
+            text += f" — {self.hint}"
+        if self.details not in (None, "", [], {}):
+            text += f" ({self.details})"
+        where = f"{self.method} {self.path}: " if self.method and self.path else ""
+        status = f"HTTP {self.status}, " if self.status is not None else ""
+        return f"{where}{text} ({status}{self.code})"
+
+
+class RestTimeout(RestError, TimeoutError):
+    """The backend did not answer within the configured timeout (after retries, for GETs)."""
+
+    default_code = "timeout"
+
+
+class RestConnectionError(RestError, ConnectionError):
+    """The backend could not be reached (DNS, refused, reset, TLS) after retries, for GETs."""
+
+    default_code = "network_error"
+
+
+class RestClientError(RestError):
+    """A 4xx answer: the request, key or permissions must change before retrying."""
+
+
+class RestAuthError(RestClientError):
+    """401/403: the API key is missing, invalid, or not allowed to do this."""
+
+
+class RestNotFoundError(RestClientError, LookupError):
+    """404: the plan, agent or route does not exist on this backend."""
+
+
+class RestRateLimitError(RestClientError):
+    """429 once retries are exhausted (or at once for non-idempotent calls); see ``retry_after``."""
+
+
+class AccessTokenAlreadyUsedError(RestClientError):
+    """The backend reports ``BCK.X402.0059``: a single-use (v3) x402 token was already settled."""
+
+
+class RestServerError(RestError):
+    """A 5xx answer (after retries on 503, for GETs)."""
+
+
+class RestResponseError(RestError):
+    """A response is not the JSON the API documents (malformed JSON, wrong shape, odd status)."""
+
+    default_code = "invalid_response"
+
+
+# ---------------------------------------------------------------------------------- warnings
+
+
+class NvmChainWarning(UserWarning):
+    """Root of nvm-chain's warnings."""
+
+
+class OffchainCreditsWarning(NvmChainWarning):
+    """A credits plan was registered with ``onchain_mirror=False``: its orders will not mint credits on chain."""
+
+
+class MetadataUnavailableWarning(NvmChainWarning):
+    """The REST fallback is configured but the plan's off-chain metadata could not be fetched (API unreachable,
+    timeout, HTTP error, plan unknown to the backend, malformed document): the result holds on-chain data only."""
+
+
+class DeploymentMismatchWarning(NvmChainWarning):
+    """The backend's deployment differs from the address book in use."""

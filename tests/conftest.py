@@ -40,9 +40,9 @@ def fee_proto(_sim_fees):
 
 # ---------------------------------------------------------------- client conformance: one suite, two backends
 
+from nvm_chain.chain.tx.signer import LocalSigner  # noqa: E402
 from nvm_chain.client import NvmChain  # noqa: E402
 from nvm_chain.sim import RpcChain  # noqa: E402
-from nvm_chain.chain.tx.signer import LocalSigner  # noqa: E402
 from tests.anvil import ANVIL, ANVIL_KEY, Anvil  # noqa: E402
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from nvm_chain.chain.abi import decode_log, encode_call, registry
-from nvm_chain.errors import ContractRevertError
 from nvm_chain.chain.contracts import BoundContract
 from nvm_chain.chain.reads import eth_call
-from nvm_chain.sim import Simulation
 from nvm_chain.chain.tx.sender import Sender, TxReceipt, TxRequest
+from nvm_chain.errors import ContractRevertError
+from nvm_chain.sim import Simulation
 
 ZERO = "0x" + "00" * 20
 GAS = 3_000_000

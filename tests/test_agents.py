@@ -10,15 +10,20 @@ import os
 
 import pytest
 
-from nvm_chain.protocol import configs
-from nvm_chain.protocol import ids
-from nvm_chain.services.agents import (AgentAndPlanRegistration, AgentNotFoundError, AgentRegistration, NotAgentOwnerError,
-                              PlanNotInAgentError)
-from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
-from nvm_chain.protocol.fees import FeeError
-from nvm_chain.services.plans import OffchainCreditsWarning
-from nvm_chain.protocol.models import Agent, AgentAPIAttributes, AgentMetadata, Endpoint, PlanMetadata, PriceConfig
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import (
+    AgentNotFoundError,
+    ConfigurationError,
+    ContractRevertError,
+    FeeError,
+    NotAgentOwnerError,
+    OffchainCreditsWarning,
+    PlanNotInAgentError,
+    ValidationError,
+)
+from nvm_chain.protocol import configs, ids
+from nvm_chain.protocol.models import Agent, AgentAPIAttributes, AgentMetadata, Endpoint, PlanMetadata, PriceConfig
+from nvm_chain.services.agents import AgentAndPlanRegistration, AgentRegistration
 
 ZERO = "0x" + "00" * 20
 META = AgentMetadata(name="Weather agent", description="forecasts", tags=["weather"])

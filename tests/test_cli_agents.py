@@ -12,8 +12,8 @@ import pytest
 
 from nvm_chain.cli.errors import CONFIG, INVALID_INPUT, PENDING, REVERTED, USAGE
 from nvm_chain.client import NvmChain
-from nvm_chain.protocol.configs import get_fixed_credits_config, set_onchain_mirror
 from nvm_chain.errors import ContractRevertError
+from nvm_chain.protocol.configs import get_fixed_credits_config, set_onchain_mirror
 from tests.support import Protocol
 from tests.support import run_cli as run
 

@@ -72,8 +72,7 @@ def test_json_rendering_keeps_big_ints_exact_and_tables_align(capsys):
 
 def test_errors_map_to_documented_exit_codes():
     from nvm_chain.chain.abi import registry
-    from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
-    from nvm_chain.chain.tx.sender import TransactionPending
+    from nvm_chain.errors import ConfigurationError, ContractRevertError, TransactionPending, ValidationError
 
     data = bytes.fromhex("6b05f46e") + (42).to_bytes(32, "big")
     code, message = classify(ContractRevertError(registry().decode_revert(data), data, action="x"))
@@ -82,8 +81,7 @@ def test_errors_map_to_documented_exit_codes():
     assert classify(ValidationError("bad"))[0] == INVALID_INPUT
     assert classify(ConfigurationError("bad"))[0] == CONFIG
 
-    from nvm_chain.services.agents import NotAgentOwnerError
-    from nvm_chain.accounts.keystore import WrongPasswordError
+    from nvm_chain.errors import NotAgentOwnerError, WrongPasswordError
 
     assert classify(WrongPasswordError("wrong password for keystore x"))[0] == CONFIG
     refused = NotAgentOwnerError.__new__(NotAgentOwnerError)  # a PermissionError: must not read as "network"

@@ -13,14 +13,20 @@ import traceback
 
 import pytest
 
-from nvm_chain.protocol import configs
-from nvm_chain.protocol import ids
-from nvm_chain.client import DEFAULT_RPC, NvmChain
-from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
-from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, Endpoint
 from nvm_chain.chain.networks import NETWORKS, bundled_address_book
-from nvm_chain.chain.tx.sender import ChainMismatchError, InsufficientFundsError, TxRequest
-from nvm_chain.chain.tx.signer import LocalSigner, SigningError
+from nvm_chain.chain.tx.sender import TxRequest
+from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.client import DEFAULT_RPC, NvmChain
+from nvm_chain.errors import (
+    ChainMismatchError,
+    ConfigurationError,
+    ContractRevertError,
+    InsufficientFundsError,
+    SigningError,
+    ValidationError,
+)
+from nvm_chain.protocol import configs, ids
+from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, Endpoint
 
 META = AgentMetadata(name="agent")
 API = AgentAPIAttributes(endpoints=[Endpoint(verb="POST", url="https://agent.example/ask")])

@@ -7,15 +7,30 @@ from enum import Enum
 
 import pytest
 
-from nvm_chain.protocol import configs
-from nvm_chain.protocol.configs import (EURC_TOKEN_ADDRESS, ONE_DAY_DURATION, ONE_MONTH_DURATION, ONE_WEEK_DURATION,
-                               ONE_YEAR_DURATION, get_crypto_price_config, get_dynamic_credits_config,
-                               get_erc20_price_config, get_eurc_price_config, get_expirable_duration_config,
-                               get_fiat_price_config, get_fixed_credits_config, get_free_price_config,
-                               get_native_token_price_config, get_non_expirable_duration_config,
-                               get_pay_as_you_go_credits_config, get_pay_as_you_go_price_config,
-                               set_onchain_mirror, set_proof_required, set_redemption_type)
 from nvm_chain.errors import ValidationError
+from nvm_chain.protocol import configs
+from nvm_chain.protocol.configs import (
+    EURC_TOKEN_ADDRESS,
+    ONE_DAY_DURATION,
+    ONE_MONTH_DURATION,
+    ONE_WEEK_DURATION,
+    ONE_YEAR_DURATION,
+    get_crypto_price_config,
+    get_dynamic_credits_config,
+    get_erc20_price_config,
+    get_eurc_price_config,
+    get_expirable_duration_config,
+    get_fiat_price_config,
+    get_fixed_credits_config,
+    get_free_price_config,
+    get_native_token_price_config,
+    get_non_expirable_duration_config,
+    get_pay_as_you_go_credits_config,
+    get_pay_as_you_go_price_config,
+    set_onchain_mirror,
+    set_proof_required,
+    set_redemption_type,
+)
 from nvm_chain.protocol.models import ZERO, CreditsConfig, PriceConfig, RedemptionType
 
 ALICE = "0x71C7656EC7ab88b098defB751B7401B5f6d8976F"

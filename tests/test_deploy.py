@@ -7,8 +7,15 @@ import os
 import pytest
 from web3 import Web3
 
-from nvm_chain.errors import ConfigurationError, ContractRevertError, DeploymentError, ValidationError
 from nvm_chain.chain.networks import AddressBook
+from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import (
+    ChainMismatchError,
+    ConfigurationError,
+    ContractRevertError,
+    DeploymentError,
+    ValidationError,
+)
 from nvm_chain.sim import EmbeddedChain, RpcChain, Simulation, deploy_protocol
 from nvm_chain.sim.accounts import GENESIS_KEY, test_account
 from nvm_chain.sim.deploy import (
@@ -23,8 +30,6 @@ from nvm_chain.sim.deploy import (
     WITHDRAW_ROLE,
     create_address,
 )
-from nvm_chain.chain.tx.sender import ChainMismatchError
-from nvm_chain.chain.tx.signer import LocalSigner
 from tests.anvil import ANVIL, ANVIL_KEY, Anvil
 from tests.support import ZERO, Protocol
 

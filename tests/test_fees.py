@@ -6,9 +6,15 @@ import random
 
 import pytest
 
-from nvm_chain.errors import ValidationError
-from nvm_chain.protocol.fees import (FeeError, FeeSchedule, fees_included, protocol_add_fees, protocol_include_fees,
-                            require_fees_included, with_fees)
+from nvm_chain.errors import FeeError, ValidationError
+from nvm_chain.protocol.fees import (
+    FeeSchedule,
+    fees_included,
+    protocol_add_fees,
+    protocol_include_fees,
+    require_fees_included,
+    with_fees,
+)
 from nvm_chain.protocol.models import ZERO, PriceConfig
 
 FEE = "0x0000000000000000000000000000000000000FEE"

@@ -11,15 +11,8 @@ import pytest
 from eth_account import Account
 
 from nvm_chain.accounts import keystore as ks
-from nvm_chain.errors import NvmChainError, ValidationError
 from nvm_chain.accounts.keystore import (
-    AccountExistsError,
-    AccountNotFoundError,
-    InsecureFileError,
     KeystoreAccount,
-    KeystoreError,
-    PasswordUnavailableError,
-    WrongPasswordError,
     create_account,
     import_account,
     keystore_dir,
@@ -30,6 +23,16 @@ from nvm_chain.accounts.keystore import (
     signer_from_env,
 )
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import (
+    AccountExistsError,
+    AccountNotFoundError,
+    InsecureFileError,
+    KeystoreError,
+    NvmChainError,
+    PasswordUnavailableError,
+    ValidationError,
+    WrongPasswordError,
+)
 
 N = 2**10  # cheap scrypt for tests; production default is 2**18
 PASSWORD = "Sekrit-Horse-Battery-7731"

@@ -6,10 +6,23 @@ from decimal import Decimal
 
 import pytest
 
-from nvm_chain.protocol import ids
 from nvm_chain.errors import ValidationError
-from nvm_chain.protocol.models import (ZERO, Agent, AgentAPIAttributes, AgentMetadata, CreditsConfig, Endpoint, Plan,
-                              PlanBalance, PlanMetadata, PriceConfig, RedemptionType, format_id, parse_id)
+from nvm_chain.protocol import ids
+from nvm_chain.protocol.models import (
+    ZERO,
+    Agent,
+    AgentAPIAttributes,
+    AgentMetadata,
+    CreditsConfig,
+    Endpoint,
+    Plan,
+    PlanBalance,
+    PlanMetadata,
+    PriceConfig,
+    RedemptionType,
+    format_id,
+    parse_id,
+)
 
 ALICE = "0x71C7656EC7ab88b098defB751B7401B5f6d8976F"
 BOB = "0x1aE0EA34a72D944a8C7603FfB3eC30a6669E454C"

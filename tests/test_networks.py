@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from nvm_chain.errors import ConfigurationError
 from nvm_chain.chain.networks import BUNDLED, AddressBook, bundled_address_book
+from nvm_chain.errors import ConfigurationError
 
 SPEC_PROXIES = {  # protocol-v1.5.md §1.2: identical on 84532 and 8453
     "AccessManager": "0x3116A0aB34c8E829066d4D9Cd1e2534Ff14d5268",

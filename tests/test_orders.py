@@ -11,10 +11,10 @@ import os
 
 import pytest
 
-from nvm_chain.protocol import ids
-from nvm_chain.errors import ContractRevertError
 from nvm_chain.chain.reads import eth_call
 from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.errors import ContractRevertError
+from nvm_chain.protocol import ids
 from tests.support import ZERO
 
 FIAT_SETTLEMENT_ROLE = 3860893312041324254

@@ -12,17 +12,25 @@ import warnings
 
 import pytest
 
-from nvm_chain.protocol import ids
 from nvm_chain.chain.abi import decode_log
 from nvm_chain.client import NvmChain
+from nvm_chain.errors import (
+    ConfigurationError,
+    ContractRevertError,
+    FeeError,
+    InsufficientBalanceError,
+    OffchainCreditsWarning,
+    PlanNotFoundError,
+    RedemptionRefused,
+    ValidationError,
+)
+from nvm_chain.protocol import ids
 from nvm_chain.protocol.configs import get_erc20_price_config
-from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
-from nvm_chain.protocol.fees import FeeError, fees_included
+from nvm_chain.protocol.fees import fees_included
 from nvm_chain.protocol.models import ZERO, PlanMetadata, RedemptionType
+from nvm_chain.protocol.results import OrderResult, PlanRegistration
+from nvm_chain.services.plans import PlansAPI
 from nvm_chain.services.plans.reads import CREDITS_BURNER_ROLE, CREDITS_MINTER_ROLE
-from nvm_chain.protocol.results import (InsufficientBalanceError, OrderResult, PlanNotFoundError, PlanRegistration,
-                                    RedemptionRefused)
-from nvm_chain.services.plans import OffchainCreditsWarning, PlansAPI
 
 PRICE = 1_000_000
 NET, FEE = 990_000, 10_000

@@ -14,9 +14,9 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from nvm_chain.protocol import ids
 from nvm_chain.chain.abi import encode_constructor, registry
 from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.protocol import ids
 from tests.support import ZERO, Protocol
 
 REG = "AssetsRegistry"

@@ -13,10 +13,10 @@ import warnings
 
 import pytest
 
-from nvm_chain.errors import ValidationError
+from nvm_chain.errors import InvalidAccessTokenError, MetadataUnavailableWarning, ValidationError
 from nvm_chain.protocol.models import Plan, PlanMetadata
-from nvm_chain.services.plans import MetadataUnavailableWarning, PlanWithMetadata
-from nvm_chain.rest import NO_RETRY, InvalidAccessTokenError, RestClient, encode_access_token
+from nvm_chain.rest import NO_RETRY, RestClient, encode_access_token
+from nvm_chain.services.plans import PlanWithMetadata
 from nvm_chain.services.x402 import X402TokenCheck, check_x402_token
 from tests.rest.fake_backend import SUBSCRIBER, Reply, envelope, plan_document
 from tests.rest.helpers import FAST_RETRY, assert_no_secret, make_key
@@ -172,7 +172,7 @@ def test_without_a_rest_client_nothing_is_requested_and_nothing_warns(setup, fak
 
 
 def test_a_plan_missing_on_chain_is_still_an_error_and_rest_is_not_asked(setup, fake):
-    from nvm_chain.protocol.results import PlanNotFoundError
+    from nvm_chain.errors import PlanNotFoundError
 
     client = setup.reader(rest_client(fake.url))
     with pytest.raises(PlanNotFoundError):

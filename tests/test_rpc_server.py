@@ -19,14 +19,14 @@ from web3.exceptions import (
 )
 
 from nvm_chain.chain.abi import encode_call, registry
-from nvm_chain.errors import ConfigurationError, ContractRevertError
+from nvm_chain.chain.tx.refusals import classify_refusal
+from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import ConfigurationError, ContractRevertError, InsufficientFundsError, Refusal
 from nvm_chain.sim import EmbeddedChain, RpcChain, Simulation
 from nvm_chain.sim.accounts import GENESIS_KEY
 from nvm_chain.sim.deploy import deploy_protocol
 from nvm_chain.sim.rpc_server import DevnetServer
-from nvm_chain.chain.tx.refusals import Refusal, classify_refusal
-from nvm_chain.chain.tx.sender import InsufficientFundsError, Sender, TxRequest
-from nvm_chain.chain.tx.signer import LocalSigner
 
 CHAIN_ID = 131277322940537
 APPROVAL = "0x" + keccak(text="Approval(address,address,uint256)").hex()

@@ -8,19 +8,19 @@ from eth_tester import EthereumTester, PyEVMBackend
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 
-from nvm_chain.errors import ContractRevertError
-from nvm_chain.sim.accounts import GENESIS_KEY, test_account
-from nvm_chain.chain.tx.refusals import Refusal, classify_refusal
 from nvm_chain.chain.tx.nonces import NonceAllocator
-from nvm_chain.chain.tx.sender import (
+from nvm_chain.chain.tx.refusals import classify_refusal
+from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import (
     BroadcastError,
     ChainMismatchError,
+    ContractRevertError,
     InsufficientFundsError,
-    Sender,
+    Refusal,
     TransactionPending,
-    TxRequest,
 )
-from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.sim.accounts import GENESIS_KEY, test_account
 
 OWNER = LocalSigner(GENESIS_KEY)
 PAY = TxRequest("0x" + "11" * 20, b"", 21_000, value=1, action="pay")
@@ -214,7 +214,7 @@ def test_the_nonce_allocator_rolls_back_only_its_newest_reservation():
 
 
 def test_dry_run_simulates_and_stops_before_signing(node):
-    from nvm_chain.chain.tx.sender import DryRun
+    from nvm_chain.errors import DryRun
 
     _, provider, w3 = node
     sender = Sender(w3, OWNER, dry_run=True)

@@ -8,10 +8,10 @@ import eth_abi
 import pytest
 
 from nvm_chain.chain.abi import ERROR_STRING_SELECTOR, PANIC_SELECTOR, decode_log, registry
-from nvm_chain.errors import ContractRevertError, ValidationError
 from nvm_chain.chain.tx.gas import GWEI, eip1559_fees
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import ContractRevertError, ValidationError
 
 KEY_HEX = "0x" + "4c" * 32  # recognisable throwaway key
 

@@ -45,8 +45,16 @@ from eth_account import Account
 from eth_keys import keys
 from eth_utils import to_checksum_address
 
-from nvm_chain.errors import NvmChainError, ValidationError
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import (
+    AccountExistsError,
+    AccountNotFoundError,
+    InsecureFileError,
+    KeystoreError,
+    PasswordUnavailableError,
+    ValidationError,
+    WrongPasswordError,
+)
 
 __all__ = [
     "DEFAULT_SCRYPT_N",
@@ -92,30 +100,6 @@ _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _KEY_RE = re.compile(r"(?:0x)?[0-9a-fA-F]{64}")
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _POSIX = os.name == "posix"
-
-
-class KeystoreError(NvmChainError):
-    """A keystore or password source cannot be used (messages never include keys or passwords)."""
-
-
-class WrongPasswordError(KeystoreError):
-    """The password does not decrypt the keystore (MAC mismatch)."""
-
-
-class InsecureFileError(KeystoreError):
-    """A keystore or password file is accessible to group or others; the message names the chmod fix."""
-
-
-class AccountExistsError(KeystoreError):
-    """The account name, or the key's address, is already in the keystore directory."""
-
-
-class AccountNotFoundError(KeystoreError):
-    """No keystore by that name or path."""
-
-
-class PasswordUnavailableError(KeystoreError):
-    """No password source is set and no terminal is available to prompt on."""
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Any
 from web3 import Web3
 
 from nvm_chain.chain.abi import registry
-from nvm_chain.errors import ContractRevertError
 from nvm_chain.chain.tx.reverts import revert_data
+from nvm_chain.errors import ContractRevertError
 
 
 def eth_call(w3: Web3, to: str, data: bytes, *, sender: str | None = None, value: int = 0,

@@ -81,7 +81,7 @@ def confirm_spend(ctx: click.Context, what: str, amount: int, unit: str) -> None
 
 def execute(ctx: click.Context, action: Callable[[], Any]) -> Any:
     """Run a write; in --dry-run mode print the simulated transaction instead and return None."""
-    from nvm_chain.chain.tx.sender import DryRun
+    from nvm_chain.errors import DryRun
 
     try:
         return action()

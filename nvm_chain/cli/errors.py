@@ -5,21 +5,17 @@ Library modules are imported lazily here, so that ``--help`` stays fast.
 
 from __future__ import annotations
 
-import sys
 import traceback
 
 import click
 
-OK = 0
-FAILED = 1  # unexpected error
-USAGE = 2  # bad command line (click)
-INVALID_INPUT = 3  # refused before signing: bad address, amount, id, fee rule, permission
-REVERTED = 4  # the contract reverted (simulated or mined); the decoded error is printed
-PENDING = 5  # sent, but no receipt yet: the hash is printed; not a failure
-NETWORK = 6  # the RPC node or REST API could not be reached / refused the transaction
-CONFIG = 7  # network, profile, address book, account or keystore problem
-DECLINED = 8  # not confirmed (--yes missing without a terminal, or answered no), or over --max-amount
-API = 9  # the REST API answered with an error
+from nvm_chain import errors
+
+# the exit codes, named as the CLI modules use them (defined with each error class in nvm_chain.errors)
+OK, FAILED, USAGE, INVALID_INPUT, REVERTED = (errors.EXIT_OK, errors.EXIT_FAILED, errors.EXIT_USAGE,
+                                              errors.EXIT_INVALID_INPUT, errors.EXIT_REVERTED)
+PENDING, NETWORK, CONFIG, DECLINED, API = (errors.EXIT_PENDING, errors.EXIT_NETWORK, errors.EXIT_CONFIG,
+                                           errors.EXIT_DECLINED, errors.EXIT_API)
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok; 1 unexpected error; 2 usage; 3 invalid input (nothing signed); 4 contract reverted; "
@@ -35,39 +31,15 @@ class Declined(click.ClickException):
 
 
 def classify(exc: BaseException) -> tuple[int, str]:
-    """Exit code and one-line message for an exception raised by a command."""
-    from nvm_chain.errors import ConfigurationError, ContractRevertError, NvmChainError, ValidationError
-    from nvm_chain.chain.tx.sender import BroadcastError, TransactionPending
-
-    if isinstance(exc, ContractRevertError):
-        return REVERTED, f"reverted: {exc}"
-    if isinstance(exc, TransactionPending):
-        return PENDING, str(exc)
-    if isinstance(exc, BroadcastError):
-        return NETWORK, str(exc)
-    if isinstance(exc, ConfigurationError):
-        return CONFIG, str(exc)
-    if isinstance(exc, ValidationError):
-        return INVALID_INPUT, str(exc)
-    rest_error = _class("nvm_chain.rest.errors", "RestError")
-    if rest_error is not None and isinstance(exc, rest_error):
-        return API, str(exc)
-    keystore_error = _class("nvm_chain.accounts.keystore", "KeystoreError")
-    if keystore_error is not None and isinstance(exc, keystore_error):
-        return CONFIG, str(exc)
-    if isinstance(exc, NvmChainError) and isinstance(exc, (PermissionError, LookupError, ValueError)):
-        return INVALID_INPUT, str(exc)  # refused before signing: not permitted, not found, not enough funds
+    """Exit code and one-line message for an exception raised by a command: an nvm-chain error's own
+    ``exit_code`` (see :mod:`nvm_chain.errors`), 6 for a transport error, 1 for anything else."""
+    if isinstance(exc, errors.ContractRevertError):
+        return exc.exit_code, f"reverted: {exc}"
+    if isinstance(exc, errors.NvmChainError):
+        return exc.exit_code, str(exc)
     if isinstance(exc, (ConnectionError, OSError)):
         return NETWORK, f"network error: {exc}"
-    if isinstance(exc, NvmChainError):
-        return FAILED, str(exc)
     return FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
-
-
-def _class(module_name: str, name: str):
-    """``module_name.name`` if that module was imported by the command (else no instance can exist)."""
-    module = sys.modules.get(module_name)
-    return getattr(module, name, None) if module else None
 
 
 def run_guarded(command: click.Command, argv: list[str]) -> int:

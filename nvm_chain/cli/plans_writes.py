@@ -12,8 +12,19 @@ import click
 
 from nvm_chain.cli.context import confirm_spend, execute, open_client, settings
 from nvm_chain.cli.output import say
-from nvm_chain.cli.plans_common import (UINT_OR_HEX, UNITS, command, credits_config, dump, flat,
-                                        load_json, price_config, show, token_unit, with_warnings)
+from nvm_chain.cli.plans_common import (
+    UINT_OR_HEX,
+    UNITS,
+    command,
+    credits_config,
+    dump,
+    flat,
+    load_json,
+    price_config,
+    show,
+    token_unit,
+    with_warnings,
+)
 
 JSON_INPUT = "Inline JSON or the path of a .json file."
 

@@ -113,7 +113,7 @@ def tx(**_) -> None:
 @click.pass_context
 def status(ctx: click.Context, tx_hash: str, **_) -> None:
     """Show whether HASH is pending, mined (status, block, gas, decoded events) or unknown to the node."""
-    from nvm_chain.chain.tx.sender import TransactionPending
+    from nvm_chain.errors import TransactionPending
 
     client = open_client(ctx, account=False)
     tx_data = _lookup(client.w3, tx_hash)
@@ -139,7 +139,7 @@ def status(ctx: click.Context, tx_hash: str, **_) -> None:
 @click.pass_context
 def wait(ctx: click.Context, tx_hash: str, timeout: float, **_) -> None:
     """Wait until HASH is mined. Exit 0 on success, 4 if it reverted, 5 if still pending after --timeout."""
-    from nvm_chain.chain.tx.sender import TransactionPending
+    from nvm_chain.errors import TransactionPending
 
     client = open_client(ctx, account=False)
     say(f"waiting for the receipt of {tx_hash} (up to {timeout:g} s) ...")

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nvm_chain.errors import ValidationError
+from nvm_chain.errors import FeeError, ValidationError
 from nvm_chain.protocol.models import ZERO, PriceConfig, to_address, to_uint256
-
-
-class FeeError(ValidationError):
-    """A price split does not carry the Nevermined fee the protocol requires."""
 
 
 @dataclass(frozen=True)

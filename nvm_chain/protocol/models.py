@@ -8,9 +8,8 @@ Amounts and IDs are ``int`` base units; addresses are checksummed on input. Bad 
 
 from __future__ import annotations
 
-import os
-
 import operator
+import os
 from decimal import Decimal
 from enum import Enum, IntEnum
 from functools import lru_cache
@@ -18,8 +17,17 @@ from typing import Annotated, Any, Literal, NoReturn
 
 import pydantic
 from eth_utils import is_hex_address, to_checksum_address
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer,
-                      ValidationInfo, field_validator, model_serializer, model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from nvm_chain.errors import ValidationError, shown

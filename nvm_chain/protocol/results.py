@@ -11,58 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
-from nvm_chain.errors import NvmChainError
-from nvm_chain.protocol.models import CoreModel, CreditsConfig, Id, PlanMetadata, PriceConfig, RedemptionType, Uint256
+from nvm_chain.protocol.models import CoreModel, CreditsConfig, Id, PlanMetadata, PriceConfig, Uint256
 
 # ---------------------------------------------------------------------------------------------- errors
-
-
-class PlanNotFoundError(NvmChainError, LookupError):
-    """No plan with this id exists on chain (``AssetsRegistry.getPlan`` returned an empty record)."""
-
-    def __init__(self, plan_id: int):
-        self.plan_id = plan_id
-        super().__init__(f"plan {plan_id} not found on chain (AssetsRegistry.getPlan returned an empty record)")
-
-
-class RedemptionRefused(NvmChainError, PermissionError):
-    """The caller may not burn these credits under the plan's redemption rule; nothing was sent.
-
-    ``reason`` says why, e.g. "plan 123 has redemption type ONLY_SUBSCRIBER: only the holder may burn".
-    """
-
-    def __init__(self, plan_id: int, redemption_type: RedemptionType, sender: str, holder: str, reason: str):
-        self.plan_id = plan_id
-        self.redemption_type = redemption_type
-        self.sender = sender
-        self.holder = holder
-        self.reason = reason
-        super().__init__(reason)
-
-
-class InsufficientBalanceError(NvmChainError, ValueError):
-    """The payer holds less than the order costs; nothing was signed or sent.
-
-    ``token`` is the zero address for the native token.
-    """
-
-    def __init__(self, holder: str, token: str, needed: int, available: int, what: str):
-        self.holder = holder
-        self.token = token
-        self.needed = needed
-        self.available = available
-        super().__init__(f"{holder} holds {available} of {what}, but the order costs {needed}; nothing was sent")
-
-
-class IdMismatchError(NvmChainError):
-    """An id computed offline differs from the one the mined transaction emitted (the transaction WAS mined)."""
-
-    def __init__(self, what: str, computed: str, emitted: str, tx_hash: str):
-        self.computed = computed
-        self.emitted = emitted
-        self.tx_hash = tx_hash
-        super().__init__(f"{what} computed offline ({computed}) differs from the emitted one ({emitted}) "
-                         f"in mined tx {tx_hash}")
 
 
 # ---------------------------------------------------------------------------------------------- results

@@ -18,23 +18,10 @@ Secrets: the API key is held as a ``SecretStr``; it is sent only as ``Authorizat
 calls and is masked in every repr, log line (logger ``nvm_chain.rest``) and exception message.
 """
 
-from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, AuthType, Endpoint
-from nvm_chain.rest.access_tokens import DelegationConfig, X402AccessToken, X402TokenOptions
-from nvm_chain.rest.api_key import API_KEY_PREFIX_TO_ENVIRONMENT, NvmApiKey, parse_api_key
-from nvm_chain.rest.client import RestClient
-from nvm_chain.rest.deployment import (
-    DeploymentComparison,
-    DeploymentInfo,
-    DeploymentMismatch,
-    DeploymentMismatchWarning,
-    compare_deployment,
-)
-from nvm_chain.rest.documents import AgentDocument, Page, PaginationOptions, PlanDocument
-from nvm_chain.rest.environments import Environment, EnvironmentName, default_network, get_environment
-from nvm_chain.rest.errors import (
-    X402_TOKEN_ALREADY_USED_CODE,
+from nvm_chain.errors import (
     AccessTokenAlreadyUsedError,
     ApiKeyError,
+    DeploymentMismatchWarning,
     InvalidAccessTokenError,
     RestAuthError,
     RestClientError,
@@ -46,8 +33,14 @@ from nvm_chain.rest.errors import (
     RestServerError,
     RestTimeout,
 )
+from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, AuthType, Endpoint, PlanBalance
+from nvm_chain.rest.access_tokens import DelegationConfig, X402AccessToken, X402TokenOptions
+from nvm_chain.rest.api_key import API_KEY_PREFIX_TO_ENVIRONMENT, NvmApiKey, parse_api_key
+from nvm_chain.rest.client import RestClient
+from nvm_chain.rest.deployment import DeploymentComparison, DeploymentInfo, DeploymentMismatch, compare_deployment
+from nvm_chain.rest.documents import AgentDocument, Page, PaginationOptions, PlanDocument
+from nvm_chain.rest.environments import Environment, EnvironmentName, default_network, get_environment
 from nvm_chain.rest.facilitator import SettleResponse, StartAgentRequest, VerifyResponse
-from nvm_chain.protocol.models import PlanBalance
 from nvm_chain.rest.models import ApiResult, FiatCheckout
 from nvm_chain.rest.payment_required import (
     PaymentRequired,
@@ -58,7 +51,7 @@ from nvm_chain.rest.payment_required import (
     build_payment_required,
     build_payment_required_for_plans,
 )
-from nvm_chain.rest.transport import NO_RETRY, RetryPolicy
+from nvm_chain.rest.transport import NO_RETRY, X402_TOKEN_ALREADY_USED_CODE, RetryPolicy
 from nvm_chain.rest.x402 import (
     X402Token,
     decode_access_token,

@@ -15,9 +15,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from nvm_chain.errors import ValidationError
+from nvm_chain.errors import ApiKeyError, ValidationError
 from nvm_chain.rest.environments import EnvironmentName
-from nvm_chain.rest.errors import ApiKeyError
 from nvm_chain.rest.wire import Address, WireModel, to_address
 
 #: Key prefix (lower-cased) → environment, as in the official SDKs.

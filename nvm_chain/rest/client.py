@@ -17,16 +17,11 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from nvm_chain.errors import ConfigurationError, ValidationError
-from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata
+from nvm_chain.errors import ConfigurationError, DeploymentMismatchWarning, RestResponseError, ValidationError
+from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, PlanBalance
 from nvm_chain.rest.access_tokens import X402AccessToken, X402TokenOptions
 from nvm_chain.rest.api_key import NvmApiKey, parse_api_key
-from nvm_chain.rest.deployment import (
-    DeploymentComparison,
-    DeploymentInfo,
-    DeploymentMismatchWarning,
-    compare_deployment,
-)
+from nvm_chain.rest.deployment import DeploymentComparison, DeploymentInfo, compare_deployment
 from nvm_chain.rest.documents import AgentDocument, Page, PaginationOptions, PlanDocument
 from nvm_chain.rest.environments import (
     EnvironmentName,
@@ -35,9 +30,7 @@ from nvm_chain.rest.environments import (
     display_url,
     get_environment,
 )
-from nvm_chain.rest.errors import RestResponseError
 from nvm_chain.rest.facilitator import SettleResponse, VerifyResponse
-from nvm_chain.protocol.models import PlanBalance
 from nvm_chain.rest.models import ApiResult, FiatCheckout
 from nvm_chain.rest.payment_required import PaymentRequired
 from nvm_chain.rest.transport import (

@@ -11,12 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nvm_chain.errors import NvmChainError, ValidationError
+from nvm_chain.errors import ValidationError
 from nvm_chain.rest.wire import Address, WireModel, to_address
-
-
-class DeploymentMismatchWarning(NvmChainError, UserWarning):
-    """Warned when the backend's deployment differs from the address book in use."""
 
 
 class DeploymentInfo(WireModel):

@@ -20,11 +20,9 @@ from typing import Any
 
 import httpx
 
-from nvm_chain.errors import ConfigurationError
-from nvm_chain.rest.api_key import NvmApiKey
-from nvm_chain.rest.errors import (
-    X402_TOKEN_ALREADY_USED_CODE,
+from nvm_chain.errors import (
     AccessTokenAlreadyUsedError,
+    ConfigurationError,
     RestAuthError,
     RestClientError,
     RestConnectionError,
@@ -35,6 +33,7 @@ from nvm_chain.rest.errors import (
     RestServerError,
     RestTimeout,
 )
+from nvm_chain.rest.api_key import NvmApiKey
 from nvm_chain.rest.redaction import Redactor, get_logger
 from nvm_chain.rest.wire import js_safe
 
@@ -44,6 +43,9 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 30.0
 _IDEMPOTENT = frozenset({"GET", "HEAD"})
 _log = get_logger()
+
+#: Backend code for a v3 x402 token that was already settled once.
+X402_TOKEN_ALREADY_USED_CODE = "BCK.X402.0059"
 
 
 @dataclass(frozen=True)

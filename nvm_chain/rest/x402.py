@@ -27,8 +27,7 @@ from typing import Any
 import pydantic
 from pydantic import Field
 
-from nvm_chain.errors import ValidationError
-from nvm_chain.rest.errors import InvalidAccessTokenError
+from nvm_chain.errors import InvalidAccessTokenError, ValidationError
 from nvm_chain.rest.payment_required import X402_SCHEMES, X402Scheme
 from nvm_chain.rest.wire import UINT256_MAX, Address, WireModel, to_address
 

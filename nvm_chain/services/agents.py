@@ -22,18 +22,39 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from eth_keys import keys
 from pydantic import BaseModel, PlainSerializer
 
-from nvm_chain.protocol import ids
-from nvm_chain.errors import ConfigurationError, NvmChainError, ValidationError
-from nvm_chain.protocol.models import (ZERO, Address, Agent, parse_seed, AgentAPIAttributes, AgentMetadata, CoreModel, CreditsConfig, Id,
-                              PlanMetadata, PriceConfig, format_id, parse_id, to_address, to_uint256)
-from nvm_chain.protocol.results import IdMismatchError
-from nvm_chain.services.plans import OffchainCreditsWarning
 from nvm_chain.chain.reads import eth_call
+from nvm_chain.errors import (
+    AgentNotFoundError,
+    ConfigurationError,
+    IdMismatchError,
+    NotAgentOwnerError,
+    OffchainCreditsWarning,
+    PlanNotInAgentError,
+    ValidationError,
+)
+from nvm_chain.protocol import ids
+from nvm_chain.protocol.models import (
+    ZERO,
+    Address,
+    Agent,
+    AgentAPIAttributes,
+    AgentMetadata,
+    CoreModel,
+    CreditsConfig,
+    Id,
+    PlanMetadata,
+    PriceConfig,
+    format_id,
+    parse_id,
+    parse_seed,
+    to_address,
+    to_uint256,
+)
 from nvm_chain.protocol.results import TxResult
 
 if TYPE_CHECKING:
-    from nvm_chain.client import NvmChain
     from nvm_chain.chain.tx.sender import Sender, TxReceipt, TxRequest
+    from nvm_chain.client import NvmChain
 
 log = logging.getLogger(__name__)
 
@@ -43,38 +64,6 @@ _Ids = Annotated[tuple[int, ...], PlainSerializer(lambda v: [str(i) for i in v],
 
 
 # ---------------------------------------------------------------------------------------------- errors
-
-
-class AgentNotFoundError(NvmChainError, LookupError):
-    """No agent record with this id on the connected deployment (``getAgent`` is empty)."""
-
-    def __init__(self, agent_id: int, chain_id: int, registry: str):
-        self.agent_id = agent_id
-        super().__init__(f"agent {format_id(agent_id)} not found on chain {chain_id} (AssetsRegistry {registry}): "
-                         "check the id and the network, or register the agent first")
-
-
-class NotAgentOwnerError(NvmChainError, PermissionError):
-    """The signing account does not own the agent; only ``owner`` may change it. Nothing was signed."""
-
-    def __init__(self, agent_id: int, caller: str, owner: str, action: str):
-        self.agent_id = agent_id
-        self.caller = caller
-        self.owner = owner
-        super().__init__(f"{action}: account {caller} is not the owner of agent {format_id(agent_id)}; "
-                         f"its owner is {owner} (connect as that account); nothing was signed")
-
-
-class PlanNotInAgentError(ValidationError):
-    """``remove_plan_from_agent`` of a plan the agent does not list. Nothing was signed."""
-
-    def __init__(self, agent_id: int, plan_id: int, plans: tuple[int, ...]):
-        self.agent_id = agent_id
-        self.plan_id = plan_id
-        self.plans = plans
-        listed = ", ".join(format_id(p) for p in plans) or "none"
-        super().__init__(f"agent {format_id(agent_id)} does not list plan {format_id(plan_id)} "
-                         f"(its plans: {listed}); nothing was signed")
 
 
 # ---------------------------------------------------------------------------------------------- results

@@ -9,7 +9,7 @@
 What is checked and what is not:
 
 - Locally: the token's documented shape (base64 JSON x402 v2 PaymentPayload, see :mod:`nvm_chain.rest.x402`).
-  A token that fails this raises :class:`~nvm_chain.rest.errors.InvalidAccessTokenError` (a ValidationError)
+  A token that fails this raises :class:`~nvm_chain.errors.InvalidAccessTokenError` (a ValidationError)
   and nothing is read; so ``valid_locally`` is always True on a returned result.
 - On chain: whether the plan exists (``plan_exists``; an unknown plan is a **result flag**, not an error) and
   whether the subscriber (``payload.authorization.from``) holds at least ``min_credits`` credits of it now
@@ -25,12 +25,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nvm_chain.errors import ValidationError
+from nvm_chain.errors import PlanNotFoundError, ValidationError
 from nvm_chain.protocol.models import Address, CoreModel, Id, Uint256, to_uint256
-from nvm_chain.services.plans.reads import read_plan
-from nvm_chain.protocol.results import PlanNotFoundError
 from nvm_chain.rest.access_tokens import X402AccessToken
 from nvm_chain.rest.x402 import X402Token, decode_access_token
+from nvm_chain.services.plans.reads import read_plan
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain

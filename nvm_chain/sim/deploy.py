@@ -15,10 +15,10 @@ from eth_utils import is_address, keccak, to_canonical_address, to_checksum_addr
 from web3 import Web3
 
 from nvm_chain.chain.abi import encode_call, encode_constructor, registry
-from nvm_chain.errors import ContractRevertError, DeploymentError, ValidationError
 from nvm_chain.chain.networks import AddressBook
 from nvm_chain.chain.tx.sender import Sender, TxRequest
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import ContractRevertError, DeploymentError, ValidationError
 
 PROTOCOL_VERSION = "1.5.0"
 DEPLOY_GAS = 8_000_000

@@ -12,7 +12,7 @@ from nvm_chain.errors import ConfigurationError
 from nvm_chain.rest import RestClient, get_environment
 from nvm_chain.rest.transport import _tls_context
 
-from .fake_backend import FakeBackend, PLAN_ID
+from .fake_backend import PLAN_ID, FakeBackend
 from .helpers import assert_no_secret, make_key
 
 

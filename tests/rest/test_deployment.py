@@ -7,8 +7,8 @@ import warnings
 import pytest
 from eth_utils import to_checksum_address
 
-from nvm_chain.errors import ValidationError
-from nvm_chain.rest import DeploymentInfo, DeploymentMismatchWarning, RestClient, compare_deployment
+from nvm_chain.errors import DeploymentMismatchWarning, ValidationError
+from nvm_chain.rest import DeploymentInfo, RestClient, compare_deployment
 
 from .fake_backend import CONTRACTS, FakeBackend
 

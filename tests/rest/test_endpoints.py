@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError as PydanticValidationError
 
-from nvm_chain.errors import ConfigurationError, ValidationError
+from nvm_chain.errors import ConfigurationError, RestResponseError, ValidationError
 from nvm_chain.rest import (
     AgentAPIAttributes,
     AgentMetadata,
@@ -16,7 +16,6 @@ from nvm_chain.rest import (
     Endpoint,
     PaginationOptions,
     RestClient,
-    RestResponseError,
     X402TokenOptions,
     build_payment_required,
 )

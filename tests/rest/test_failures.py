@@ -8,14 +8,10 @@ import time
 
 import pytest
 
-from nvm_chain.errors import NvmChainError
-from nvm_chain.rest import (
-    NO_RETRY,
+from nvm_chain.errors import (
     AccessTokenAlreadyUsedError,
-    AgentAPIAttributes,
-    AgentMetadata,
+    NvmChainError,
     RestAuthError,
-    RestClient,
     RestClientError,
     RestConnectionError,
     RestNotFoundError,
@@ -23,9 +19,8 @@ from nvm_chain.rest import (
     RestResponseError,
     RestServerError,
     RestTimeout,
-    RetryPolicy,
-    build_payment_required,
 )
+from nvm_chain.rest import NO_RETRY, AgentAPIAttributes, AgentMetadata, RestClient, RetryPolicy, build_payment_required
 
 from .fake_backend import PLAN_ID, FakeBackend, Reply, envelope
 from .helpers import FAST_RETRY, SUB_CHECKSUM, assert_no_secret

@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from nvm_chain.errors import ValidationError
+from nvm_chain.errors import InvalidAccessTokenError, ValidationError
 from nvm_chain.rest import (
-    InvalidAccessTokenError,
     X402AccessToken,
     decode_access_token,
     decode_access_token_or_none,

@@ -11,20 +11,7 @@ Messages differ by client; matching is on lower-cased substrings:
 
 from __future__ import annotations
 
-from enum import Enum
-
-
-class Refusal(Enum):
-    """Why a node refused a signed transaction."""
-
-    ALREADY_KNOWN = "already known"  # the same bytes were accepted earlier: treat as sent
-    NONCE_TOO_LOW = "nonce too low"  # the nonce is used: maybe by this very transaction
-    NONCE_TOO_HIGH = "nonce too high"
-    UNDERPRICED = "underpriced"
-    INSUFFICIENT_FUNDS = "insufficient funds"
-    FEE_BELOW_BASE_FEE = "fee below base fee"
-    OTHER = "other"
-
+from nvm_chain.errors import Refusal
 
 _TABLE: tuple[tuple[str, Refusal], ...] = (
     ("already known", Refusal.ALREADY_KNOWN),

@@ -27,51 +27,20 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
 from nvm_chain.chain.abi import DecodedEvent, decode_log, registry
-from nvm_chain.errors import ContractRevertError, NvmChainError
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
-from nvm_chain.chain.tx.refusals import Refusal, classify_refusal
 from nvm_chain.chain.tx.nonces import NonceAllocator
+from nvm_chain.chain.tx.refusals import classify_refusal
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.chain.tx.signer import LocalSigner
-
-
-class ChainMismatchError(NvmChainError, ValueError):
-    """The node reports a different chain id than the one the caller expects; nothing was signed."""
-
-
-class TransactionPending(NvmChainError, TimeoutError):
-    """The transaction was broadcast but no receipt arrived in time. It may still be mined."""
-
-    def __init__(self, tx_hash: str, timeout: float, nonce: int | None = None):
-        self.tx_hash = tx_hash
-        self.nonce = nonce
-        super().__init__(f"transaction pending, hash {tx_hash}: no receipt after {timeout:g} s "
-                         f"(not failed: it may still be mined; check it with its hash)")
-
-
-class BroadcastError(NvmChainError):
-    """The node refused a signed transaction; it was not sent. ``refusal`` says why, ``sent`` lists the
-    hashes of the same batch's earlier transactions, which were accepted."""
-
-    def __init__(self, message: str, refusal: Refusal = Refusal.OTHER, sent: list[str] | None = None):
-        self.refusal = refusal
-        self.sent = sent or []
-        super().__init__(message)
-
-
-class InsufficientFundsError(BroadcastError, ValueError):
-    """The sender cannot pay for gas and value; nothing was sent."""
-
-
-class DryRun(NvmChainError):
-    """Raised instead of signing when the sender is in dry-run mode: ``request`` simulated successfully
-    (``output`` is its return data) and would be the next transaction sent. Nothing was signed or sent."""
-
-    def __init__(self, request: "TxRequest", output: bytes):
-        self.request = request
-        self.output = output
-        super().__init__(f"dry run: {request.action or 'transaction'} to {request.to} would succeed "
-                         f"(value {request.value}, gas limit {request.gas}); nothing was signed or sent")
+from nvm_chain.errors import (
+    BroadcastError,
+    ChainMismatchError,
+    ContractRevertError,
+    DryRun,
+    InsufficientFundsError,
+    Refusal,
+    TransactionPending,
+)
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,7 @@ from eth_account import Account
 from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
-from nvm_chain.errors import NvmChainError, ValidationError
-
-
-class SigningError(NvmChainError):
-    """Signing failed (the message never includes key material)."""
+from nvm_chain.errors import SigningError, ValidationError
 
 
 class LocalSigner:

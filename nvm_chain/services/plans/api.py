@@ -35,29 +35,41 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from nvm_chain.protocol import configs
-from nvm_chain.protocol import ids
-from nvm_chain.errors import ValidationError
+from nvm_chain.errors import IdMismatchError, MetadataUnavailableWarning, OffchainCreditsWarning, ValidationError
+from nvm_chain.protocol import configs, ids
 from nvm_chain.protocol.fees import FeeSchedule, require_fees_included, with_fees
-from nvm_chain.protocol.models import ZERO, CreditsConfig, Plan, PlanBalance, PlanMetadata, PriceConfig, to_address, to_uint256
+from nvm_chain.protocol.models import (
+    ZERO,
+    CreditsConfig,
+    Plan,
+    PlanBalance,
+    PlanMetadata,
+    PriceConfig,
+    to_address,
+    to_uint256,
+)
+from nvm_chain.protocol.results import BurnerResult, BurnResult, MintResult, OrderResult, PlanRegistration, TxResult
 from nvm_chain.services.plans.credits import burn, mint, set_burner
-from nvm_chain.services.plans.orders import (order_fixed, order_fixed_with_authorization, order_payg,
-                                   order_payg_with_authorization)
-from nvm_chain.services.plans.reads import (MetadataUnavailableWarning, PlanWithMetadata,
-                                  agents_listing_plan, credits_balance, fee_state, plans_registered_by, read_plan,
-                                  rest_plan_document)
-from nvm_chain.protocol.results import (BurnerResult, BurnResult, IdMismatchError, MintResult, OrderResult,
-                                    PlanRegistration)
-from nvm_chain.protocol.results import TxResult
+from nvm_chain.services.plans.orders import (
+    order_fixed,
+    order_fixed_with_authorization,
+    order_payg,
+    order_payg_with_authorization,
+)
+from nvm_chain.services.plans.reads import (
+    PlanWithMetadata,
+    agents_listing_plan,
+    credits_balance,
+    fee_state,
+    plans_registered_by,
+    read_plan,
+    rest_plan_document,
+)
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain
 
 AccessLimit = Literal["credits", "time"]
-
-
-class OffchainCreditsWarning(UserWarning):
-    """A credits plan was registered with ``onchain_mirror=False``: its orders will not mint credits on chain."""
 
 
 def _as_model(model: type, value: Any, what: str) -> Any:

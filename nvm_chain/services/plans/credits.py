@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nvm_chain.errors import ValidationError
+from nvm_chain.errors import RedemptionRefused, ValidationError
 from nvm_chain.protocol.models import ZERO, parse_id, to_address, to_uint256
-from nvm_chain.services.plans.reads import (EXPIRABLE_CONTRACTS, book_address, credits_contract, credits_to_burn, read_plan,
-                                  redemption_refusal)
-from nvm_chain.protocol.results import BurnerResult, BurnResult, MintResult, RedemptionRefused
-from nvm_chain.protocol.results import TxResult
+from nvm_chain.protocol.results import BurnerResult, BurnResult, MintResult, TxResult
+from nvm_chain.services.plans.reads import (
+    EXPIRABLE_CONTRACTS,
+    book_address,
+    credits_contract,
+    credits_to_burn,
+    read_plan,
+    redemption_refusal,
+)
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain

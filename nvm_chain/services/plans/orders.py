@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Any
 import eth_abi
 from eth_utils import keccak
 
-from nvm_chain.protocol import ids
-from nvm_chain.errors import ContractRevertError, ValidationError
-from nvm_chain.protocol.models import ZERO, Plan, parse_seed, to_address, to_uint256
-from nvm_chain.services.plans.reads import book_address, call, read_plan, token_balance
-from nvm_chain.protocol.results import IdMismatchError, InsufficientBalanceError, OrderResult
 from nvm_chain.chain.reads import eth_call
-from nvm_chain.protocol.results import TxResult
 from nvm_chain.chain.tx.sender import TxReceipt, TxRequest
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import ContractRevertError, IdMismatchError, InsufficientBalanceError, ValidationError
+from nvm_chain.protocol import ids
+from nvm_chain.protocol.models import ZERO, Plan, parse_seed, to_address, to_uint256
+from nvm_chain.protocol.results import OrderResult, TxResult
+from nvm_chain.services.plans.reads import book_address, call, read_plan, token_balance
 
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain

@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from nvm_chain.chain.abi import decode_log, registry, topic0
 from nvm_chain.chain.contracts import BoundContract
-from nvm_chain.errors import NvmChainError
+from nvm_chain.chain.reads import eth_call, get_logs_chunked
+from nvm_chain.errors import MetadataUnavailableWarning, NvmChainError, PlanNotFoundError
 from nvm_chain.protocol.fees import FeeSchedule
 from nvm_chain.protocol.models import ZERO, Agent, CreditsConfig, Plan, RedemptionType, parse_id, to_address, to_uint256
-from nvm_chain.protocol.results import PlanNotFoundError
-from nvm_chain.chain.reads import eth_call, get_logs_chunked
 from nvm_chain.rest.documents import PlanDocument
 
 if TYPE_CHECKING:
@@ -81,11 +80,6 @@ def read_plan(client: NvmChain, plan_id: Any, *, hooks: bool = True) -> Plan:
         raise PlanNotFoundError(pid)
     plan_hooks = call(client, registry_, "getPlanHooks", pid) if hooks else ()
     return Plan.from_chain(pid, record, plan_hooks)
-
-
-class MetadataUnavailableWarning(UserWarning):
-    """The REST fallback is configured but the plan's off-chain metadata could not be fetched (API unreachable,
-    timeout, HTTP error, plan unknown to the backend, malformed document): the result holds on-chain data only."""
 
 
 class PlanWithMetadata(Plan):
