@@ -17,10 +17,16 @@ from typing import TYPE_CHECKING
 from web3 import Web3
 
 from nvm_chain.chain.contracts import Contracts
-from nvm_chain.chain.networks import BUNDLED, NETWORKS, AddressBook, bundled_address_book
+from nvm_chain.chain.networks import (
+    BUNDLED,
+    NETWORKS,
+    AddressBook,
+    bundled_address_book,
+)
 from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.errors import ConfigurationError, shown
+from nvm_chain.services.context import ServiceContext
 
 if TYPE_CHECKING:
     from nvm_chain.rest import RestClient
@@ -46,20 +52,43 @@ class NvmChain:
 
     def __init__(self, w3: Web3, book: AddressBook, signer: LocalSigner | None, *, network: str,
                  simulation: "Simulation | None" = None, dry_run: bool = False, rest: "RestClient | None" = None):
-        self.w3 = w3
-        self.book = book
-        self.network = network
         self.signer = signer
         self.simulation = simulation
-        self.contracts = Contracts(book)
         self.dry_run = dry_run
-        self.rest = rest  # the REST fallback (metadata, x402), when an API key is configured
-        self._sender = Sender(w3, signer, chain_id=book.chain_id, contracts=self.contracts.names_by_address(),
-                              dry_run=dry_run) if signer else None
+        contracts = Contracts(book)
+        sender = Sender(w3, signer, chain_id=book.chain_id, contracts=contracts.names_by_address(),
+                        dry_run=dry_run) if signer else None
+        #: what the services get: connection, deployment, sender, REST fallback (never the facade itself)
+        self.ctx = ServiceContext(w3, book, contracts, network, sender, rest)
 
     def __repr__(self) -> str:
         who = self.signer.address if self.signer else "read-only"
         return f"NvmChain(network={self.network}, chain_id={self.book.chain_id}, account={who})"
+
+    @property
+    def w3(self) -> Web3:
+        return self.ctx.w3
+
+    @property
+    def book(self) -> AddressBook:
+        return self.ctx.book
+
+    @property
+    def contracts(self) -> Contracts:
+        return self.ctx.contracts
+
+    @property
+    def network(self) -> str:
+        return self.ctx.network
+
+    @property
+    def rest(self) -> "RestClient | None":
+        """The REST fallback (metadata, x402), when an API key is configured."""
+        return self.ctx.rest
+
+    @rest.setter
+    def rest(self, rest: "RestClient | None") -> None:
+        self.ctx.rest = rest
 
     @property
     def address(self) -> str:
@@ -68,7 +97,7 @@ class NvmChain:
         Raises:
             ConfigurationError: the client was connected without an account.
         """
-        return self.sender.signer.address
+        return self.ctx.address
 
     @property
     def sender(self) -> Sender:
@@ -77,21 +106,19 @@ class NvmChain:
         Raises:
             ConfigurationError: the client was connected without an account (read-only).
         """
-        if self._sender is None:
-            raise ConfigurationError("this client has no account: connect with private_key= or account=")
-        return self._sender
+        return self.ctx.sender
 
     @cached_property
     def plans(self) -> "PlansAPI":
         from nvm_chain.services.plans import PlansAPI
 
-        return PlansAPI(self)
+        return PlansAPI(self.ctx)
 
     @cached_property
     def agents(self) -> "AgentsAPI":
         from nvm_chain.services.agents import AgentsAPI
 
-        return AgentsAPI(self)
+        return AgentsAPI(self.ctx)
 
     def as_account(self, account: LocalSigner | str) -> "NvmChain":
         """The same connection acting as another account (a signer, or a private key)."""

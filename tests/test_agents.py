@@ -22,7 +22,14 @@ from nvm_chain.errors import (
     ValidationError,
 )
 from nvm_chain.protocol import configs, ids
-from nvm_chain.protocol.models import Agent, AgentAPIAttributes, AgentMetadata, Endpoint, PlanMetadata, PriceConfig
+from nvm_chain.protocol.models import (
+    Agent,
+    AgentAPIAttributes,
+    AgentMetadata,
+    Endpoint,
+    PlanMetadata,
+    PriceConfig,
+)
 from nvm_chain.services.agents import AgentAndPlanRegistration, AgentRegistration
 
 ZERO = "0x" + "00" * 20

@@ -72,7 +72,12 @@ def test_json_rendering_keeps_big_ints_exact_and_tables_align(capsys):
 
 def test_errors_map_to_documented_exit_codes():
     from nvm_chain.chain.abi import registry
-    from nvm_chain.errors import ConfigurationError, ContractRevertError, TransactionPending, ValidationError
+    from nvm_chain.errors import (
+        ConfigurationError,
+        ContractRevertError,
+        TransactionPending,
+        ValidationError,
+    )
 
     data = bytes.fromhex("6b05f46e") + (42).to_bytes(32, "big")
     code, message = classify(ContractRevertError(registry().decode_revert(data), data, action="x"))

@@ -18,7 +18,11 @@ from click.testing import CliRunner
 from nvm_chain.cli import cli
 from nvm_chain.cli.errors import classify, run_guarded
 from nvm_chain.client import NvmChain
-from nvm_chain.errors import InsufficientBalanceError, PlanNotFoundError, RedemptionRefused
+from nvm_chain.errors import (
+    InsufficientBalanceError,
+    PlanNotFoundError,
+    RedemptionRefused,
+)
 
 ZERO = "0x" + "00" * 20
 

@@ -18,7 +18,16 @@ from nvm_chain.cli.errors import API, CONFIG, INVALID_INPUT, USAGE
 from nvm_chain.client import NvmChain
 from nvm_chain.protocol.models import PlanMetadata
 from nvm_chain.rest import decode_access_token, encode_access_token
-from tests.rest.fake_backend import AGENT_ID, PLAN_ID, SUBSCRIBER, VERIFIED, FakeBackend, Reply, envelope, plan_document
+from tests.rest.fake_backend import (
+    AGENT_ID,
+    PLAN_ID,
+    SUBSCRIBER,
+    VERIFIED,
+    FakeBackend,
+    Reply,
+    envelope,
+    plan_document,
+)
 from tests.rest.helpers import assert_no_secret, make_key
 from tests.support import CliRun as Run
 from tests.support import run_cli as run

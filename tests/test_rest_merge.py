@@ -13,7 +13,11 @@ import warnings
 
 import pytest
 
-from nvm_chain.errors import InvalidAccessTokenError, MetadataUnavailableWarning, ValidationError
+from nvm_chain.errors import (
+    InvalidAccessTokenError,
+    MetadataUnavailableWarning,
+    ValidationError,
+)
 from nvm_chain.protocol.models import Plan, PlanMetadata
 from nvm_chain.rest import NO_RETRY, RestClient, encode_access_token
 from nvm_chain.services.plans import PlanWithMetadata

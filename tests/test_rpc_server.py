@@ -22,7 +22,12 @@ from nvm_chain.chain.abi import encode_call, registry
 from nvm_chain.chain.tx.refusals import classify_refusal
 from nvm_chain.chain.tx.sender import Sender, TxRequest
 from nvm_chain.chain.tx.signer import LocalSigner
-from nvm_chain.errors import ConfigurationError, ContractRevertError, InsufficientFundsError, Refusal
+from nvm_chain.errors import (
+    ConfigurationError,
+    ContractRevertError,
+    InsufficientFundsError,
+    Refusal,
+)
 from nvm_chain.sim import EmbeddedChain, RpcChain, Simulation
 from nvm_chain.sim.accounts import GENESIS_KEY
 from nvm_chain.sim.deploy import deploy_protocol

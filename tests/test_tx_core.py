@@ -7,7 +7,12 @@ import pickle
 import eth_abi
 import pytest
 
-from nvm_chain.chain.abi import ERROR_STRING_SELECTOR, PANIC_SELECTOR, decode_log, registry
+from nvm_chain.chain.abi import (
+    ERROR_STRING_SELECTOR,
+    PANIC_SELECTOR,
+    decode_log,
+    registry,
+)
 from nvm_chain.chain.tx.gas import GWEI, eip1559_fees
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.chain.tx.signer import LocalSigner

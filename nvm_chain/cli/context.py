@@ -26,7 +26,11 @@ def settings(ctx: click.Context) -> Settings:
 def load_account(s: Settings, environ=os.environ):
     """The signer: the keystore account of --account/NVM_ACCOUNT (password from --password-file,
     NVM_KEYSTORE_PASSWORD(_FILE) or a hidden prompt), else NVM_PRIVATE_KEY, else None (read-only)."""
-    from nvm_chain.accounts.keystore import load_signer, resolve_password, signer_from_env
+    from nvm_chain.accounts.keystore import (
+        load_signer,
+        resolve_password,
+        signer_from_env,
+    )
 
     if s.account:
         prompt = (lambda: click.prompt(f"password for keystore account {s.account}", hide_input=True,

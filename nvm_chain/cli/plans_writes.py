@@ -111,12 +111,8 @@ register_pay_as_you_go_plan = _registration(
 
 def _order(ctx: click.Context, plan_id: str, template: str, n: int) -> tuple[Any, Any]:
     """The client and the orderable plan, after the spend (plan total × n) is confirmed."""
-    from nvm_chain.services.plans.orders import orderable_plan, purchases
-
-    n = purchases(n)
     client = open_client(ctx)
-    plan = orderable_plan(client, plan_id, template)
-    total = plan.price.total * n
+    plan, total = client.plans.order_quote(plan_id, n, template)
     what = f"order of plan {plan.plan_id}" + (f" x{n}" if n > 1 else "")
     confirm_spend(ctx, what, total, token_unit(plan.price.token_address))
     return client, plan

@@ -262,7 +262,11 @@ def get_token(ctx: click.Context, plan_id: str, agent_id: str | None, scheme: st
     Table format prints the bare token on stdout (pipe it into verify/settle/check) and a summary on stderr;
     --format json prints {accessToken, planId, subscriber, scheme, network, agentId, tokenVersion}.
     """
-    from nvm_chain.rest import DelegationConfig, X402TokenOptions, decode_access_token_or_none
+    from nvm_chain.rest import (
+        DelegationConfig,
+        X402TokenOptions,
+        decode_access_token_or_none,
+    )
 
     delegation = {"delegation_id": delegation_id, "provider_payment_method_id": payment_method_id,
                   "spending_limit_cents": spending_limit_cents, "duration_secs": delegation_duration_secs,

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
-from nvm_chain.protocol.models import CoreModel, CreditsConfig, Id, PlanMetadata, PriceConfig, Uint256
+from nvm_chain.protocol.models import (
+    CoreModel,
+    CreditsConfig,
+    Id,
+    PlanMetadata,
+    PriceConfig,
+    Uint256,
+)
 
 # ---------------------------------------------------------------------------------------------- errors
 

@@ -33,13 +33,42 @@ from nvm_chain.errors import (
     RestServerError,
     RestTimeout,
 )
-from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, AuthType, Endpoint, PlanBalance
-from nvm_chain.rest.access_tokens import DelegationConfig, X402AccessToken, X402TokenOptions
-from nvm_chain.rest.api_key import API_KEY_PREFIX_TO_ENVIRONMENT, NvmApiKey, parse_api_key
+from nvm_chain.protocol.models import (
+    AgentAPIAttributes,
+    AgentMetadata,
+    AuthType,
+    Endpoint,
+    PlanBalance,
+)
+from nvm_chain.rest.access_tokens import (
+    DelegationConfig,
+    X402AccessToken,
+    X402TokenOptions,
+)
+from nvm_chain.rest.api_key import (
+    API_KEY_PREFIX_TO_ENVIRONMENT,
+    NvmApiKey,
+    parse_api_key,
+)
 from nvm_chain.rest.client import RestClient
-from nvm_chain.rest.deployment import DeploymentComparison, DeploymentInfo, DeploymentMismatch, compare_deployment
-from nvm_chain.rest.documents import AgentDocument, Page, PaginationOptions, PlanDocument
-from nvm_chain.rest.environments import Environment, EnvironmentName, default_network, get_environment
+from nvm_chain.rest.deployment import (
+    DeploymentComparison,
+    DeploymentInfo,
+    DeploymentMismatch,
+    compare_deployment,
+)
+from nvm_chain.rest.documents import (
+    AgentDocument,
+    Page,
+    PaginationOptions,
+    PlanDocument,
+)
+from nvm_chain.rest.environments import (
+    Environment,
+    EnvironmentName,
+    default_network,
+    get_environment,
+)
 from nvm_chain.rest.facilitator import SettleResponse, StartAgentRequest, VerifyResponse
 from nvm_chain.rest.models import ApiResult, FiatCheckout
 from nvm_chain.rest.payment_required import (

@@ -17,12 +17,26 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from nvm_chain.errors import ConfigurationError, DeploymentMismatchWarning, RestResponseError, ValidationError
+from nvm_chain.errors import (
+    ConfigurationError,
+    DeploymentMismatchWarning,
+    RestResponseError,
+    ValidationError,
+)
 from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, PlanBalance
 from nvm_chain.rest.access_tokens import X402AccessToken, X402TokenOptions
 from nvm_chain.rest.api_key import NvmApiKey, parse_api_key
-from nvm_chain.rest.deployment import DeploymentComparison, DeploymentInfo, compare_deployment
-from nvm_chain.rest.documents import AgentDocument, Page, PaginationOptions, PlanDocument
+from nvm_chain.rest.deployment import (
+    DeploymentComparison,
+    DeploymentInfo,
+    compare_deployment,
+)
+from nvm_chain.rest.documents import (
+    AgentDocument,
+    Page,
+    PaginationOptions,
+    PlanDocument,
+)
 from nvm_chain.rest.environments import (
     EnvironmentName,
     check_environment_name,

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nvm_chain.client import NvmChain
-from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, PlanMetadata, RedemptionType
+from nvm_chain.protocol.models import (
+    AgentAPIAttributes,
+    AgentMetadata,
+    PlanMetadata,
+    RedemptionType,
+)
 from nvm_chain.protocol.results import TxResult
 from nvm_chain.sim import Simulation
 

@@ -51,10 +51,11 @@ from nvm_chain.protocol.models import (
     to_uint256,
 )
 from nvm_chain.protocol.results import TxResult
+from nvm_chain.services.plans import PlansAPI
 
 if TYPE_CHECKING:
     from nvm_chain.chain.tx.sender import Sender, TxReceipt, TxRequest
-    from nvm_chain.client import NvmChain
+    from nvm_chain.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
@@ -219,32 +220,32 @@ def _event_arg(receipt: TxReceipt, registry: str, event: str, arg: str) -> list[
 class AgentsAPI:
     """Register agents and manage their plans on ``AssetsRegistry`` (payments-py ``AgentsAPI`` names)."""
 
-    def __init__(self, client: NvmChain):
-        self._client = client
+    def __init__(self, ctx: ServiceContext):
+        self._ctx = ctx
 
     def __repr__(self) -> str:
-        return f"AgentsAPI({self._client!r})"
+        return f"AgentsAPI({self._ctx!r})"
 
     # ------------------------------------------------------------------ plumbing
 
     @property
     def _registry(self):
-        return self._client.contracts[REGISTRY]
+        return self._ctx.contracts[REGISTRY]
 
     def _writer(self) -> Sender:
         """The client's sender, after the chain-id check (so reads that precede a write hit the right chain).
 
         Raises:
-            ConfigurationError: read-only client.
+            ConfigurationError: read-only ctx.
             ChainMismatchError: the node is on another chain than the address book.
         """
-        sender = self._client.sender
+        sender = self._ctx.sender
         sender.chain_id()
         return sender
 
     def _read(self, fn: str, *args: Any) -> Any:
         reg = self._registry
-        raw = eth_call(self._client.w3, reg.address, reg.calldata(fn, *args), action=f"{REGISTRY}.{fn}")
+        raw = eth_call(self._ctx.w3, reg.address, reg.calldata(fn, *args), action=f"{REGISTRY}.{fn}")
         if not raw:
             raise ConfigurationError(f"no AssetsRegistry at {reg.address} on this node (empty answer to {fn}): "
                                      "wrong address book or RPC URL for this network")
@@ -253,7 +254,7 @@ class AgentsAPI:
     def _record(self, agent_id: int) -> Agent:
         record = self._read("getAgent", agent_id)
         if record[3] == 0:  # lastUpdated == 0: no DIDAgent record (never registered, or an ERC-8004 identity)
-            raise AgentNotFoundError(agent_id, self._client.book.chain_id, self._registry.address)
+            raise AgentNotFoundError(agent_id, self._ctx.book.chain_id, self._registry.address)
         return Agent.from_chain(agent_id, record)
 
     def _owned(self, agent_id: int, action: str) -> tuple[Sender, Agent]:
@@ -291,7 +292,7 @@ class AgentsAPI:
         Raises:
             ValidationError: bad metadata, no URL, malformed plan id or seed, or a seed that is the signing key
                 (nothing signed).
-            ConfigurationError: read-only client.
+            ConfigurationError: read-only ctx.
             ChainMismatchError: the node is on another chain (nothing signed).
             ContractRevertError: refused by the simulation, e.g. ``PlanNotFound`` for an unknown plan or
                 ``AgentAlreadyRegistered`` for a reused seed (nothing signed).
@@ -331,7 +332,7 @@ class AgentsAPI:
             ValidationError: bad metadata, configs, access_limit or seed, a seed that is the signing key, or no
                 URL (nothing signed).
             FeeError: the price does not carry the Nevermined fee the deployment requires (nothing signed).
-            ConfigurationError: read-only client.
+            ConfigurationError: read-only ctx.
             ChainMismatchError: the node is on another chain (nothing signed).
             ContractRevertError: refused by the simulation (e.g. ``AgentAlreadyRegistered``).
             BroadcastError, TransactionPending: see :meth:`nvm_chain.chain.tx.sender.Sender.send`.
@@ -346,10 +347,10 @@ class AgentsAPI:
         sender = self._writer()
         if seed is not None:
             _not_the_key(raw_seed, sender.signer.address)
-        price, credits = self._client.plans.prepare_plan(price_config, credits_config)
+        price, credits = PlansAPI(self._ctx).prepare_plan(price_config, credits_config)
         limit = limit or ("time" if credits.duration_secs > 0 else "credits")
         if not credits.onchain_mirror and credits.amount > 0 and \
-                price.template_address != self._client.book.contracts.get("PayAsYouGoTemplate"):
+                price.template_address != self._ctx.book.contracts.get("PayAsYouGoTemplate"):
             warnings.warn("credits_config.onchain_mirror is False: orders of this plan will mint no credits on "
                           "chain (use set_onchain_mirror(credits_config))", OffchainCreditsWarning, stacklevel=2)
         creator = sender.signer.address
@@ -401,7 +402,7 @@ class AgentsAPI:
 
         Raises:
             ValidationError: malformed id.
-            ConfigurationError: read-only client.
+            ConfigurationError: read-only ctx.
             ChainMismatchError: wrong chain (nothing signed).
             AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
             ContractRevertError: ``PlanNotFound`` from the simulation for an unknown plan (nothing signed).
@@ -420,7 +421,7 @@ class AgentsAPI:
 
         Raises:
             ValidationError: malformed id.
-            ConfigurationError: read-only client.
+            ConfigurationError: read-only ctx.
             ChainMismatchError: wrong chain (nothing signed).
             AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
             PlanNotInAgentError: the agent does not list the plan (nothing signed).
@@ -439,7 +440,7 @@ class AgentsAPI:
 
         Raises:
             ValidationError: malformed id or list.
-            ConfigurationError: read-only client.
+            ConfigurationError: read-only ctx.
             ChainMismatchError: wrong chain (nothing signed).
             AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
             ContractRevertError: ``PlanNotFound`` from the simulation for an unknown plan (nothing signed).
@@ -457,7 +458,7 @@ class AgentsAPI:
 
         Raises:
             ValidationError: malformed id, or ``new_owner`` is not an address or is the zero address.
-            ConfigurationError: read-only client.
+            ConfigurationError: read-only ctx.
             ChainMismatchError: wrong chain (nothing signed).
             AgentNotFoundError / NotAgentOwnerError: unknown agent, or the signer is not its owner (nothing signed).
             BroadcastError, TransactionPending: see :meth:`nvm_chain.chain.tx.sender.Sender.send`.

@@ -23,16 +23,21 @@ What is checked and what is not:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from nvm_chain.errors import PlanNotFoundError, ValidationError
 from nvm_chain.protocol.models import Address, CoreModel, Id, Uint256, to_uint256
 from nvm_chain.rest.access_tokens import X402AccessToken
 from nvm_chain.rest.x402 import X402Token, decode_access_token
+from nvm_chain.services.context import ServiceContext
+from nvm_chain.services.plans import PlansAPI
 from nvm_chain.services.plans.reads import read_plan
 
-if TYPE_CHECKING:
-    from nvm_chain.client import NvmChain
+
+class HasContext(Protocol):
+    """A facade holding a service context (``NvmChain`` has ``.ctx``)."""
+
+    ctx: ServiceContext
 
 __all__ = ["X402TokenCheck", "check_x402_token", "decode_token"]
 
@@ -74,9 +79,9 @@ def decode_token(token: str | X402Token | X402AccessToken) -> X402Token:
     return decode_access_token(token)
 
 
-def check_x402_token(client: NvmChain, token: str | X402Token | X402AccessToken,
+def check_x402_token(client: ServiceContext | HasContext, token: str | X402Token | X402AccessToken,
                      min_credits: int = 1) -> X402TokenCheck:
-    """Decode ``token`` locally and check on ``client``'s chain that its subscriber holds at least
+    """Decode ``token`` locally and check on the chain of ``client`` (an ``NvmChain`` or a service context) that its subscriber holds at least
     ``min_credits`` credits of its plan (via ``client.plans.get_plan_balance``).
 
     An unknown plan is reported with ``plan_exists=False`` (and ``holds_credits=False``), not raised, so one call
@@ -87,6 +92,7 @@ def check_x402_token(client: NvmChain, token: str | X402Token | X402AccessToken,
         ValidationError: ``min_credits`` is not a whole number ≥ 1.
         ContractRevertError, ConnectionError: the chain read failed.
     """
+    ctx = client if isinstance(client, ServiceContext) else client.ctx
     decoded = decode_token(token)
     minimum = to_uint256(min_credits, "min_credits")
     if minimum < 1:
@@ -94,14 +100,14 @@ def check_x402_token(client: NvmChain, token: str | X402Token | X402AccessToken,
     fields: dict[str, Any] = {
         "subscriber": decoded.subscriber, "plan_id": decoded.plan_id, "agent_id": decoded.agent_id,
         "scheme": decoded.scheme, "network": decoded.network,
-        "network_matches": decoded.network == f"eip155:{client.book.chain_id}",
+        "network_matches": decoded.network == f"eip155:{ctx.book.chain_id}",
         "token_version": decoded.token_version, "min_credits": minimum,
     }
     try:
-        plan = read_plan(client, decoded.plan_id, hooks=False)
+        plan = read_plan(ctx, decoded.plan_id, hooks=False)
     except PlanNotFoundError:
         return X402TokenCheck(**fields, plan_exists=False, holds_credits=False)
-    balance = client.plans.get_plan_balance(decoded.plan_id, decoded.subscriber)
+    balance = PlansAPI(ctx).get_plan_balance(decoded.plan_id, decoded.subscriber)
     return X402TokenCheck(**fields, plan_exists=True, plan_name=balance.plan_name,
                           onchain_mirror=plan.credits.onchain_mirror, balance=balance.balance,
                           holds_credits=balance.balance >= minimum)

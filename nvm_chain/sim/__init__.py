@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from nvm_chain.chain.networks import AddressBook
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.errors import ConfigurationError
-from nvm_chain.sim.accounts import DEFAULT_ACCOUNTS, GENESIS_KEY, TestAccount, test_account
+from nvm_chain.sim.accounts import (
+    DEFAULT_ACCOUNTS,
+    GENESIS_KEY,
+    TestAccount,
+    test_account,
+)
 from nvm_chain.sim.chain import EmbeddedChain, RpcChain
 from nvm_chain.sim.deploy import Deployment, deploy_protocol
 

@@ -7,7 +7,14 @@ import pytest
 from nvm_chain.errors import ApiKeyError, NvmChainError, ValidationError
 from nvm_chain.rest import parse_api_key
 
-from .helpers import O11Y_MARKER, SUB_CHECKSUM, assert_no_secret, b64url, make_jwt, make_key
+from .helpers import (
+    O11Y_MARKER,
+    SUB_CHECKSUM,
+    assert_no_secret,
+    b64url,
+    make_jwt,
+    make_key,
+)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,14 @@ from nvm_chain.errors import (
     RestServerError,
     RestTimeout,
 )
-from nvm_chain.rest import NO_RETRY, AgentAPIAttributes, AgentMetadata, RestClient, RetryPolicy, build_payment_required
+from nvm_chain.rest import (
+    NO_RETRY,
+    AgentAPIAttributes,
+    AgentMetadata,
+    RestClient,
+    RetryPolicy,
+    build_payment_required,
+)
 
 from .fake_backend import PLAN_ID, FakeBackend, Reply, envelope
 from .helpers import FAST_RETRY, SUB_CHECKSUM, assert_no_secret

@@ -7,7 +7,11 @@ import json
 import pytest
 
 from nvm_chain.errors import ValidationError
-from nvm_chain.rest import build_payment_required, build_payment_required_for_plans, default_network
+from nvm_chain.rest import (
+    build_payment_required,
+    build_payment_required_for_plans,
+    default_network,
+)
 
 from .fake_backend import AGENT_ID, PLAN_ID
 

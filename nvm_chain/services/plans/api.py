@@ -1,5 +1,5 @@
 """The Plans API: payments-py's ``PlansAPI`` names and argument order, done on chain with the user's own key
-(services: build calls with nvm_chain.chain.contracts, send through client.sender).
+(services: build calls with nvm_chain.chain.contracts, send through ctx.sender).
 
     >>> plans = NvmChain.connect("embedded", private_key=key).plans
     >>> price = plans.get_erc20_price_config(1_000_000, token, builder)      # fee-inclusive
@@ -35,7 +35,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from nvm_chain.errors import IdMismatchError, MetadataUnavailableWarning, OffchainCreditsWarning, ValidationError
+from nvm_chain.errors import (
+    IdMismatchError,
+    MetadataUnavailableWarning,
+    OffchainCreditsWarning,
+    ValidationError,
+)
 from nvm_chain.protocol import configs, ids
 from nvm_chain.protocol.fees import FeeSchedule, require_fees_included, with_fees
 from nvm_chain.protocol.models import (
@@ -48,13 +53,22 @@ from nvm_chain.protocol.models import (
     to_address,
     to_uint256,
 )
-from nvm_chain.protocol.results import BurnerResult, BurnResult, MintResult, OrderResult, PlanRegistration, TxResult
+from nvm_chain.protocol.results import (
+    BurnerResult,
+    BurnResult,
+    MintResult,
+    OrderResult,
+    PlanRegistration,
+    TxResult,
+)
 from nvm_chain.services.plans.credits import burn, mint, set_burner
 from nvm_chain.services.plans.orders import (
     order_fixed,
     order_fixed_with_authorization,
     order_payg,
     order_payg_with_authorization,
+    orderable_plan,
+    purchases,
 )
 from nvm_chain.services.plans.reads import (
     PlanWithMetadata,
@@ -67,7 +81,7 @@ from nvm_chain.services.plans.reads import (
 )
 
 if TYPE_CHECKING:
-    from nvm_chain.client import NvmChain
+    from nvm_chain.services.context import ServiceContext
 
 AccessLimit = Literal["credits", "time"]
 
@@ -116,11 +130,11 @@ class PlansAPI:
     set_onchain_mirror = staticmethod(configs.set_onchain_mirror)
     set_proof_required = staticmethod(configs.set_proof_required)
 
-    def __init__(self, client: NvmChain):
-        self._client = client
+    def __init__(self, ctx: ServiceContext):
+        self._ctx = ctx
 
     def __repr__(self) -> str:
-        return f"PlansAPI({self._client!r})"
+        return f"PlansAPI({self._ctx!r})"
 
     # ------------------------------------------------------------------------------------------ fees
 
@@ -131,7 +145,7 @@ class PlansAPI:
         Raises:
             ContractRevertError: a read reverted (e.g. a wrong address book).
         """
-        return fee_state(self._client)[0]
+        return fee_state(self._ctx)[0]
 
     def prepare_plan(self, price_config: Any, credits_config: Any) -> tuple[PriceConfig, CreditsConfig]:
         """The configs exactly as they will be registered: ``credits.nft_address`` filled from the address
@@ -146,7 +160,7 @@ class PlansAPI:
         """
         price = _as_model(PriceConfig, price_config, "price_config")
         credits = _as_model(CreditsConfig, credits_config, "credits_config")
-        book = self._client.book
+        book = self._ctx.book
         if credits.nft_address is None:
             kind = "NFT1155ExpirableCreditsV2" if credits.duration_secs > 0 else "NFT1155Credits"
             credits = credits.with_nft(book[kind])
@@ -154,7 +168,7 @@ class PlansAPI:
             raise ValidationError(
                 "a time plan (duration_secs > 0) cannot keep its credits in NFT1155Credits, which cannot mint "
                 "expiring credits (every order would revert): use NFT1155ExpirableCreditsV2 or leave nft_address unset")
-        schedule, default_controller = fee_state(self._client)
+        schedule, default_controller = fee_state(self._ctx)
         if price.fee_controller in (ZERO, default_controller):
             require_fees_included(price, schedule)
         return price, credits
@@ -217,7 +231,7 @@ class PlansAPI:
             ValidationError: bad amount or addresses.
             ConfigurationError: the address book has no PayAsYouGoTemplate.
         """
-        template = self._client.book["PayAsYouGoTemplate"]
+        template = self._ctx.book["PayAsYouGoTemplate"]
         return self._inclusive(configs.get_pay_as_you_go_price_config(amount, receiver, token_address, template))
 
     # ------------------------------------------------------------------------------------------ registration
@@ -234,7 +248,7 @@ class PlansAPI:
         Raises:
             ValidationError: bad configs, metadata, nonce or access_limit (nothing sent).
             FeeError: the price does not carry the Nevermined fee (nothing sent).
-            ConfigurationError: read-only client.
+            ConfigurationError: read-only ctx.
             ContractRevertError: the registry refused it (e.g. ``PlanAlreadyRegistered``; nothing sent).
             IdMismatchError: the emitted plan id differs from the computed one (the tx was mined).
         """
@@ -242,7 +256,7 @@ class PlansAPI:
 
     def _register(self, plan_metadata: Any, price_config: Any, credits_config: Any, nonce: Any, access_limit: Any,
                   hooks: tuple[str, ...] = (), kind: str | None = None) -> PlanRegistration:
-        owner = self._client.address
+        owner = self._ctx.address
         metadata = _metadata(plan_metadata)
         nonce = secrets.randbits(128) if nonce is None else to_uint256(nonce, "nonce")
         price, credits = _as_model(PriceConfig, price_config, "price_config"), \
@@ -258,17 +272,17 @@ class PlansAPI:
             metadata = metadata.replace(is_trial_plan=True)
         price, credits = self.prepare_plan(price, credits)
         if not credits.onchain_mirror and credits.amount > 0 and \
-                price.template_address != self._client.book.contracts.get("PayAsYouGoTemplate"):
+                price.template_address != self._ctx.book.contracts.get("PayAsYouGoTemplate"):
             warnings.warn("credits_config.onchain_mirror is False: orders of this plan will mint no credits on "
                           "chain (use set_onchain_mirror(credits_config))", OffchainCreditsWarning, stacklevel=3)
         hooks = tuple(sorted(hooks, key=lambda a: int(a, 16)))  # the registry wants them strictly ascending
         plan_id = ids.plan_id(price.as_tuple(), credits.as_tuple(), owner, nonce)
-        registry = self._client.contracts.AssetsRegistry
+        registry = self._ctx.contracts.AssetsRegistry
         if hooks:
             request = registry.tx("createPlanWithHooks", price.as_tuple(), credits.as_tuple(), list(hooks), nonce)
         else:
             request = registry.tx("createPlan", price.as_tuple(), credits.as_tuple(), nonce)
-        receipt = self._client.sender.send(request)
+        receipt = self._ctx.sender.send(request)
         emitted = [e.args["planId"] for e in receipt.events_named("PlanRegistered")]
         if emitted != [plan_id]:
             raise IdMismatchError("planId", str(plan_id), ", ".join(map(str, emitted)) or "none", receipt.tx_hash)
@@ -302,7 +316,7 @@ class PlansAPI:
             as :meth:`register_credits_plan`.
         """
         return self._register(plan_metadata, price_config, credits_config, nonce, "credits",
-                              hooks=(self._client.book["OneTimeCreatorHook"],), kind="credits")
+                              hooks=(self._ctx.book["OneTimeCreatorHook"],), kind="credits")
 
     def register_time_trial_plan(self, plan_metadata: Any, price_config: Any, credits_config: Any,
                                  nonce: int | None = None, organization_id: str | None = None) -> PlanRegistration:
@@ -312,7 +326,7 @@ class PlansAPI:
             as :meth:`register_time_plan`.
         """
         return self._register(plan_metadata, price_config, credits_config, nonce, "time",
-                              hooks=(self._client.book["OneTimeCreatorHook"],), kind="time")
+                              hooks=(self._ctx.book["OneTimeCreatorHook"],), kind="time")
 
     def register_pay_as_you_go_plan(self, plan_metadata: Any, price_config: Any, credits_config: Any = None,
                                     nonce: int | None = None, organization_id: str | None = None) -> PlanRegistration:
@@ -322,7 +336,7 @@ class PlansAPI:
         Raises:
             ValidationError: the price names another template; otherwise as :meth:`register_plan`.
         """
-        template = self._client.book["PayAsYouGoTemplate"]
+        template = self._ctx.book["PayAsYouGoTemplate"]
         price = _as_model(PriceConfig, price_config, "price_config")
         if price.template_address == ZERO:
             price = price.replace(template_address=template)
@@ -346,10 +360,10 @@ class PlansAPI:
             ValidationError: ``plan_id`` is not an id (int, decimal or 0x-hex string).
             PlanNotFoundError: no such plan on chain (a LookupError; REST is not consulted).
         """
-        plan = read_plan(self._client, plan_id)
-        if self._client.rest is None:
+        plan = read_plan(self._ctx, plan_id)
+        if self._ctx.rest is None:
             return plan
-        return PlanWithMetadata.merge(plan, rest_plan_document(self._client, plan.plan_id))
+        return PlanWithMetadata.merge(plan, rest_plan_document(self._ctx, plan.plan_id))
 
     def get_plan_balance(self, plan_id: Any, account_address: str | None = None) -> PlanBalance:
         """Credits ``account_address`` (default: the client's account) holds in the plan, read from the plan's
@@ -362,12 +376,12 @@ class PlansAPI:
         Raises:
             ValidationError: bad id or address.
             PlanNotFoundError: no such plan.
-            ConfigurationError: no address given on a read-only client.
+            ConfigurationError: no address given on a read-only ctx.
         """
-        holder = self._client.address if account_address is None else to_address(account_address, "account_address")
-        plan = read_plan(self._client, plan_id, hooks=False)
-        balance = credits_balance(self._client, plan, holder)
-        document = rest_plan_document(self._client, plan.plan_id)
+        holder = self._ctx.address if account_address is None else to_address(account_address, "account_address")
+        plan = read_plan(self._ctx, plan_id, hooks=False)
+        balance = credits_balance(self._ctx, plan, holder)
+        document = rest_plan_document(self._ctx, plan.plan_id)
         name = (document.name if document is not None else None) or ""
         return PlanBalance.from_plan(plan, holder, balance, plan_name=name)
 
@@ -378,7 +392,7 @@ class PlansAPI:
         Raises:
             ValidationError: bad address or block numbers.
         """
-        return plans_registered_by(self._client, creator, from_block, to_block)
+        return plans_registered_by(self._ctx, creator, from_block, to_block)
 
     def get_agents_associated_to_plan(self, plan_id: Any, from_block: int = 0,
                                       to_block: int | None = None) -> list[int]:
@@ -388,9 +402,23 @@ class PlansAPI:
         Raises:
             ValidationError: bad id or block numbers.
         """
-        return agents_listing_plan(self._client, plan_id, from_block, to_block)
+        return agents_listing_plan(self._ctx, plan_id, from_block, to_block)
 
     # ------------------------------------------------------------------------------------------ orders
+
+    def order_quote(self, plan_id: Any, number_of_purchases: Any = 1,
+                    template: str = "FixedPaymentTemplate") -> tuple[Plan, int]:
+        """The plan and what ordering it ``number_of_purchases`` times through ``template`` costs (its total price,
+        in base units of its token), so a caller can confirm the spend first. Sends nothing.
+
+        Raises:
+            PlanNotFoundError: no such plan.
+            ValidationError: the plan cannot be ordered through ``template`` (fiat, external price, or the other
+                template), or ``number_of_purchases`` is below 1.
+        """
+        n = purchases(number_of_purchases)
+        plan = orderable_plan(self._ctx, plan_id, template)
+        return plan, plan.price.total * n
 
     def order_plan(self, plan_id: Any, number_of_purchases: int = 1, credits_receiver: str | None = None,
                    seed: Any = None) -> OrderResult:
@@ -411,7 +439,7 @@ class PlansAPI:
                 or ``PlanWithInvalidTemplate`` (decoded; nothing sent, no approval left behind).
             IdMismatchError: the emitted agreement id differs (the tx was mined).
         """
-        return order_fixed(self._client, plan_id, number_of_purchases, credits_receiver, seed)
+        return order_fixed(self._ctx, plan_id, number_of_purchases, credits_receiver, seed)
 
     def order_pay_as_you_go_plan(self, plan_id: Any, seed: Any = None) -> OrderResult:
         """Pay one request of a pay-as-you-go plan through PayAsYouGoTemplate (no credits are minted; the
@@ -421,7 +449,7 @@ class PlansAPI:
             ValidationError: bad arguments, or the plan is not a pay-as-you-go plan (use :meth:`order_plan`).
             PlanNotFoundError, InsufficientBalanceError, ContractRevertError, IdMismatchError: as order_plan.
         """
-        return order_payg(self._client, plan_id, seed)
+        return order_payg(self._ctx, plan_id, seed)
 
     def order_plan_with_authorization(self, plan_id: Any, buyer_signer: Any, number_of_purchases: int = 1,
                                       credits_receiver: str | None = None, valid_for: int = 3600,
@@ -439,7 +467,7 @@ class PlansAPI:
             ContractRevertError: the order would revert (decoded; nothing sent).
             IdMismatchError: the emitted agreement id differs (the tx was mined).
         """
-        return order_fixed_with_authorization(self._client, plan_id, buyer_signer, number_of_purchases,
+        return order_fixed_with_authorization(self._ctx, plan_id, buyer_signer, number_of_purchases,
                                               credits_receiver, valid_for, seed)
 
     def order_pay_as_you_go_plan_with_authorization(self, plan_id: Any, buyer_signer: Any, valid_for: int = 3600,
@@ -449,7 +477,7 @@ class PlansAPI:
         Raises:
             as :meth:`order_plan_with_authorization` (a non-PAYG plan is refused, use order_plan_with_authorization).
         """
-        return order_payg_with_authorization(self._client, plan_id, buyer_signer, valid_for, seed)
+        return order_payg_with_authorization(self._ctx, plan_id, buyer_signer, valid_for, seed)
 
     # ------------------------------------------------------------------------------------------ credits
 
@@ -462,7 +490,7 @@ class PlansAPI:
             PlanNotFoundError: no such plan.
             ContractRevertError: ``InvalidRole(sender, CREDITS_MINTER_ROLE)`` for anyone else (nothing sent).
         """
-        return mint(self._client, plan_id, credits_amount, credits_receiver)
+        return mint(self._ctx, plan_id, credits_amount, credits_receiver)
 
     def mint_plan_expirable(self, plan_id: Any, credits_amount: int, credits_receiver: str,
                             credits_duration: int = 0) -> MintResult:
@@ -473,7 +501,7 @@ class PlansAPI:
             ValidationError: bad arguments, or the plan's credits contract is not expirable.
             PlanNotFoundError, ContractRevertError: as :meth:`mint_plan_credits`.
         """
-        return mint(self._client, plan_id, credits_amount, credits_receiver, credits_duration)
+        return mint(self._ctx, plan_id, credits_amount, credits_receiver, credits_duration)
 
     def burn_credits(self, plan_id: Any, credits_amount: int | str) -> BurnResult:
         """Burn the client's own credits of the plan (``burned`` reports what the contract took: ``min_amount``
@@ -485,7 +513,7 @@ class PlansAPI:
             RedemptionRefused: the account holds fewer credits than the burn takes and the plan's redemption
                 type does not otherwise allow it (nothing sent).
         """
-        return burn(self._client, plan_id, self._client.address, credits_amount)
+        return burn(self._ctx, plan_id, self._ctx.address, credits_amount)
 
     def redeem_credits(self, plan_id: Any, redeem_from: str, credits_amount: int | str, *legacy: Any,
                        agent_request_id: str | None = None) -> BurnResult:
@@ -509,7 +537,7 @@ class PlansAPI:
                 raise TypeError("redeem_credits takes (plan_id, redeem_from, credits_amount) or payments-py's "
                                 "(agent_request_id, plan_id, redeem_from, credits_amount)")
             plan_id, redeem_from, credits_amount = redeem_from, credits_amount, legacy[0]
-        return burn(self._client, plan_id, redeem_from, credits_amount)
+        return burn(self._ctx, plan_id, redeem_from, credits_amount)
 
     def allow_burner(self, plan_id: Any, burner: str) -> BurnerResult:
         """Let ``burner`` redeem anyone's credits of the plan (``allowBurn``; used by ONLY_PLAN_ROLE plans).
@@ -519,7 +547,7 @@ class PlansAPI:
             PlanNotFoundError: no such plan.
             ContractRevertError: ``OnlyOwnerCanAllowBurn`` unless the client owns the plan (nothing sent).
         """
-        return set_burner(self._client, plan_id, burner, True)
+        return set_burner(self._ctx, plan_id, burner, True)
 
     def revoke_burner(self, plan_id: Any, burner: str) -> BurnerResult:
         """Withdraw a permission given with :meth:`allow_burner` (``revokeBurn``).
@@ -527,4 +555,4 @@ class PlansAPI:
         Raises:
             as :meth:`allow_burner`.
         """
-        return set_burner(self._client, plan_id, burner, False)
+        return set_burner(self._ctx, plan_id, burner, False)

@@ -1,5 +1,5 @@
 """Minting, burning and redeeming plan credits (services: build calls with nvm_chain.chain.contracts, send through
-client.sender).
+ctx.sender).
 
 Credits live in the plan's ERC-1155 contract (``credits.nft_address``, tokenId = planId). Minting is allowed
 to the plan owner or a CREDITS_MINTER_ROLE holder (the contract decides; a refusal comes back as the decoded
@@ -25,7 +25,7 @@ from nvm_chain.services.plans.reads import (
 )
 
 if TYPE_CHECKING:
-    from nvm_chain.client import NvmChain
+    from nvm_chain.services.context import ServiceContext
 
 NEVER = 2**256 - 1  # NFT1155ExpirableCreditsV2's expiration of credits that never expire
 
@@ -37,7 +37,7 @@ def _credits_amount(value: Any, what: str = "credits_amount") -> int:
     return amount
 
 
-def mint(client: NvmChain, plan_id: Any, credits_amount: Any, credits_receiver: Any,
+def mint(ctx: ServiceContext, plan_id: Any, credits_amount: Any, credits_receiver: Any,
          credits_duration: Any = None) -> MintResult:
     """4-argument ``mint`` (``credits_duration`` None) or the expirable 5-argument ``mint``.
 
@@ -50,17 +50,17 @@ def mint(client: NvmChain, plan_id: Any, credits_amount: Any, credits_receiver: 
     amount = _credits_amount(credits_amount)
     receiver = to_address(credits_receiver, "credits_receiver")
     duration = None if credits_duration is None else to_uint256(credits_duration, "credits_duration")
-    plan = read_plan(client, pid, hooks=False)
-    nft = credits_contract(client, plan.credits)
+    plan = read_plan(ctx, pid, hooks=False)
+    nft = credits_contract(ctx, plan.credits)
     if duration is None:
         request = nft.tx("mint", receiver, pid, amount, b"")
     else:
         if nft.name not in EXPIRABLE_CONTRACTS:
-            names = " or ".join(f"{n} {book_address(client, n)}" for n in EXPIRABLE_CONTRACTS)
+            names = " or ".join(f"{n} {book_address(ctx, n)}" for n in EXPIRABLE_CONTRACTS)
             raise ValidationError(f"plan {pid} keeps its credits in {nft.address}, which is not an expirable "
                                   f"credits contract ({names}): use mint_plan_credits")
         request = nft.tx("mint", receiver, pid, amount, duration, b"")
-    receipt = client.sender.send(request)
+    receipt = ctx.sender.send(request)
     minted = [e.args["_expiration"] for e in receipt.events_named("Minted")
               if e.args.get("_to") == receiver and e.args.get("_planId") == pid]
     expires = minted[0] if minted and minted[0] != NEVER else None
@@ -68,7 +68,7 @@ def mint(client: NvmChain, plan_id: Any, credits_amount: Any, credits_receiver: 
                       expires_at=expires, credits_contract=nft.address, tx=TxResult.of(receipt))
 
 
-def burn(client: NvmChain, plan_id: Any, holder: Any, credits_amount: Any) -> BurnResult:
+def burn(ctx: ServiceContext, plan_id: Any, holder: Any, credits_amount: Any) -> BurnResult:
     """``burn(holder, planId, amount, 0, 0x)`` by the client's account, after checking it may.
 
     Raises:
@@ -81,21 +81,21 @@ def burn(client: NvmChain, plan_id: Any, holder: Any, credits_amount: Any) -> Bu
     pid = parse_id(plan_id)
     requested = to_uint256(credits_amount, "credits_amount", units=True)
     holder = to_address(holder, "redeem_from")
-    sender = client.address
-    plan = read_plan(client, pid, hooks=False)
+    sender = ctx.address
+    plan = read_plan(ctx, pid, hooks=False)
     burned = credits_to_burn(plan.credits, requested)
-    why = redemption_refusal(client, plan, holder, sender, burned)
+    why = redemption_refusal(ctx, plan, holder, sender, burned)
     if why is not None:
         raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why)
-    nft = credits_contract(client, plan.credits)
-    receipt = client.sender.send(nft.tx("burn", holder, pid, requested, 0, b""))
+    nft = credits_contract(ctx, plan.credits)
+    receipt = ctx.sender.send(nft.tx("burn", holder, pid, requested, 0, b""))
     taken = [e.args["value"] for e in receipt.events_named("TransferSingle")
              if e.args.get("from") == holder and e.args.get("to") == ZERO and e.args.get("id") == pid]
     return BurnResult(plan_id=pid, holder=holder, burner=sender, requested=requested,
                       burned=sum(taken) if taken else burned, credits_contract=nft.address, tx=TxResult.of(receipt))
 
 
-def set_burner(client: NvmChain, plan_id: Any, burner: Any, allowed: bool) -> BurnerResult:
+def set_burner(ctx: ServiceContext, plan_id: Any, burner: Any, allowed: bool) -> BurnerResult:
     """``allowBurn`` / ``revokeBurn`` on the plan's credits contract (plan owner only).
 
     Raises:
@@ -105,8 +105,8 @@ def set_burner(client: NvmChain, plan_id: Any, burner: Any, allowed: bool) -> Bu
     """
     pid = parse_id(plan_id)
     burner = to_address(burner, "burner")
-    plan = read_plan(client, pid, hooks=False)
-    nft = credits_contract(client, plan.credits)
-    receipt = client.sender.send(nft.tx("allowBurn" if allowed else "revokeBurn", burner, pid))
+    plan = read_plan(ctx, pid, hooks=False)
+    nft = credits_contract(ctx, plan.credits)
+    receipt = ctx.sender.send(nft.tx("allowBurn" if allowed else "revokeBurn", burner, pid))
     return BurnerResult(plan_id=pid, burner=burner, allowed=allowed, credits_contract=nft.address,
                         tx=TxResult.of(receipt))

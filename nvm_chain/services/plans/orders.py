@@ -1,4 +1,4 @@
-"""Ordering plans (services: build calls with nvm_chain.chain.contracts, send through client.sender).
+"""Ordering plans (services: build calls with nvm_chain.chain.contracts, send through ctx.sender).
 
 Four flows (protocol-v1.5.md §5.3–§5.5): ``FixedPaymentTemplate.order`` and ``PayAsYouGoTemplate.order``
 paid by the client's own account, and their ``orderWithAuthorization`` variants where a buyer signs an
@@ -22,14 +22,19 @@ from eth_utils import keccak
 from nvm_chain.chain.reads import eth_call
 from nvm_chain.chain.tx.sender import TxReceipt, TxRequest
 from nvm_chain.chain.tx.signer import LocalSigner
-from nvm_chain.errors import ContractRevertError, IdMismatchError, InsufficientBalanceError, ValidationError
+from nvm_chain.errors import (
+    ContractRevertError,
+    IdMismatchError,
+    InsufficientBalanceError,
+    ValidationError,
+)
 from nvm_chain.protocol import ids
 from nvm_chain.protocol.models import ZERO, Plan, parse_seed, to_address, to_uint256
 from nvm_chain.protocol.results import OrderResult, TxResult
 from nvm_chain.services.plans.reads import book_address, call, read_plan, token_balance
 
 if TYPE_CHECKING:
-    from nvm_chain.client import NvmChain
+    from nvm_chain.services.context import ServiceContext
 
 FIXED = "FixedPaymentTemplate"
 PAYG = "PayAsYouGoTemplate"
@@ -80,7 +85,7 @@ def as_signer(buyer: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- checks
 
 
-def orderable_plan(client: NvmChain, plan_id: Any, template: str) -> Plan:
+def orderable_plan(ctx: ServiceContext, plan_id: Any, template: str) -> Plan:
     """The plan, refused with a ValidationError before signing when ``template`` cannot order it.
 
     Raises:
@@ -88,7 +93,7 @@ def orderable_plan(client: NvmChain, plan_id: Any, template: str) -> Plan:
         ValidationError: fiat plan, external-price plan, or a pay-as-you-go plan ordered through the fixed
             template (or the reverse).
     """
-    plan = read_plan(client, plan_id, hooks=False)
+    plan = read_plan(ctx, plan_id, hooks=False)
     pid, price = plan.plan_id, plan.price
     if not price.is_crypto:
         raise ValidationError(
@@ -97,7 +102,7 @@ def orderable_plan(client: NvmChain, plan_id: Any, template: str) -> Plan:
     if price.external_price_address != ZERO:
         raise ValidationError(f"plan {pid} is priced by the contract {price.external_price_address}: "
                               "external-price plans are not supported by this client")
-    payg = book_address(client, PAYG)
+    payg = book_address(ctx, PAYG)
     if template == FIXED and price.template_address == payg:
         raise ValidationError(f"plan {pid} is a pay-as-you-go plan: order it with order_pay_as_you_go_plan")
     if template == PAYG and price.template_address != payg:
@@ -110,8 +115,8 @@ def _token_name(token: str) -> str:
     return "native token" if token == ZERO else f"token {token}"
 
 
-def _require_balance(client: NvmChain, holder: str, token: str, needed: int) -> None:
-    available = token_balance(client, token, holder)
+def _require_balance(ctx: ServiceContext, holder: str, token: str, needed: int) -> None:
+    available = token_balance(ctx, token, holder)
     if available < needed:
         raise InsufficientBalanceError(holder, token, needed, available, _token_name(token))
 
@@ -142,48 +147,48 @@ def _agreement_checked(receipt: TxReceipt, expected: bytes) -> str:
 # ---------------------------------------------------------------------------------------------- paying
 
 
-def _pay_and_send(client: NvmChain, plan: Plan, total: int,
+def _pay_and_send(ctx: ServiceContext, plan: Plan, total: int,
                   request: TxRequest) -> tuple[TxReceipt, TxResult | None, int]:
     """Check funds, approve the missing ERC-20 allowance (after simulating the order), send the order.
 
     Returns (order receipt, approve tx or None, allowance added).
     """
-    payer, token = client.address, plan.price.token_address
+    payer, token = ctx.address, plan.price.token_address
     if total == 0:
-        return client.sender.send(request), None, 0
+        return ctx.sender.send(request), None, 0
     if token == ZERO:
-        _require_balance(client, payer, token, total)
-        return client.sender.send(request), None, 0
-    erc20 = client.contracts.at("MockERC20", token)
-    vault = client.contracts.PaymentsVault.address
-    allowance = call(client, erc20, "allowance", payer, vault)
+        _require_balance(ctx, payer, token, total)
+        return ctx.sender.send(request), None, 0
+    erc20 = ctx.contracts.at("MockERC20", token)
+    vault = ctx.contracts.PaymentsVault.address
+    allowance = call(ctx, erc20, "allowance", payer, vault)
     if allowance >= total:
-        return client.sender.send(request), None, 0
-    _require_balance(client, payer, token, total)
+        return ctx.sender.send(request), None, 0
+    _require_balance(ctx, payer, token, total)
     try:
-        client.sender.simulate(request)
+        ctx.sender.simulate(request)
     except ContractRevertError as exc:
         if not _allowance_missing(exc):
             raise
     # the order was just simulated (only the allowance was missing), and an approve of a balance-checked
     # amount cannot revert on a standard ERC-20: neither is simulated again
-    approve = client.sender.send(erc20.tx("approve", vault, total), simulate=False)  # allowance + missing == total
-    return client.sender.send(request, simulate=False), TxResult.of(approve), total - allowance
+    approve = ctx.sender.send(erc20.tx("approve", vault, total), simulate=False)  # allowance + missing == total
+    return ctx.sender.send(request, simulate=False), TxResult.of(approve), total - allowance
 
 
-def order_fixed(client: NvmChain, plan_id: Any, number_of_purchases: Any = 1, credits_receiver: Any = None,
+def order_fixed(ctx: ServiceContext, plan_id: Any, number_of_purchases: Any = 1, credits_receiver: Any = None,
                 seed: Any = None) -> OrderResult:
     """``FixedPaymentTemplate.order`` paid by the client's account (see ``PlansAPI.order_plan``)."""
     n = purchases(number_of_purchases)
-    buyer = client.address
+    buyer = ctx.address
     receiver = buyer if credits_receiver is None else to_address(credits_receiver, "credits_receiver")
     s = order_seed(seed)
-    plan = orderable_plan(client, plan_id, FIXED)
+    plan = orderable_plan(ctx, plan_id, FIXED)
     total = plan.price.total * n
     agreement = ids.fixed_agreement_id(buyer, s, plan.plan_id, n, [])
     value = total if plan.price.token_address == ZERO else 0
-    request = client.contracts[FIXED].tx("order", s, plan.plan_id, receiver, n, [], value=value)
-    receipt, approve_tx, added = _pay_and_send(client, plan, total, request)
+    request = ctx.contracts[FIXED].tx("order", s, plan.plan_id, receiver, n, [], value=value)
+    receipt, approve_tx, added = _pay_and_send(ctx, plan, total, request)
     agreement_hex = _agreement_checked(receipt, agreement)
     return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer, sender=buyer,
                        credits_receiver=receiver, number_of_purchases=n, token=plan.price.token_address,
@@ -191,16 +196,16 @@ def order_fixed(client: NvmChain, plan_id: Any, number_of_purchases: Any = 1, cr
                        credits_received=minted_credits(receipt, plan, receiver), seed="0x" + s.hex())
 
 
-def order_payg(client: NvmChain, plan_id: Any, seed: Any = None) -> OrderResult:
+def order_payg(ctx: ServiceContext, plan_id: Any, seed: Any = None) -> OrderResult:
     """``PayAsYouGoTemplate.order`` paid by the client's account (see ``PlansAPI.order_pay_as_you_go_plan``)."""
-    payer = client.address
+    payer = ctx.address
     s = order_seed(seed)
-    plan = orderable_plan(client, plan_id, PAYG)
+    plan = orderable_plan(ctx, plan_id, PAYG)
     total = plan.price.total
     agreement = ids.pay_as_you_go_agreement_id(payer, s, plan.plan_id, [])
     value = total if plan.price.token_address == ZERO else 0
-    request = client.contracts[PAYG].tx("order", s, plan.plan_id, [], value=value)
-    receipt, approve_tx, added = _pay_and_send(client, plan, total, request)
+    request = ctx.contracts[PAYG].tx("order", s, plan.plan_id, [], value=value)
+    receipt, approve_tx, added = _pay_and_send(ctx, plan, total, request)
     return OrderResult(agreement_id=_agreement_checked(receipt, agreement), plan_id=plan.plan_id, template=PAYG,
                        payer=payer, sender=payer, credits_receiver=None, number_of_purchases=1,
                        token=plan.price.token_address, amount_paid=total, approval_added=added, approve_tx=approve_tx,
@@ -210,22 +215,22 @@ def order_payg(client: NvmChain, plan_id: Any, seed: Any = None) -> OrderResult:
 # ---------------------------------------------------------------------------------------------- EIP-3009
 
 
-def token_domain(client: NvmChain, token: str) -> dict[str, Any]:
+def token_domain(ctx: ServiceContext, token: str) -> dict[str, Any]:
     """The token's own EIP-712 domain: EIP-5267 ``eip712Domain()`` when the token has it, else ``name()``
     with ``version()`` (USDC answers "2") or "1"."""
-    bound = client.contracts.at("MockEIP3009Token", token)
+    bound = ctx.contracts.at("MockEIP3009Token", token)
     try:
-        _fields, name, version, *_rest = call(client, bound, "eip712Domain")
+        _fields, name, version, *_rest = call(ctx, bound, "eip712Domain")
     except Exception:  # noqa: BLE001 - the token predates EIP-5267
-        name = call(client, bound, "name")
+        name = call(ctx, bound, "name")
         try:
-            (version,) = eth_abi.decode(["string"], eth_call(client.w3, token, keccak(text="version()")[:4]))
+            (version,) = eth_abi.decode(["string"], eth_call(ctx.w3, token, keccak(text="version()")[:4]))
         except Exception:  # noqa: BLE001 - no version(): the EIP-3009 reference tokens use "1"
             version = "1"
-    return {"name": name, "version": version or "1", "chainId": client.sender.chain_id(), "verifyingContract": token}
+    return {"name": name, "version": version or "1", "chainId": ctx.sender.chain_id(), "verifyingContract": token}
 
 
-def _authorize(client: NvmChain, plan: Plan, buyer: Any, total: int, nonce: bytes, valid_for: Any) -> tuple:
+def _authorize(ctx: ServiceContext, plan: Plan, buyer: Any, total: int, nonce: bytes, valid_for: Any) -> tuple:
     """Check the plan and the buyer's funds, then have the buyer sign ReceiveWithAuthorization; returns the
     ``(validAfter, validBefore, v, r, s)`` tuple."""
     pid, token = plan.plan_id, plan.price.token_address
@@ -239,16 +244,16 @@ def _authorize(client: NvmChain, plan: Plan, buyer: Any, total: int, nonce: byte
     lifetime = to_uint256(valid_for, "valid_for")
     if lifetime < 1:
         raise ValidationError("valid_for must be at least 1 second")
-    _require_balance(client, buyer.address, token, total)
-    valid_before = client.w3.eth.get_block("latest")["timestamp"] + lifetime
-    message = {"from": buyer.address, "to": client.contracts.PaymentsVault.address, "value": total,
+    _require_balance(ctx, buyer.address, token, total)
+    valid_before = ctx.w3.eth.get_block("latest")["timestamp"] + lifetime
+    message = {"from": buyer.address, "to": ctx.contracts.PaymentsVault.address, "value": total,
                "validAfter": 0, "validBefore": valid_before, "nonce": nonce}
     types = {"ReceiveWithAuthorization": RECEIVE_WITH_AUTHORIZATION}
-    v, r, s = buyer.sign_typed_data(token_domain(client, token), types, message)
+    v, r, s = buyer.sign_typed_data(token_domain(ctx, token), types, message)
     return (0, valid_before, v, r, s)
 
 
-def order_fixed_with_authorization(client: NvmChain, plan_id: Any, buyer_signer: Any, number_of_purchases: Any = 1,
+def order_fixed_with_authorization(ctx: ServiceContext, plan_id: Any, buyer_signer: Any, number_of_purchases: Any = 1,
                                    credits_receiver: Any = None, valid_for: Any = 3600,
                                    seed: Any = None) -> OrderResult:
     """``FixedPaymentTemplate.orderWithAuthorization`` relayed by the client's account (see
@@ -257,14 +262,14 @@ def order_fixed_with_authorization(client: NvmChain, plan_id: Any, buyer_signer:
     n = purchases(number_of_purchases)
     receiver = buyer.address if credits_receiver is None else to_address(credits_receiver, "credits_receiver")
     s = order_seed(seed)
-    relayer = client.address
-    plan = orderable_plan(client, plan_id, FIXED)
+    relayer = ctx.address
+    plan = orderable_plan(ctx, plan_id, FIXED)
     total = plan.price.total * n
     agreement = ids.fixed_authorization_agreement_id(buyer.address, s, plan.plan_id, receiver, n, [])
-    auth = _authorize(client, plan, buyer, total, agreement, valid_for)
-    request = client.contracts[FIXED].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, receiver, n, [],
+    auth = _authorize(ctx, plan, buyer, total, agreement, valid_for)
+    request = ctx.contracts[FIXED].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, receiver, n, [],
                                          auth)
-    receipt = client.sender.send(request)
+    receipt = ctx.sender.send(request)
     agreement_hex = _agreement_checked(receipt, agreement)
     return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer.address,
                        sender=relayer, credits_receiver=receiver, number_of_purchases=n, token=plan.price.token_address,
@@ -272,18 +277,18 @@ def order_fixed_with_authorization(client: NvmChain, plan_id: Any, buyer_signer:
                        seed="0x" + s.hex())
 
 
-def order_payg_with_authorization(client: NvmChain, plan_id: Any, buyer_signer: Any, valid_for: Any = 3600,
+def order_payg_with_authorization(ctx: ServiceContext, plan_id: Any, buyer_signer: Any, valid_for: Any = 3600,
                                   seed: Any = None) -> OrderResult:
     """``PayAsYouGoTemplate.orderWithAuthorization`` relayed by the client's account."""
     buyer = as_signer(buyer_signer)
     s = order_seed(seed)
-    relayer = client.address
-    plan = orderable_plan(client, plan_id, PAYG)
+    relayer = ctx.address
+    plan = orderable_plan(ctx, plan_id, PAYG)
     total = plan.price.total
     agreement = ids.pay_as_you_go_agreement_id(buyer.address, s, plan.plan_id, [])
-    auth = _authorize(client, plan, buyer, total, agreement, valid_for)
-    request = client.contracts[PAYG].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, [], auth)
-    receipt = client.sender.send(request)
+    auth = _authorize(ctx, plan, buyer, total, agreement, valid_for)
+    request = ctx.contracts[PAYG].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, [], auth)
+    receipt = ctx.sender.send(request)
     return OrderResult(agreement_id=_agreement_checked(receipt, agreement), plan_id=plan.plan_id, template=PAYG,
                        payer=buyer.address, sender=relayer, credits_receiver=None, number_of_purchases=1,
                        token=plan.price.token_address, amount_paid=total, tx=TxResult.of(receipt), seed="0x" + s.hex())

@@ -20,13 +20,26 @@ from typing import TYPE_CHECKING, Any
 from nvm_chain.chain.abi import decode_log, registry, topic0
 from nvm_chain.chain.contracts import BoundContract
 from nvm_chain.chain.reads import eth_call, get_logs_chunked
-from nvm_chain.errors import MetadataUnavailableWarning, NvmChainError, PlanNotFoundError
+from nvm_chain.errors import (
+    MetadataUnavailableWarning,
+    NvmChainError,
+    PlanNotFoundError,
+)
 from nvm_chain.protocol.fees import FeeSchedule
-from nvm_chain.protocol.models import ZERO, Agent, CreditsConfig, Plan, RedemptionType, parse_id, to_address, to_uint256
+from nvm_chain.protocol.models import (
+    ZERO,
+    Agent,
+    CreditsConfig,
+    Plan,
+    RedemptionType,
+    parse_id,
+    to_address,
+    to_uint256,
+)
 from nvm_chain.rest.documents import PlanDocument
 
 if TYPE_CHECKING:
-    from nvm_chain.client import NvmChain
+    from nvm_chain.services.context import ServiceContext
 
 #: AccessManager role ids (protocol-v1.5.md §3.3): low 64 bits of keccak(abi.encode(name))
 CREDITS_MINTER_ROLE = 331619801143826648
@@ -36,37 +49,37 @@ CREDIT_CONTRACTS = ("NFT1155Credits", "NFT1155ExpirableCredits", "NFT1155Expirab
 EXPIRABLE_CONTRACTS = ("NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
 
 
-def call(client: NvmChain, bound: BoundContract, fn: str, *args: Any, arity: int | None = None) -> Any:
+def call(ctx: ServiceContext, bound: BoundContract, fn: str, *args: Any, arity: int | None = None) -> Any:
     """``bound.fn(*args)`` through ``eth_call``, decoded.
 
     Raises:
         ContractRevertError: the call reverted.
     """
-    raw = eth_call(client.w3, bound.address, bound.calldata(fn, *args, arity=arity), action=f"{bound.name}.{fn}")
+    raw = eth_call(ctx.w3, bound.address, bound.calldata(fn, *args, arity=arity), action=f"{bound.name}.{fn}")
     return bound.decode(fn, raw, arity=len(args) if arity is None else arity)
 
 
-def book_address(client: NvmChain, name: str) -> str | None:
+def book_address(ctx: ServiceContext, name: str) -> str | None:
     """The address of contract ``name`` in the client's address book, None if the book lacks it."""
-    return client.book.contracts.get(name)
+    return ctx.book.contracts.get(name)
 
 
 # ---------------------------------------------------------------------------------------------- fees
 
 
-def fee_state(client: NvmChain) -> tuple[FeeSchedule, str]:
+def fee_state(ctx: ServiceContext) -> tuple[FeeSchedule, str]:
     """(fee schedule, default fee controller address) read from NVMConfig and the default controller."""
-    config = client.contracts.NVMConfig
-    receiver = call(client, config, "getFeeReceiver")
-    controller = call(client, config, "getDefaultFeeController")
-    crypto, fiat, denominator = call(client, client.contracts.at("ProtocolStandardFees", controller), "getFeeRates")
+    config = ctx.contracts.NVMConfig
+    receiver = call(ctx, config, "getFeeReceiver")
+    controller = call(ctx, config, "getDefaultFeeController")
+    crypto, fiat, denominator = call(ctx, ctx.contracts.at("ProtocolStandardFees", controller), "getFeeRates")
     return FeeSchedule(receiver, crypto, fiat, denominator), controller
 
 
 # ---------------------------------------------------------------------------------------------- plans
 
 
-def read_plan(client: NvmChain, plan_id: Any, *, hooks: bool = True) -> Plan:
+def read_plan(ctx: ServiceContext, plan_id: Any, *, hooks: bool = True) -> Plan:
     """The plan as stored on chain (plus its hooks when ``hooks``).
 
     Raises:
@@ -74,11 +87,11 @@ def read_plan(client: NvmChain, plan_id: Any, *, hooks: bool = True) -> Plan:
         PlanNotFoundError: no such plan.
     """
     pid = parse_id(plan_id)
-    registry_ = client.contracts.AssetsRegistry
-    record = call(client, registry_, "getPlan", pid)
+    registry_ = ctx.contracts.AssetsRegistry
+    record = call(ctx, registry_, "getPlan", pid)
     if record[3] == 0:
         raise PlanNotFoundError(pid)
-    plan_hooks = call(client, registry_, "getPlanHooks", pid) if hooks else ()
+    plan_hooks = call(ctx, registry_, "getPlanHooks", pid) if hooks else ()
     return Plan.from_chain(pid, record, plan_hooks)
 
 
@@ -101,14 +114,14 @@ class PlanWithMetadata(Plan):
         return cls(**{name: getattr(plan, name) for name in Plan.model_fields}, metadata=metadata)
 
 
-def rest_plan_document(client: NvmChain, plan_id: int, *, stacklevel: int = 3) -> PlanDocument | None:
+def rest_plan_document(ctx: ServiceContext, plan_id: int, *, stacklevel: int = 3) -> PlanDocument | None:
     """The plan's REST document when ``client.rest`` is set, else None without any request.
 
     Bounded by the REST client's own timeouts and GET retry policy. Any failure (an
     :class:`~nvm_chain.errors.NvmChainError`, which covers every ``RestError``) becomes a
     :class:`MetadataUnavailableWarning` and None; REST error texts are already free of the API key.
     """
-    rest = getattr(client, "rest", None)
+    rest = getattr(ctx, "rest", None)
     if rest is None:
         return None
     try:
@@ -120,37 +133,37 @@ def rest_plan_document(client: NvmChain, plan_id: int, *, stacklevel: int = 3) -
         return None
 
 
-def credits_artifact(client: NvmChain, nft_address: str) -> str:
+def credits_artifact(ctx: ServiceContext, nft_address: str) -> str:
     """The artifact name of a credits contract: the book's name for it, else ``NFT1155Credits`` (the
     ERC-1155 surface every credits contract shares)."""
     for name in CREDIT_CONTRACTS:
-        if book_address(client, name) == nft_address:
+        if book_address(ctx, name) == nft_address:
             return name
     return "NFT1155Credits"
 
 
-def credits_contract(client: NvmChain, credits: CreditsConfig) -> BoundContract:
+def credits_contract(ctx: ServiceContext, credits: CreditsConfig) -> BoundContract:
     """The plan's credits contract, bound with its own ABI."""
     address = credits.nft_address or ZERO
-    return client.contracts.at(credits_artifact(client, address), address)
+    return ctx.contracts.at(credits_artifact(ctx, address), address)
 
 
-def credits_balance(client: NvmChain, plan: Plan, holder: str) -> int:
+def credits_balance(ctx: ServiceContext, plan: Plan, holder: str) -> int:
     """``balanceOf(holder, planId)`` on the plan's credits contract (expiry-aware on the expirable ones)."""
-    return call(client, credits_contract(client, plan.credits), "balanceOf", holder, plan.plan_id)
+    return call(ctx, credits_contract(ctx, plan.credits), "balanceOf", holder, plan.plan_id)
 
 
-def has_role(client: NvmChain, role: int, account: str) -> bool:
+def has_role(ctx: ServiceContext, role: int, account: str) -> bool:
     """Whether ``account`` holds AccessManager ``role``."""
-    is_member, _delay = call(client, client.contracts.AccessManager, "hasRole", role, account)
+    is_member, _delay = call(ctx, ctx.contracts.AccessManager, "hasRole", role, account)
     return bool(is_member)
 
 
-def token_balance(client: NvmChain, token: str, holder: str) -> int:
+def token_balance(ctx: ServiceContext, token: str, holder: str) -> int:
     """Native balance (``token`` = zero address) or ERC-20 ``balanceOf``."""
     if token == ZERO:
-        return client.w3.eth.get_balance(holder)
-    return call(client, client.contracts.at("MockERC20", token), "balanceOf", holder)
+        return ctx.w3.eth.get_balance(holder)
+    return call(ctx, ctx.contracts.at("MockERC20", token), "balanceOf", holder)
 
 
 def credits_to_burn(credits: CreditsConfig, amount: int) -> int:
@@ -160,13 +173,13 @@ def credits_to_burn(credits: CreditsConfig, amount: int) -> int:
     return min(max(amount, credits.min_amount), credits.max_amount)
 
 
-def redemption_refusal(client: NvmChain, plan: Plan, holder: str, sender: str, burned: int) -> str | None:
+def redemption_refusal(ctx: ServiceContext, plan: Plan, holder: str, sender: str, burned: int) -> str | None:
     """Why ``sender`` may not burn ``burned`` credits of ``holder`` (protocol-v1.5.md §5.9), None if it may.
 
     Mirrors ``_canRedeemCredits``: the holder rule first (the holder may always burn its own credits when it
     holds enough), then the plan's redemption type.
     """
-    balance = credits_balance(client, plan, holder)
+    balance = credits_balance(ctx, plan, holder)
     if sender == holder and balance >= burned:
         return None
     rtype, owner, pid = plan.credits.redemption_type, plan.owner, plan.plan_id
@@ -176,14 +189,14 @@ def redemption_refusal(client: NvmChain, plan: Plan, holder: str, sender: str, b
     elif rtype is RedemptionType.ONLY_OWNER:
         why = None if sender == owner else f"{head}: only the plan owner {owner} may burn, not {sender}"
     elif rtype is RedemptionType.ONLY_PLAN_ROLE:
-        allowed = call(client, credits_contract(client, plan.credits), "canBurn", sender, pid)
+        allowed = call(ctx, credits_contract(ctx, plan.credits), "canBurn", sender, pid)
         why = None if allowed else (f"{head}: only burners the plan owner approved with allow_burner may burn, "
                                     f"and {sender} is not one (the owner itself is not implied)")
     elif rtype is RedemptionType.ONLY_GLOBAL_ROLE:
-        why = None if has_role(client, CREDITS_BURNER_ROLE, sender) else \
+        why = None if has_role(ctx, CREDITS_BURNER_ROLE, sender) else \
             f"{head}: only CREDITS_BURNER_ROLE holders may burn, and {sender} does not hold that role"
     else:  # OWNER_OR_GLOBAL_ROLE
-        why = None if sender == owner or has_role(client, CREDITS_BURNER_ROLE, sender) else \
+        why = None if sender == owner or has_role(ctx, CREDITS_BURNER_ROLE, sender) else \
             f"{head}: only the plan owner {owner} or a CREDITS_BURNER_ROLE holder may burn, not {sender}"
     if why is not None and sender == holder:
         why = f"{holder} holds {balance} credits of plan {pid}, fewer than the {burned} this burn takes; and " + why
@@ -203,9 +216,9 @@ def _word(value: int | str) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
-def _block_range(client: NvmChain, from_block: Any, to_block: Any) -> tuple[int, int]:
+def _block_range(ctx: ServiceContext, from_block: Any, to_block: Any) -> tuple[int, int]:
     start = to_uint256(from_block, "from_block")
-    end = client.w3.eth.block_number if to_block is None else to_uint256(to_block, "to_block")
+    end = ctx.w3.eth.block_number if to_block is None else to_uint256(to_block, "to_block")
     return start, end
 
 
@@ -213,20 +226,20 @@ def _ordered(logs: list[Any]) -> list[Any]:
     return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
 
 
-def plans_registered_by(client: NvmChain, creator: Any, from_block: Any = 0, to_block: Any = None) -> list[int]:
+def plans_registered_by(ctx: ServiceContext, creator: Any, from_block: Any = 0, to_block: Any = None) -> list[int]:
     """Plan ids from ``PlanRegistered`` logs whose indexed creator is ``creator``, in registration order.
 
     Raises:
         ValidationError: bad address or block numbers.
     """
     creator = to_address(creator, "creator")
-    start, end = _block_range(client, from_block, to_block)
-    logs = get_logs_chunked(client.w3, client.contracts.AssetsRegistry.address,
+    start, end = _block_range(ctx, from_block, to_block)
+    logs = get_logs_chunked(ctx.w3, ctx.contracts.AssetsRegistry.address,
                             [_topic0("PlanRegistered"), None, _word(creator)], start, end)
     return [int.from_bytes(bytes(log["topics"][1]), "big") for log in _ordered(logs)]
 
 
-def agents_listing_plan(client: NvmChain, plan_id: Any, from_block: Any = 0, to_block: Any = None) -> list[int]:
+def agents_listing_plan(ctx: ServiceContext, plan_id: Any, from_block: Any = 0, to_block: Any = None) -> list[int]:
     """Agent ids whose plan list contains ``plan_id`` now.
 
     Replays ``AgentRegistered`` / ``AgentPlansReplaced`` (candidates: these events do not carry the plans),
@@ -237,9 +250,9 @@ def agents_listing_plan(client: NvmChain, plan_id: Any, from_block: Any = 0, to_
         ValidationError: bad id or block numbers.
     """
     pid = parse_id(plan_id)
-    start, end = _block_range(client, from_block, to_block)
-    registry_ = client.contracts.AssetsRegistry
-    w3 = client.w3
+    start, end = _block_range(ctx, from_block, to_block)
+    registry_ = ctx.contracts.AssetsRegistry
+    w3 = ctx.w3
     anywhere = get_logs_chunked(w3, registry_.address,
                                 [[_topic0("AgentRegistered"), _topic0("AgentPlansReplaced")]], start, end)
     this_plan = get_logs_chunked(w3, registry_.address,
@@ -257,7 +270,7 @@ def agents_listing_plan(client: NvmChain, plan_id: Any, from_block: Any = 0, to_
             candidates[agent] = None
     listed = []
     for agent in candidates:
-        record = call(client, registry_, "getAgent", agent)
+        record = call(ctx, registry_, "getAgent", agent)
         if record[3] != 0 and pid in Agent.from_chain(agent, record).plans:
             listed.append(agent)
     return listed
