@@ -29,7 +29,7 @@ from nvm_chain.rest.documents import PlanDocument
 if TYPE_CHECKING:
     from nvm_chain.client import NvmChain
 
-#: AccessManager role ids (protocol-v1.5.md §3.3): low 64 bits of keccak(abi.encode(name))
+#: AccessManager role ids (docs/protocol.md#role-ids): low 64 bits of keccak(abi.encode(name))
 CREDITS_MINTER_ROLE = 331619801143826648
 CREDITS_BURNER_ROLE = 16934877136143260882
 
@@ -167,7 +167,7 @@ def credits_to_burn(credits: CreditsConfig, amount: int) -> int:
 
 
 def redemption_refusal(client: NvmChain, plan: Plan, holder: str, sender: str, burned: int) -> str | None:
-    """Why ``sender`` may not burn ``burned`` credits of ``holder`` (protocol-v1.5.md §5.9), None if it may.
+    """Why ``sender`` may not burn ``burned`` credits of ``holder`` (docs/protocol.md#burn), None if it may.
 
     Mirrors ``_canRedeemCredits``: the holder rule first (the holder may always burn its own credits when it
     holds enough), then the plan's redemption type.
