@@ -98,7 +98,7 @@ contract AssetsRegistry is IAsset, IIdentityRegistry, ERC721URIStorage, AccessMa
         emit PlanRegistered(planId, msg.sender, _creditsConfig.onchainMirror);
     }
 
-    /// @dev Checks 1-6 of plan registration (protocol §5.1) and stores the plan. The caller emits PlanRegistered.
+    /// @dev Checks 1-6 of docs/protocol.md#plan-registration and stores the plan. The caller emits PlanRegistered.
     function _createPlan(PriceConfig calldata _priceConfig, CreditsConfig calldata _creditsConfig, uint256 _nonce)
         internal
         returns (uint256 planId)
@@ -185,7 +185,7 @@ contract AssetsRegistry is IAsset, IIdentityRegistry, ERC721URIStorage, AccessMa
         if (plan.owner != msg.sender) revert NotOwner(_planId, msg.sender, plan.owner);
     }
 
-    // ================================================================ fees (protocol §5.12)
+    // ================================================================ fees (docs/protocol.md#fees)
 
     function areNeverminedFeesIncluded(uint256 _planId) external view returns (bool) {
         Plan storage plan = _planStore[_planId];

@@ -1,4 +1,4 @@
-"""payments-py-named config helpers: every field per rest-api.md §3.3."""
+"""payments-py-named config helpers: every field per docs/rest.md#config-helpers."""
 
 from __future__ import annotations
 

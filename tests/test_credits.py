@@ -1,7 +1,7 @@
 """Behaviour of the credit contracts NFT1155Credits, NFT1155ExpirableCredits (V1) and NFT1155ExpirableCreditsV2.
 
-Each rule is taken from protocol-v1.5.md (§2.2–§2.4, §3.1, §5.8–§5.10, §6, §9 items 6–8) and from
-observed-behaviour.md ("Mint and burn", "Expirable credits"); the expected numbers are the ones the real
+Each rule is taken from docs/protocol.md (#credits, #enums, #roles) and from
+docs/observed.md (#quirks, #expirable-credits); the expected numbers are the ones the real
 v1.5.0 contracts produced. Every test runs on the ``proto`` fixture (fees off), reverted by snapshot afterwards,
 so roles granted here never leak into another test.
 

@@ -1,4 +1,4 @@
-"""The fee rule (protocol-v1.5.md §5.12) on the documented vectors, the protocol's own helpers, and with_fees."""
+"""The fee rule (docs/protocol.md#fees) on the documented vectors, the protocol's own helpers, and with_fees."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ import pytest
 from nvm_chain.chain.networks import BUNDLED, AddressBook, bundled_address_book
 from nvm_chain.errors import ConfigurationError
 
-SPEC_PROXIES = {  # protocol-v1.5.md §1.2: identical on 84532 and 8453
+SPEC_PROXIES = {  # docs/protocol.md#deployments: identical on 84532 and 8453
     "AccessManager": "0x3116A0aB34c8E829066d4D9Cd1e2534Ff14d5268",
     "AssetsRegistry": "0x1B093EE52104e407dfC80A28B07e62834AAB4Ae4",
     "FixedPaymentTemplate": "0x32037D176558Eb02f6980eFA14bde14B0C61d059",

@@ -1,5 +1,5 @@
-"""Ordering and payment behave like the v1.5.0 contracts (protocol-v1.5.md §4, §5.3–§5.7, §5.12–§5.14, §6;
-observed-behaviour.md "IDs" and "Ordering and payment").
+"""Ordering and payment behave like the v1.5.0 contracts (docs/protocol.md#ids, #orders, #fees, #roles;
+docs/observed.md#quirks).
 
 Every revert is checked by its decoded custom-error name and arguments. ``fee_proto`` runs with fees on
 (1% crypto / 2% fiat to ``fee_receiver``), ``proto`` with no fee receiver.
@@ -539,7 +539,7 @@ def _auth_order_args(p, template, plan, buyer, receiver, s, auth, n=1):
 
 
 def _auth_nonce(template, buyer, s, plan, receiver, n=1):
-    """The EIP-3009 nonce of an orderWithAuthorization: its agreementId (§4)."""
+    """The EIP-3009 nonce of an orderWithAuthorization: its agreementId (docs/protocol.md#ids)."""
     if template == "FixedPaymentTemplate":
         return ids.fixed_authorization_agreement_id(buyer, s, plan, receiver, n, [])
     return ids.pay_as_you_go_agreement_id(buyer, s, plan, [])

@@ -1,7 +1,7 @@
 """AssetsRegistry, NVMConfig, ProtocolStandardFees and OneTimeCreatorHook behave like the v1.5.0 contracts.
 
-Sources of each rule: protocol-v1.5.md §3, §4, §5.1, §5.2, §5.11, §5.12, §6, §9 and observed-behaviour.md
-("Fees and registration", "IDs", the OneTimeCreatorHook item). Every revert is asserted by its decoded custom-error
+Sources of each rule: docs/protocol.md (#data-model, #ids, #plan-registration, #agents, #trial-plans, #fees, #roles)
+and docs/observed.md (#fee-splits, #quirks). Every revert is asserted by its decoded custom-error
 name and arguments. ``proto`` has fees off (fee receiver unset); ``fee_proto`` has the ``fee_receiver`` account
 as fee receiver at 1% crypto / 2% fiat.
 """
@@ -141,7 +141,7 @@ def test_get_plan_returns_owner_price_credits_and_last_updated(proto):
     assert proto.call(REG, "planExists", unknown) is False
 
 
-# ---------------------------------------------------------------------------------------------- createPlan checks (§5.1)
+# --------------------------------------------------------------- createPlan checks (docs/protocol.md#plan-registration)
 
 
 def test_min_above_max_reverts_invalid_credits_config_amounts(proto):
@@ -271,7 +271,7 @@ def test_every_erc1155_credits_contract_is_a_valid_nft_address(proto, kind, nft)
 
 
 def _order_case(p: Protocol, case: str):
-    """Inputs violating several §5.1 checks at once; the first check in spec order must win."""
+    """Inputs violating several docs/protocol.md#plan-registration checks at once; the first in order must win."""
     b, fr = acct(p, "builder").address, acct(p, "fee_receiver").address
     ok_nft, bad_nft, bad_ctrl = p.addr("NFT1155Credits"), p.addr("MockERC20"), STRANGER
     raw = [PRICE]
@@ -321,7 +321,7 @@ def test_plan_already_registered_is_checked_before_the_fee_controller(proto):
     assert err.error_name == "NotAllowedToSetFeeController"
 
 
-# ---------------------------------------------------------------------------------------------- fees ON (§5.12)
+# -------------------------------------------------------------------------------------- fees ON (docs/protocol.md#fees)
 
 
 def test_fee_rates_and_fee_receiver_defaults(fee_proto, proto):
@@ -478,7 +478,7 @@ def test_fee_helpers_return_the_input_when_no_fee_receiver_is_set(proto, fn, cry
     assert proto.call(REG, fn, price, default_credits(proto)) == ((PRICE, 5), (b, a))
 
 
-# ---------------------------------------------------------------------------------------------- governance (§6)
+# ---------------------------------------------------------------------------------- governance (docs/protocol.md#roles)
 
 
 @pytest.mark.parametrize("who", ["builder", "fee_receiver", "owner"])
@@ -553,7 +553,7 @@ def test_turning_fees_on_in_the_fee_free_deployment(proto):
     assert err.error_name == "NeverminedFeesNotIncluded"
 
 
-# ---------------------------------------------------------------------------------------------- agents (§5.2)
+# ------------------------------------------------------------------------------------- agents (docs/protocol.md#agents)
 
 
 def test_register_agent_ids_events_record_and_erc721_identity(proto):
@@ -786,7 +786,7 @@ def test_erc8004_register_mints_an_identity_without_an_agent_record(proto):
     (transfer,) = p.events(receipt, "Transfer")
     assert transfer.args == {"from": ZERO, "to": builder.address, "tokenId": agent_id}
 
-    # §4: keccak(abi.encode(msg.sender, block.timestamp, totalAgents)), not predictable before mining
+    # docs/protocol.md#ids: keccak(abi.encode(msg.sender, block.timestamp, totalAgents)), not predictable before mining
     timestamp = p.w3.eth.get_block(receipt.block_number)["timestamp"]
     expected = int.from_bytes(keccak(encode(["address", "uint256", "uint256"],
                                             [builder.address, timestamp, total_before])), "big")
@@ -919,7 +919,7 @@ def test_create_plan_with_ascending_hooks_stores_them(proto):
     assert proto.call(REG, "getPlanHooks", simple_plan(proto)) == ()
 
 
-# ---------------------------------------------------------------------------------------------- trial plans (§5.11)
+# --------------------------------------------------------------------------- trial plans (docs/protocol.md#trial-plans)
 
 
 def test_one_time_creator_hook_allows_one_order_per_creator(fee_proto):

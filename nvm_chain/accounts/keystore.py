@@ -7,7 +7,7 @@ KDF, aes-128-ctr + MAC), one ``<name>.json`` per account, in a keystore director
 2. ``$NVM_KEYSTORE_DIR``, else
 3. ``$XDG_CONFIG_HOME/nvm-chain/keystores`` (``~/.config/nvm-chain/keystores`` when XDG_CONFIG_HOME is unset).
 
-File safety (engineering spec §4b): the directory is created 0700; keystores are written atomically (a
+File safety (docs/keys.md#files): the directory is created 0700; keystores are written atomically (a
 temp file in the same directory, mode 0600 fixed before the first byte is written, fsync, then linked into
 place so an existing keystore is never overwritten); a decrypted key never touches the disk; loading
 refuses a keystore that is group- or world-accessible. Mode checks are POSIX-only (skipped on Windows).

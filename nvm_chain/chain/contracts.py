@@ -15,7 +15,7 @@ from nvm_chain.chain.networks import AddressBook
 from nvm_chain.chain.tx.sender import TxRequest
 
 #: gas limits per (contract, function): about twice the gas the real v1.5.0 contracts used on py-evm
-#: (observed-behaviour.md). Unused gas is not charged; the pre-send simulation runs with the same limit,
+#: (docs/observed.md#gas). Unused gas is not charged; the pre-send simulation runs with the same limit,
 #: so a limit that is too low fails before anything is signed.
 GAS_LIMITS: dict[tuple[str, str], int] = {
     ("AssetsRegistry", "createPlan"): 1_000_000,

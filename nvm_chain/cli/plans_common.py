@@ -109,7 +109,7 @@ def load_json(value: str, flag: str) -> dict[str, Any]:
     return data
 
 
-#: fields of the price/credits shapes of the old CLI docs (rest-api.md §7.3) → what to use instead
+#: fields of the price/credits shapes of the old CLI docs (docs/rest.md#stale-cli-shapes) → what to use instead
 STALE_PRICE = {
     "price": "use 'amounts' (list of base units) and 'receivers'",
     "amountOfCredits": "the credits a purchase grants go in the credits config ('amount', see --credits-config)",

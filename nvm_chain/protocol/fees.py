@@ -1,4 +1,4 @@
-"""The Nevermined fee rule and fee-inclusive price splits (pure: no I/O; protocol-v1.5.md §5.12).
+"""The Nevermined fee rule and fee-inclusive price splits (pure: no I/O; docs/protocol.md#fees).
 
 ``createPlan`` (and every Fixed/PAYG order) requires ``AssetsRegistry.areNeverminedFeesIncluded``: when a fee
 receiver is set and the fee on the plan's gross total is non-zero, the LAST entry paid to the fee receiver must

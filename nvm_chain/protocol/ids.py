@@ -1,4 +1,4 @@
-"""Identifier formulas of protocol v1.5.0 (pure; protocol-v1.5.md §4).
+"""Identifier formulas of protocol v1.5.0 (pure; docs/protocol.md#ids).
 
 ``price`` and ``credits`` are the ABI tuples of ``IAsset.PriceConfig`` and ``IAsset.CreditsConfig`` in
 field order::

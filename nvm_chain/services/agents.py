@@ -1,7 +1,7 @@
 """Agents API (services layer): payments-py's ``AgentsAPI`` on chain, signed with the client's own key.
 
 Reached as ``NvmChain.agents``. Method names and argument order follow payments-py (``add_plan_to_agent(plan_id,
-agent_id)``: the plan comes first). Writes go to ``AssetsRegistry`` (protocol-v1.5.md §5.2) through the client's
+agent_id)``: the plan comes first). Writes go to ``AssetsRegistry`` (docs/protocol.md#agents) through the client's
 sender, which simulates every call before signing; everything an argument can get wrong, and every refusal the
 client can foresee from a read (unknown agent, caller not the owner, plan not listed), raises a typed error before
 anything is signed. IDs are computed offline before sending and checked against the emitted events.

@@ -2,7 +2,7 @@
 
 Every contract address is computed from the deployer's nonce before anything is sent, so the whole
 deployment (contracts, AccessManager wiring in a single ``multicall``, optional fees, funding) is signed up
-front and broadcast as one batch. Role wiring follows protocol-v1.5.md §6.3 plus the governor mappings.
+front and broadcast as one batch. Role wiring follows docs/protocol.md#wiring plus the governor mappings.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ PROTOCOL_VERSION = "1.5.0"
 DEPLOY_GAS = 8_000_000
 CALL_GAS = 1_000_000
 
-# role ids (protocol-v1.5.md §3.3)
+# role ids (docs/protocol.md#role-ids)
 PUBLIC_ROLE = 2**64 - 1
 GOVERNOR_ROLE = 13709648602636273795
 CONTRACT_TEMPLATE_ROLE = 10197209388572726906
@@ -74,7 +74,7 @@ _LITERAL_ARGS = {
     "@eip3009": ("Mock USDC", "mUSDC"),
 }
 
-# restricted selectors → role (protocol-v1.5.md §6.2/§6.3)
+# restricted selectors → role (docs/protocol.md#restricted-selectors)
 TARGET_ROLES: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("AgreementsStore", ("register(bytes32,address,uint256,bytes32[],uint8[],uint256,bytes[])",), CONTRACT_TEMPLATE_ROLE),
     ("LockPaymentCondition", ("fulfill(bytes32,bytes32,uint256,address)",

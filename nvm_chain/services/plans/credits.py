@@ -3,7 +3,7 @@ ctx.sender).
 
 Credits live in the plan's ERC-1155 contract (``credits.nft_address``, tokenId = planId). Minting is allowed
 to the plan owner or a CREDITS_MINTER_ROLE holder (the contract decides; a refusal comes back as the decoded
-``InvalidRole``). A burn is checked first with reads against the redemption rule of protocol-v1.5.md §5.9 and
+``InvalidRole``). A burn is checked first with reads against the redemption rule of docs/protocol.md#burn and
 refused with :class:`~nvm_chain.protocol.results.RedemptionRefused` saying why; the amount actually burned is
 taken from the mined ``TransferSingle`` event.
 """

@@ -1,6 +1,6 @@
 """Ordering plans (services: build calls with nvm_chain.chain.contracts, send through ctx.sender).
 
-Four flows (protocol-v1.5.md §5.3–§5.5): ``FixedPaymentTemplate.order`` and ``PayAsYouGoTemplate.order``
+Four flows (docs/protocol.md#orders): ``FixedPaymentTemplate.order`` and ``PayAsYouGoTemplate.order``
 paid by the client's own account, and their ``orderWithAuthorization`` variants where a buyer signs an
 EIP-3009 ``ReceiveWithAuthorization`` and the client's account relays the transaction.
 

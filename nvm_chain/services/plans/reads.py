@@ -41,7 +41,7 @@ from nvm_chain.rest.documents import PlanDocument
 if TYPE_CHECKING:
     from nvm_chain.services.context import ServiceContext
 
-#: AccessManager role ids (protocol-v1.5.md §3.3): low 64 bits of keccak(abi.encode(name))
+#: AccessManager role ids (docs/protocol.md#role-ids): low 64 bits of keccak(abi.encode(name))
 CREDITS_MINTER_ROLE = 331619801143826648
 CREDITS_BURNER_ROLE = 16934877136143260882
 
@@ -174,7 +174,7 @@ def credits_to_burn(credits: CreditsConfig, amount: int) -> int:
 
 
 def redemption_refusal(ctx: ServiceContext, plan: Plan, holder: str, sender: str, burned: int) -> str | None:
-    """Why ``sender`` may not burn ``burned`` credits of ``holder`` (protocol-v1.5.md §5.9), None if it may.
+    """Why ``sender`` may not burn ``burned`` credits of ``holder`` (docs/protocol.md#burn), None if it may.
 
     Mirrors ``_canRedeemCredits``: the holder rule first (the holder may always burn its own credits when it
     holds enough), then the plan's redemption type.
