@@ -29,6 +29,7 @@ KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # an
 SIGNER = LocalSigner(KEY)
 CHAIN = 31337
 TO = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+SINK = "0x000000000000000000000000000000000000dEaD"
 
 
 def sign(nonce: int, data: bytes = b"\x01\x02", *, value: int = 0, tip: int = 10**6, to: str = TO) -> tuple[bytes, str]:
@@ -164,7 +165,7 @@ def test_signed_transactions_hold_their_nonce_until_final(journal):
     journal.mark(entries[3].hash, "maybe_sent")
     assert journal.reserve_nonce(0) == 2
     assert journal.reserve_nonce(0) == 4
-    with pytest.raises(JournalError, match="was broadcast"):
+    with pytest.raises(JournalError, match="is maybe_sent"):
         journal.release_nonce(3)
     signed = record(journal, journal.reserve_nonce(0))
     journal.release_nonce(signed.nonce)  # signed, never broadcast: released and marked not sent
@@ -358,3 +359,49 @@ def test_two_processes_with_releases_reuse_released_nonces(tmp_path):
     with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
         assert sorted(e.nonce for e in j.list(1000, status="sent")) == list(range(200))
         assert j.reserve_nonce(0) == 200
+
+
+# ---------------------------------------------------------------- against anvil: a reorg drops a mined write
+
+from tests import faults
+
+faults_sim, faulty = faults.faults_sim, faults.faulty  # the fixtures
+
+
+def test_reorg_on_anvil_drops_a_mined_write_and_resync_frees_its_nonce(faulty, tmp_path):
+    who = faulty.sim.account("agent")
+    w3 = faulty.w3
+    start = w3.eth.get_transaction_count(who.address, "pending")
+    sink = w3.eth.get_balance(SINK)
+    with Journal.open(31337, who.address, tmp_path) as j:
+        nonce = j.reserve_nonce(start)
+        base = w3.eth.get_block("latest")["baseFeePerGas"]
+        fees = {"maxFeePerGas": 2 * base + 10**6, "maxPriorityFeePerGas": 10**6}
+        raw, tx_hash = who.signer.sign_transaction({"type": 2, "chainId": 31337, "nonce": nonce, "gas": 21_000,
+                                                    "to": SINK, "value": 5, **fees})
+        j.record_signed(tx_hash=tx_hash, nonce=nonce, raw=raw, to=SINK, value=5, data=b"", gas=21_000,
+                        max_fee_per_gas=fees["maxFeePerGas"], max_priority_fee_per_gas=10**6, action="transfer")
+        w3.eth.send_raw_transaction(raw)
+        j.mark(tx_hash, "sent")
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=5)
+        assert receipt["status"] == 1
+        j.mark(tx_hash, "mined", block_number=receipt["blockNumber"], gas_used=receipt["gasUsed"])
+        assert j.reserve_nonce(start) == nonce + 1
+        j.release_nonce(nonce + 1)
+
+        faulty.anvil("anvil_reorg", [1, []])  # the block holding it is replaced by an empty one
+        fetched_at = time.time()
+        count = w3.eth.get_transaction_count(who.address, "pending")
+        assert count == nonce and w3.eth.get_transaction_count(who.address) == nonce  # it is gone from the chain
+        assert j.resync(count, fetched_at=fetched_at) == [tx_hash]
+        assert j.get(tx_hash).status == "dropped" and j.reserve_nonce(count) == nonce
+        j.release_nonce(nonce)
+
+        assert j.recorded_bytes(tx_hash) == raw  # resume: the same signed bytes, exactly once
+        j.mark(tx_hash, "maybe_sent")  # holds its nonce again before the bytes leave
+        assert j.reserve_nonce(count) == nonce + 1
+        w3.eth.send_raw_transaction(j.recorded_bytes(tx_hash))
+        j.mark(tx_hash, "sent")
+        assert w3.eth.wait_for_transaction_receipt(tx_hash, timeout=5)["status"] == 1
+        assert faulty.nonce(who.address) == nonce + 1
+        assert w3.eth.get_balance(SINK) == sink + 5

@@ -294,15 +294,14 @@ class Journal:
 
         Raises:
             ValidationError: negative nonce.
-            JournalError: a transaction with this nonce was broadcast or mined (it cannot be released).
+            JournalError: a transaction with this nonce is sent, maybe sent, mined or reverted (it holds it).
         """
         nonce = _nonce(nonce, "nonce")
         with self._write() as db:
-            out = [h for (h,) in db.execute(
-                "SELECT hash FROM txs WHERE nonce = ? AND (sent_at IS NOT NULL OR status IN (?, ?, ?, ?))",
-                (nonce, "sent", "maybe_sent", "mined", "reverted"))]
+            out = db.execute("SELECT hash, status FROM txs WHERE nonce = ? AND status IN (?, ?, ?, ?)",
+                             (nonce, "sent", "maybe_sent", "mined", "reverted")).fetchone()
             if out:
-                raise JournalError(f"nonce {nonce} cannot be released: transaction {out[0]} was broadcast")
+                raise JournalError(f"nonce {nonce} cannot be released: transaction {out[0]} is {out[1]}")
             db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
             db.execute("UPDATE txs SET status = 'not_sent', updated_at = ? WHERE nonce = ? AND status = 'signed'",
                        (time.time(), nonce))
