@@ -264,6 +264,37 @@ def test_pending_intent_list_and_filters(journal):
     assert "raw" not in repr(journal.get(a.hash))
 
 
+def test_a_forked_child_gets_its_own_connection(journal):
+    assert journal.reserve_nonce(0) == 0
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: must not reuse the parent's SQLite handle
+        code = 1
+        try:
+            os.write(write, str(journal.reserve_nonce(0)).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and os.read(read, 16) == b"1"
+    os.close(read)
+    assert journal.reserve_nonce(0) == 1  # the child's reservation died with it: handed out again
+    assert journal.reserve_nonce(0) == 2
+
+
+def test_existing_loose_modes_are_tightened(tmp_path):
+    folder = tmp_path / "journal" / "31337"
+    folder.mkdir(parents=True, mode=0o755)
+    path = folder / f"{SIGNER.address}.sqlite"
+    path.touch(mode=0o644)
+    os.chmod(path, 0o644)
+    os.chmod(folder, 0o755)
+    with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
+        assert j.reserve_nonce(0) == 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
 def test_threads_share_one_journal(journal):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -43,6 +43,13 @@ a hole. Recording a signed transaction turns its reservation into a held row. Be
 under SQLite's write lock, any number of threads and processes on one key get distinct nonces.
 :meth:`~Journal.resync` handles a node count that went backwards (reorg): mined rows at or above it become
 ``dropped``, which frees their nonces for step 3.
+
+Engine flow (one write): ``reserve_nonce(node pending count)`` → sign → ``record_signed`` → broadcast →
+``mark(sent)``; a transport error after the bytes left → ``mark(maybe_sent)`` and resend the same bytes; a
+refusal → ``mark(not_sent)`` (frees the nonce; no release needed); a receipt → ``mark(mined|reverted)``.
+Signing failed → ``release_nonce``. "already known"/"nonce too low" may be adopted as ours only when
+``recorded_bytes(hash)`` returns the bytes just sent (so never on a first attempt, whose row is ``signed``).
+Resending a ``dropped`` row: ``mark(maybe_sent)`` first, which makes it hold its nonce again.
 """
 
 from __future__ import annotations
