@@ -29,6 +29,7 @@ codes"). Subclasses also inherit the matching builtin, so callers may catch eith
     │   └── RestResponseError
     ├── DryRun                                   0  dry-run mode: the simulation succeeded, nothing signed
     ├── SigningError                             1
+    ├── JournalError                             7  the transaction journal cannot be used
     ├── IdMismatchError                          1  an offline id differs from the emitted one (tx WAS mined)
     └── DeploymentError                          1  the simulation suite could not be deployed
 
@@ -325,6 +326,12 @@ class IdMismatchError(NvmChainError):
         self.tx_hash = tx_hash
         super().__init__(f"{what} computed offline ({computed}) differs from the emitted one ({emitted}) "
                          f"in mined tx {tx_hash}")
+
+
+class JournalError(NvmChainError):
+    """The transaction journal cannot be opened or written, or an operation contradicts what it recorded."""
+
+    exit_code = EXIT_CONFIG
 
 
 class DeploymentError(NvmChainError):

@@ -1,0 +1,625 @@
+"""Local transaction journal: one SQLite database per (chain id, account), shared by threads and processes.
+
+Design
+======
+
+Where. ``<state>/journal/<chainId>/<ChecksumAddress>.sqlite`` where ``<state>`` is ``$NVM_STATE_DIR``, else
+``$XDG_STATE_HOME/nvm-chain``, else ``~/.local/state/nvm-chain``. Directories are 0700 and the file 0600 (SQLite
+gives its ``-wal``/``-shm`` files the database's mode). WAL mode, ``synchronous=FULL`` and a busy timeout: every
+write is one short ``BEGIN IMMEDIATE`` transaction, so writers queue instead of failing. The journal holds no
+key: only public data (signed bytes, hashes, intent, fees, statuses); its API never takes a signer.
+
+States of a signed transaction (table ``txs``, one row per hash; replacements share a nonce)::
+
+    signed      recorded after signing; the bytes are not yet known to have left (a crash right after a
+                broadcast can leave a row here: treat it as possibly sent when resuming)
+    sent        a node accepted the bytes
+    maybe_sent  a transport error after the bytes left: a node may or may not have them
+    mined       receipt with status 1          } final, unless a reorg drops them (``resync``)
+    reverted    receipt with status 0          } (the nonce is consumed either way)
+    dropped     was mined and a reorg removed it, or a node lost it: not mined, nonce free again
+    replaced    another transaction with the same nonce was mined instead
+    not_sent    refused by the node (or never broadcast): nonce free again
+
+    pending = signed | sent | maybe_sent        holding its nonce = pending | mined | reverted
+
+``sent_at`` is set the first time a row becomes ``sent`` or ``maybe_sent`` and never cleared:
+:meth:`Journal.recorded_bytes` returns bytes only for such rows ("adoption only of what we sent": identical
+bytes signed by another machine sharing the key are never mistaken for ours).
+
+Nonce reservation (table ``reservations``: nonces handed out and not yet recorded as signed). Inside one
+``BEGIN IMMEDIATE`` transaction, given the node's pending count ``n``:
+
+1. forget abandoned reservations (owner process on this host is gone, or older than ``stale_after`` seconds
+   without being signed). Reservations below ``n`` are kept: a lagging endpoint may report a lower count
+   next time (``resync`` forgets them);
+2. ``held`` = reserved nonces ∪ nonces of rows holding their nonce, all ``>= n``;
+3. hand out the lowest ``k >= n`` not in ``held``.
+
+Step 3 is ``max(n, highest held + 1)`` when nothing below the top is free, and otherwise the lowest free gap
+first: a nonce given back with :meth:`~Journal.release_nonce` (or whose only transaction became
+``not_sent``/``dropped``) is handed out again before going higher, so later transactions never queue behind
+a hole. Recording a signed transaction turns its reservation into a held row. Because the whole step runs
+under SQLite's write lock, any number of threads and processes on one key get distinct nonces.
+:meth:`~Journal.resync` handles a node count that went backwards (reorg): mined rows at or above it become
+``dropped``, which frees their nonces for step 3.
+
+Engine flow (one write): ``reserve_nonce(node pending count)`` → sign → ``record_signed`` → broadcast →
+``mark(sent)``; a transport error after the bytes left → ``mark(maybe_sent)`` and resend the same bytes; a
+refusal → ``mark(not_sent)`` (frees the nonce; no release needed); a receipt → ``mark(mined|reverted)``.
+Signing failed → ``release_nonce``. "already known"/"nonce too low" may be adopted as ours only when
+``recorded_bytes(hash)`` returns the bytes just sent (so never on a first attempt, whose row is ``signed``).
+Resending a ``dropped`` row: ``mark(maybe_sent)`` first, which makes it hold its nonce again.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import os
+import re
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Self, get_args
+
+from eth_utils import keccak, to_checksum_address
+
+from nvm_chain.errors import JournalError, ValidationError
+
+Status = Literal["signed", "sent", "maybe_sent", "mined", "reverted", "dropped", "replaced", "not_sent"]
+STATUSES: frozenset[str] = frozenset(get_args(Status))
+PENDING: frozenset[str] = frozenset({"signed", "sent", "maybe_sent"})
+HOLDING: frozenset[str] = PENDING | {"mined", "reverted"}
+BROADCAST_MARKS: frozenset[str] = frozenset({"sent", "maybe_sent"})
+
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reservations (
+    nonce INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS txs (
+    hash TEXT PRIMARY KEY,
+    nonce INTEGER NOT NULL,
+    raw TEXT NOT NULL,
+    to_address TEXT,
+    action TEXT NOT NULL,
+    value TEXT NOT NULL,
+    calldata_hash TEXT NOT NULL,
+    intent_key TEXT NOT NULL,
+    gas INTEGER NOT NULL,
+    max_fee_per_gas TEXT NOT NULL,
+    max_priority_fee_per_gas TEXT NOT NULL,
+    status TEXT NOT NULL,
+    replaces TEXT,
+    replaced_by TEXT,
+    block_number INTEGER,
+    block_hash TEXT,
+    gas_used INTEGER,
+    detail TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    sent_at REAL
+);
+CREATE INDEX IF NOT EXISTS txs_nonce ON txs (nonce);
+CREATE INDEX IF NOT EXISTS txs_status ON txs (status);
+CREATE INDEX IF NOT EXISTS txs_intent ON txs (intent_key);
+"""
+_COLUMNS = ("hash, nonce, raw, to_address, action, value, calldata_hash, intent_key, gas, max_fee_per_gas, "
+            "max_priority_fee_per_gas, status, replaces, replaced_by, block_number, block_hash, gas_used, detail, "
+            "created_at, updated_at, sent_at")
+_HASH = re.compile(r"0x[0-9a-f]{64}")
+_DETAIL_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One signed transaction as recorded. Amounts are in wei, times are Unix seconds."""
+
+    hash: str
+    nonce: int
+    status: str
+    to: str | None
+    action: str
+    value: int
+    calldata_hash: str
+    intent_key: str
+    gas: int
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+    replaces: str | None
+    replaced_by: str | None
+    block_number: int | None
+    block_hash: str | None
+    gas_used: int | None
+    detail: str | None
+    created_at: float
+    updated_at: float
+    sent_at: float | None
+    raw: bytes = field(repr=False)
+
+    @property
+    def pending(self) -> bool:
+        """Not final yet: signed, sent or maybe sent."""
+        return self.status in PENDING
+
+
+def default_state_dir(env: dict[str, str] | None = None) -> Path:
+    """``$NVM_STATE_DIR``, else ``$XDG_STATE_HOME/nvm-chain``, else ``~/.local/state/nvm-chain``."""
+    env = dict(os.environ) if env is None else env
+    if env.get("NVM_STATE_DIR"):
+        return Path(env["NVM_STATE_DIR"]).expanduser()
+    if env.get("XDG_STATE_HOME"):
+        return Path(env["XDG_STATE_HOME"]).expanduser() / "nvm-chain"
+    return Path.home() / ".local" / "state" / "nvm-chain"
+
+
+def journal_path(chain_id: int, address: str, state_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where the journal of ``address`` on ``chain_id`` lives (nothing is created).
+
+    Raises:
+        ValidationError: bad chain id or address.
+    """
+    root = Path(state_dir) if state_dir is not None else default_state_dir()
+    return root / "journal" / str(_chain_id(chain_id)) / f"{_address(address)}.sqlite"
+
+
+def calldata_hash(data: bytes) -> str:
+    """0x-hex SHA-256 of calldata."""
+    return "0x" + hashlib.sha256(data).hexdigest()
+
+
+def intent_key(chain_id: int, sender: str, to: str | None, value: int, data: bytes) -> str:
+    """0x-hex SHA-256 identifying "the same intent": chain, sender, recipient, value and calldata (not the
+    nonce or fees, so a replacement with bumped fees has the intent of the transaction it replaces).
+
+    Raises:
+        ValidationError: bad chain id, address or value.
+    """
+    if value < 0:
+        raise ValidationError("value must not be negative")
+    recipient = _address(to).lower() if to is not None else "create"
+    text = f"nvm-chain-intent/1|{_chain_id(chain_id)}|{_address(sender).lower()}|{recipient}|{value}|{data.hex()}"
+    return "0x" + hashlib.sha256(text.encode()).hexdigest()
+
+
+class Journal:
+    """The transaction journal of one account on one chain. Thread-safe (one connection behind a lock,
+    reopened after ``fork``) and process-safe (SQLite locking; writes use ``BEGIN IMMEDIATE``)."""
+
+    def __init__(self, path: Path, chain_id: int, address: str, *, timeout: float = 30.0,
+                 stale_after: float | None = 600.0):
+        """Open the database at ``path`` (prefer :meth:`open`). ``timeout`` bounds each wait for another
+        writer; a reservation older than ``stale_after`` seconds that was never signed is abandoned.
+
+        Raises:
+            JournalError: the file cannot be created or opened, or belongs to another chain or account.
+        """
+        self.path = path
+        self.chain_id = _chain_id(chain_id)
+        self.address = _address(address)
+        self.timeout = timeout
+        self.stale_after = stale_after
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._host = socket.gethostname()
+        self._connect()
+
+    @classmethod
+    def open(cls, chain_id: int, address: str, state_dir: str | os.PathLike[str] | None = None, *,
+             timeout: float = 30.0, stale_after: float | None = 600.0) -> Journal:
+        """Open (creating if needed) the journal of ``address`` on ``chain_id`` under ``state_dir``
+        (default :func:`default_state_dir`).
+
+        Raises:
+            ValidationError: bad chain id or address.
+            JournalError: the directory or file cannot be created or opened.
+        """
+        path = journal_path(chain_id, address, state_dir)
+        root = Path(state_dir) if state_dir is not None else default_state_dir()
+        try:
+            _private_dirs(root, path.parent)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            raise JournalError(f"cannot create the transaction journal {path}: {exc.strerror}") from None
+        return cls(path, chain_id, address, timeout=timeout, stale_after=stale_after)
+
+    def __repr__(self) -> str:
+        return f"Journal(chain_id={self.chain_id}, address={self.address}, path={str(self.path)!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection (further calls reopen it)."""
+        with self._lock:
+            if self._conn is not None and self._pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    # ------------------------------------------------------------------ nonces
+
+    def reserve_nonce(self, node_pending_count: int) -> int:
+        """Reserve the next nonce: the lowest one at or above ``node_pending_count`` that no live reservation
+        and no transaction holding its nonce uses (see the module notes). Give it back with
+        :meth:`release_nonce` if it is never broadcast; :meth:`record_signed` turns it into a held row.
+
+        Raises:
+            ValidationError: negative count.
+            JournalError: the database is unusable or stayed locked past ``timeout``.
+        """
+        return self.reserve_nonces(node_pending_count, 1)[0]
+
+    def reserve_nonces(self, node_pending_count: int, count: int) -> builtins.list[int]:
+        """Reserve ``count`` nonces at once (lowest free first, so gaps are filled; ascending).
+
+        Raises:
+            ValidationError: negative node count or ``count < 1``.
+            JournalError: as for :meth:`reserve_nonce`.
+        """
+        floor = _nonce(node_pending_count, "node pending count")
+        if count < 1:
+            raise ValidationError("count must be at least 1")
+        with self._write() as db:
+            self._forget_abandoned(db)
+            held = {n for (n,) in db.execute("SELECT nonce FROM reservations WHERE nonce >= ?", (floor,))}
+            held.update(n for (n,) in db.execute(
+                f"SELECT nonce FROM txs WHERE nonce >= ? AND status IN ({_marks(HOLDING)})", (floor, *HOLDING)))
+            picked: builtins.list[int] = []
+            candidate = floor
+            while len(picked) < count:
+                if candidate not in held:
+                    picked.append(candidate)
+                candidate += 1
+            now = time.time()
+            db.executemany("INSERT INTO reservations (nonce, host, pid, created_at) VALUES (?, ?, ?, ?)",
+                           [(n, self._host, os.getpid(), now) for n in picked])
+            return picked
+
+    def release_nonce(self, nonce: int) -> None:
+        """Give back a nonce that was never broadcast: its reservation is dropped and its transactions still
+        ``signed`` become ``not_sent``, so the next reservation hands it out again before going higher.
+
+        Raises:
+            ValidationError: negative nonce.
+            JournalError: a transaction with this nonce is sent, maybe sent, mined or reverted (it holds it).
+        """
+        nonce = _nonce(nonce, "nonce")
+        with self._write() as db:
+            out = db.execute("SELECT hash, status FROM txs WHERE nonce = ? AND status IN (?, ?, ?, ?)",
+                             (nonce, "sent", "maybe_sent", "mined", "reverted")).fetchone()
+            if out:
+                raise JournalError(f"nonce {nonce} cannot be released: transaction {out[0]} is {out[1]}")
+            db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
+            db.execute("UPDATE txs SET status = 'not_sent', updated_at = ? WHERE nonce = ? AND status = 'signed'",
+                       (time.time(), nonce))
+
+    def resync(self, node_count: int, *, fetched_at: float | None = None) -> builtins.list[str]:
+        """Align with a node whose pending count is ``node_count`` (call it when the count went backwards,
+        e.g. after a reorg): transactions recorded ``mined``/``reverted`` at a nonce ``>= node_count`` become
+        ``dropped`` (their nonces are free again); reservations below ``node_count`` and abandoned ones are
+        forgotten. ``fetched_at`` (``time.time()`` taken just before the count was read) protects rows marked
+        mined after that moment by another process. Returns the hashes marked dropped.
+
+        Raises:
+            ValidationError: negative count.
+            JournalError: the database is unusable.
+        """
+        floor = _nonce(node_count, "node count")
+        cutoff = time.time() if fetched_at is None else fetched_at
+        with self._write() as db:
+            db.execute("DELETE FROM reservations WHERE nonce < ?", (floor,))
+            self._forget_abandoned(db)
+            dropped = [h for (h,) in db.execute(
+                "SELECT hash FROM txs WHERE nonce >= ? AND status IN ('mined', 'reverted') AND updated_at <= ? "
+                "ORDER BY nonce", (floor, cutoff))]
+            db.executemany("UPDATE txs SET status = 'dropped', detail = ?, updated_at = ? WHERE hash = ?",
+                           [(f"dropped by a reorg, not mined (node count {floor})", time.time(), h)
+                            for h in dropped])
+            return dropped
+
+    def reservations(self) -> builtins.list[int]:
+        """Nonces currently reserved and not yet signed (ascending; abandoned ones included until the next
+        write forgets them)."""
+        with self._read() as db:
+            return [n for (n,) in db.execute("SELECT nonce FROM reservations ORDER BY nonce")]
+
+    # ------------------------------------------------------------------ transactions
+
+    def record_signed(self, *, tx_hash: str, nonce: int, raw: bytes, to: str | None, value: int, data: bytes,
+                      gas: int, max_fee_per_gas: int, max_priority_fee_per_gas: int, action: str = "",
+                      replaces: str | None = None) -> JournalEntry:
+        """Record a signed transaction (status ``signed``) before it is broadcast; its nonce's reservation
+        becomes this held row. ``replaces`` is the hash of the transaction it speeds up or cancels. Recording
+        the same bytes again after they became ``not_sent``/``dropped`` resets them to ``signed``.
+
+        Raises:
+            ValidationError: ``tx_hash`` is not the keccak of ``raw``, or a bad nonce, address or amount.
+            JournalError: the same hash is already recorded and still holds its nonce.
+        """
+        tx_hash = _tx_hash(tx_hash)
+        if "0x" + keccak(raw).hex() != tx_hash:
+            raise ValidationError("tx_hash is not the hash of the raw signed bytes")
+        nonce = _nonce(nonce, "nonce")
+        recipient = _address(to) if to is not None else None
+        replaced = _tx_hash(replaces) if replaces is not None else None
+        for what, amount in (("value", value), ("gas", gas), ("max_fee_per_gas", max_fee_per_gas),
+                             ("max_priority_fee_per_gas", max_priority_fee_per_gas)):
+            if amount < 0:
+                raise ValidationError(f"{what} must not be negative")
+        now = time.time()
+        row = (tx_hash, nonce, raw.hex(), recipient, action, str(value), calldata_hash(data),
+               intent_key(self.chain_id, self.address, recipient, value, data), gas, str(max_fee_per_gas),
+               str(max_priority_fee_per_gas), "signed", replaced, None, None, None, None, None, now, now, None)
+        with self._write() as db:
+            existing = db.execute("SELECT status FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
+            if existing is not None and existing[0] in HOLDING:
+                raise JournalError(f"transaction {tx_hash} is already recorded as {existing[0]}")
+            if existing is None:
+                db.execute(f"INSERT INTO txs ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+            else:
+                db.execute("UPDATE txs SET status = 'signed', replaced_by = NULL, block_number = NULL, "
+                           "block_hash = NULL, gas_used = NULL, detail = NULL, updated_at = ? WHERE hash = ?",
+                           (now, tx_hash))
+            db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
+            entry = self._get(db, tx_hash)
+        assert entry is not None
+        return entry
+
+    def mark(self, tx_hash: str, status: Status, *, block_number: int | None = None, block_hash: str | None = None,
+             gas_used: int | None = None, detail: str | None = None) -> JournalEntry:
+        """Set the status of a recorded transaction, with its receipt summary (block, gas) or a short
+        ``detail`` (why not sent, the revert's name; never put secrets there). ``sent``/``maybe_sent`` stamp
+        ``sent_at`` once. ``mined``/``reverted`` turn every other row with the same nonce that was pending or
+        mined into ``replaced`` (only one of a nonce's transactions can be mined) and name the winner in their
+        ``replaced_by``. Returns the updated entry.
+
+        Raises:
+            ValidationError: unknown status, or ``signed`` (only :meth:`record_signed` sets it).
+            JournalError: no transaction with that hash is recorded.
+        """
+        tx_hash = _tx_hash(tx_hash)
+        if status not in STATUSES or status == "signed":
+            raise ValidationError(f"cannot mark a transaction {status!r}; use one of "
+                                  f"{', '.join(sorted(STATUSES - {'signed'}))}")
+        text = detail[:_DETAIL_LIMIT] if detail is not None else None
+        now = time.time()
+        with self._write() as db:
+            row = db.execute("SELECT nonce FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
+            if row is None:
+                raise JournalError(f"transaction {tx_hash} is not in the journal")
+            db.execute(
+                "UPDATE txs SET status = ?, updated_at = ?, block_number = COALESCE(?, block_number), "
+                "block_hash = COALESCE(?, block_hash), gas_used = COALESCE(?, gas_used), "
+                "detail = COALESCE(?, detail), sent_at = CASE WHEN ? THEN COALESCE(sent_at, ?) ELSE sent_at END "
+                "WHERE hash = ?",
+                (status, now, block_number, block_hash, gas_used, text, status in BROADCAST_MARKS, now, tx_hash))
+            if status in ("mined", "reverted"):
+                db.execute("UPDATE txs SET replaced_by = NULL WHERE hash = ?", (tx_hash,))
+                db.execute(
+                    f"UPDATE txs SET status = 'replaced', replaced_by = ?, updated_at = ? "
+                    f"WHERE nonce = ? AND hash != ? AND status IN ({_marks(HOLDING)})",
+                    (tx_hash, now, row[0], tx_hash, *HOLDING))
+            entry = self._get(db, tx_hash)
+        assert entry is not None
+        return entry
+
+    def get(self, tx_hash: str) -> JournalEntry | None:
+        """The recorded transaction ``tx_hash``, or None.
+
+        Raises:
+            ValidationError: not a 32-byte 0x-hex hash.
+        """
+        tx_hash = _tx_hash(tx_hash)
+        with self._read() as db:
+            return self._get(db, tx_hash)
+
+    def by_nonce(self, nonce: int) -> builtins.list[JournalEntry]:
+        """Every transaction recorded with ``nonce`` (the original and its replacements), oldest first."""
+        with self._read() as db:
+            return self._select(db, "WHERE nonce = ? ORDER BY created_at, rowid", (_nonce(nonce, "nonce"),))
+
+    def pending(self) -> builtins.list[JournalEntry]:
+        """Transactions not final yet (signed, sent, maybe sent), by nonce then age."""
+        with self._read() as db:
+            return self._select(db, f"WHERE status IN ({_marks(PENDING)}) ORDER BY nonce, created_at, rowid",
+                                tuple(PENDING))
+
+    def find_pending_intent(self, key: str) -> JournalEntry | None:
+        """The newest pending transaction whose :func:`intent_key` is ``key`` (e.g. an identical order from
+        an earlier run that may still be mined), or None."""
+        with self._read() as db:
+            found = self._select(db, f"WHERE intent_key = ? AND status IN ({_marks(PENDING)}) "
+                                     "ORDER BY created_at DESC, rowid DESC LIMIT 1", (key, *PENDING))
+        return found[0] if found else None
+
+    def recorded_bytes(self, tx_hash: str) -> bytes | None:
+        """The raw bytes of ``tx_hash`` if this journal recorded broadcasting them (the row was marked
+        ``sent`` or ``maybe_sent`` at some point), else None. A node answering "already known" or
+        "nonce too low" for these exact bytes is then talking about our own transaction.
+
+        Raises:
+            ValidationError: not a 32-byte 0x-hex hash.
+        """
+        tx_hash = _tx_hash(tx_hash)
+        with self._read() as db:
+            row = db.execute("SELECT raw FROM txs WHERE hash = ? AND sent_at IS NOT NULL", (tx_hash,)).fetchone()
+        return bytes.fromhex(row[0]) if row else None
+
+    def list(self, limit: int = 50, status: str | Iterable[str] | None = None) -> builtins.list[JournalEntry]:
+        """The newest ``limit`` transactions, optionally only those with ``status`` (one or several).
+
+        Raises:
+            ValidationError: unknown status or ``limit < 1``.
+        """
+        if limit < 1:
+            raise ValidationError("limit must be at least 1")
+        wanted = [status] if isinstance(status, str) else builtins.list(status or [])
+        unknown = [s for s in wanted if s not in STATUSES]
+        if unknown:
+            raise ValidationError(f"unknown status {unknown[0]!r}")
+        where = f"WHERE status IN ({_marks(wanted)}) " if wanted else ""
+        with self._read() as db:
+            return self._select(db, where + "ORDER BY created_at DESC, rowid DESC LIMIT ?", (*wanted, limit))
+
+    # ------------------------------------------------------------------ internals
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open the transaction journal {self.path}: {exc}") from None
+        self._conn, self._pid = conn, os.getpid()
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            with self._write() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > _SCHEMA_VERSION:
+                    raise JournalError(f"{self.path} was written by a newer nvm-chain (schema {version})")
+                if version < _SCHEMA_VERSION:
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('chain_id', ?), ('address', ?)",
+                               (str(self.chain_id), self.address))
+                    db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("chain_id") != str(self.chain_id) or meta.get("address") != self.address:
+                raise JournalError(f"{self.path} is the journal of {meta.get('address')} on chain "
+                                   f"{meta.get('chain_id')}, not of {self.address} on chain {self.chain_id}")
+            return conn
+        except BaseException as exc:
+            self._conn = None
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(f"cannot open the transaction journal {self.path}: {exc}") from None
+            raise
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():  # after fork: never reuse the parent's handle
+            self._conn = None
+            return self._connect()
+        return self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise JournalError(f"transaction journal {self.path} is unavailable: {exc}") from None
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                conn.execute("ROLLBACK")
+                raise JournalError(f"cannot write the transaction journal {self.path}: {exc}") from None
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                yield self._connection()
+            except sqlite3.Error as exc:
+                raise JournalError(f"cannot read the transaction journal {self.path}: {exc}") from None
+
+    def _forget_abandoned(self, db: sqlite3.Connection) -> None:
+        now = time.time()
+        for nonce, host, pid, created in db.execute("SELECT nonce, host, pid, created_at FROM reservations").fetchall():
+            stale = self.stale_after is not None and now - created > self.stale_after
+            if stale or (host == self._host and not _alive(pid)):
+                db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
+
+    def _get(self, db: sqlite3.Connection, tx_hash: str) -> JournalEntry | None:
+        found = self._select(db, "WHERE hash = ?", (tx_hash,))
+        return found[0] if found else None
+
+    @staticmethod
+    def _select(db: sqlite3.Connection, where: str, params: tuple[object, ...]) -> builtins.list[JournalEntry]:
+        rows = db.execute(f"SELECT {_COLUMNS} FROM txs {where}", params).fetchall()
+        return [_entry(r) for r in rows]
+
+
+def _entry(r: tuple) -> JournalEntry:  # type: ignore[type-arg]
+    (tx_hash, nonce, raw, to, action, value, cd_hash, key, gas, max_fee, tip, status, replaces, replaced_by,
+     block_number, block_hash, gas_used, detail, created, updated, sent) = r
+    return JournalEntry(tx_hash, nonce, status, to, action, int(value), cd_hash, key, gas, int(max_fee), int(tip),
+                        replaces, replaced_by, block_number, block_hash, gas_used, detail, created, updated, sent,
+                        bytes.fromhex(raw))
+
+
+def _marks(items: Iterable[object]) -> str:
+    return ", ".join("?" for _ in items)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _private_dirs(root: Path, leaf: Path) -> None:
+    """Create ``root`` … ``leaf`` as needed; the directories from ``root`` down are made 0700."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    current = root
+    for part in leaf.relative_to(root).parts:
+        current = current / part
+        current.mkdir(mode=0o700, exist_ok=True)
+    current = leaf
+    while True:
+        if current.stat().st_uid == os.getuid():
+            os.chmod(current, 0o700)
+        if current == root:
+            break
+        current = current.parent
+
+
+def _chain_id(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError("chain id must be a positive integer")
+    return value
+
+
+def _nonce(value: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"{what} must be a non-negative integer")
+    return value
+
+
+def _address(value: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+        raise ValidationError("expected a 0x-prefixed 20-byte hex address")
+    return to_checksum_address(value)
+
+
+def _tx_hash(value: str) -> str:
+    text = value.lower() if isinstance(value, str) else ""
+    if not _HASH.fullmatch(text):
+        raise ValidationError("expected a 0x-prefixed 32-byte hex transaction hash")
+    return text

@@ -1,0 +1,437 @@
+"""The local transaction journal: reservation semantics, states, file safety and real multi-process use."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from nvm_chain.chain.tx.journal import (
+    Journal,
+    default_state_dir,
+    intent_key,
+    journal_path,
+)
+from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.errors import JournalError, ValidationError
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil's 2nd dev key (public)
+SIGNER = LocalSigner(KEY)
+CHAIN = 31337
+TO = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+SINK = "0x000000000000000000000000000000000000dEaD"
+
+
+def sign(nonce: int, data: bytes = b"\x01\x02", *, value: int = 0, tip: int = 10**6, to: str = TO) -> tuple[bytes, str]:
+    """Really sign an EIP-1559 transaction (no network)."""
+    return SIGNER.sign_transaction({"type": 2, "chainId": CHAIN, "nonce": nonce, "gas": 100_000, "to": to,
+                                    "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": tip, "value": value,
+                                    "data": data})
+
+
+def record(j: Journal, nonce: int, data: bytes = b"\x01\x02", *, tip: int = 10**6, replaces: str | None = None,
+           value: int = 0, to: str = TO):
+    raw, tx_hash = sign(nonce, data, tip=tip, value=value, to=to)
+    return j.record_signed(tx_hash=tx_hash, nonce=nonce, raw=raw, to=to, value=value, data=data, gas=100_000,
+                           max_fee_per_gas=2 * 10**9, max_priority_fee_per_gas=tip, action="Test.call",
+                           replaces=replaces)
+
+
+@pytest.fixture
+def journal(tmp_path):
+    with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
+        yield j
+
+
+# ---------------------------------------------------------------- location and file safety
+
+
+def test_state_dir_resolution(tmp_path):
+    assert default_state_dir({"NVM_STATE_DIR": "/x/s", "XDG_STATE_HOME": "/y"}) == Path("/x/s")
+    assert default_state_dir({"XDG_STATE_HOME": "/y"}) == Path("/y/nvm-chain")
+    assert default_state_dir({}) == Path.home() / ".local" / "state" / "nvm-chain"
+    path = journal_path(CHAIN, SIGNER.address.lower(), tmp_path)
+    assert path == tmp_path / "journal" / "31337" / f"{SIGNER.address}.sqlite"
+
+
+def test_open_uses_env_state_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("NVM_STATE_DIR", str(tmp_path / "state"))
+    with Journal.open(CHAIN, SIGNER.address) as j:
+        assert j.path == tmp_path / "state" / "journal" / "31337" / f"{SIGNER.address}.sqlite"
+        assert j.reserve_nonce(0) == 0
+    assert j.path.exists()
+
+
+def test_private_modes_and_wal(tmp_path, journal):
+    record(journal, journal.reserve_nonce(0))
+    mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)
+    assert mode(tmp_path / "journal") == 0o700
+    assert mode(tmp_path / "journal" / "31337") == 0o700
+    assert mode(journal.path) == 0o600
+    for suffix in ("-wal", "-shm"):
+        side = Path(str(journal.path) + suffix)
+        assert side.exists() and mode(side) == 0o600
+    assert journal._connection().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_key_is_never_stored(tmp_path, journal):
+    for n in range(3):
+        entry = record(journal, journal.reserve_nonce(0), bytes([n]) * 40)
+        journal.mark(entry.hash, "sent")
+    journal.mark(entry.hash, "mined", block_number=7, gas_used=21_000, detail="ok")
+    journal.close()
+    key = bytes.fromhex(KEY[2:])
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".sqlite") for p in files)
+    blob = b"".join(p.read_bytes() for p in files)
+    assert len(blob) > 4096
+    for needle in (key, KEY[2:].encode(), KEY[2:].upper().encode(), key.hex().encode("utf-16-le")):
+        assert needle not in blob
+    assert repr(journal).count(KEY[2:]) == 0 and SIGNER.address in repr(journal)
+
+
+def test_wrong_file_is_refused(tmp_path, journal):
+    journal.close()  # the last connection checkpoints the WAL into the file
+    other = tmp_path / "other.sqlite"
+    shutil.copyfile(journal.path, other)
+    with pytest.raises(JournalError, match="not of"):
+        Journal(other, 1, SIGNER.address)
+
+
+def test_bad_inputs(journal):
+    raw, tx_hash = sign(0)
+    with pytest.raises(ValidationError):
+        journal.record_signed(tx_hash="0x" + "00" * 32, nonce=0, raw=raw, to=TO, value=0, data=b"", gas=1,
+                              max_fee_per_gas=1, max_priority_fee_per_gas=1)
+    with pytest.raises(ValidationError):
+        journal.reserve_nonce(-1)
+    with pytest.raises(ValidationError):
+        journal.mark(tx_hash, "signed")
+    with pytest.raises(ValidationError):
+        journal.mark(tx_hash, "bogus")  # type: ignore[arg-type]
+    with pytest.raises(JournalError, match="not in the journal"):
+        journal.mark(tx_hash, "sent")
+    with pytest.raises(ValidationError):
+        journal.list(status="nope")
+    with pytest.raises(ValidationError):
+        Journal.open(CHAIN, "0x1234", journal.path.parent)
+
+
+# ---------------------------------------------------------------- reservation semantics
+
+
+def test_reservations_are_consecutive_and_follow_the_node(journal):
+    assert [journal.reserve_nonce(0) for _ in range(3)] == [0, 1, 2]
+    assert journal.reserve_nonce(10) == 10  # the node knows more (another machine): jump
+    assert journal.reserve_nonce(2) == 3  # a stale (lagging) node count: the journal dominates
+    assert journal.reservations() == [0, 1, 2, 3, 10]
+    assert journal.resync(10) == [] and journal.reservations() == [10]  # the chain consumed 0..9
+
+
+def test_released_nonce_is_reused_before_going_higher(journal):
+    first = [journal.reserve_nonce(5) for _ in range(4)]
+    assert first == [5, 6, 7, 8]
+    journal.release_nonce(6)
+    journal.release_nonce(5)
+    assert journal.reserve_nonce(5) == 5  # lowest released first
+    assert journal.reserve_nonce(5) == 6
+    assert journal.reserve_nonce(5) == 9
+    journal.release_nonce(9)  # the newest: plain rollback
+    assert journal.reserve_nonce(5) == 9
+    journal.release_nonce(7)
+    assert journal.reserve_nonce(8) == 10  # released 7 is below the node's count now: not reused
+    assert journal.reserve_nonces(8, 3) == [11, 12, 13]
+
+
+def test_signed_transactions_hold_their_nonce_until_final(journal):
+    entries = [record(journal, journal.reserve_nonce(0), bytes([n])) for n in range(4)]
+    assert journal.reservations() == []  # recording turned the reservations into held rows
+    assert journal.reserve_nonce(0) == 4
+    journal.release_nonce(4)
+    journal.mark(entries[0].hash, "sent")
+    journal.mark(entries[0].hash, "mined", block_number=1, gas_used=50_000)
+    journal.mark(entries[1].hash, "reverted", block_number=1)
+    journal.mark(entries[2].hash, "not_sent", detail="underpriced")  # refused: its nonce is free again
+    journal.mark(entries[3].hash, "maybe_sent")
+    assert journal.reserve_nonce(0) == 2
+    assert journal.reserve_nonce(0) == 4
+    with pytest.raises(JournalError, match="is maybe_sent"):
+        journal.release_nonce(3)
+    signed = record(journal, journal.reserve_nonce(0))
+    journal.release_nonce(signed.nonce)  # signed, never broadcast: released and marked not sent
+    assert journal.get(signed.hash).status == "not_sent"
+    assert journal.reserve_nonce(0) == signed.nonce
+
+
+def test_rerecording_identical_bytes(journal):
+    entry = record(journal, journal.reserve_nonce(0))
+    with pytest.raises(JournalError, match="already recorded as signed"):
+        record(journal, 0)
+    journal.mark(entry.hash, "not_sent")
+    again = record(journal, journal.reserve_nonce(0))  # same nonce, same fees: the same bytes and hash
+    assert again.hash == entry.hash and again.status == "signed" and again.detail is None
+
+
+def test_resync_after_a_reorg_drops_mined_rows_and_frees_their_nonces(journal):
+    entries = [record(journal, journal.reserve_nonce(0), bytes([n])) for n in range(5)]
+    for e in entries:
+        journal.mark(e.hash, "sent")
+        journal.mark(e.hash, "mined", block_number=e.nonce + 1)
+    before = time.time()
+    late = record(journal, journal.reserve_nonce(0), b"late")  # nonce 5, mined after the count was read
+    journal.mark(late.hash, "mined", block_number=6)
+    assert journal.reserve_nonce(3) == 6  # without resync, a stale count cannot hand out held nonces
+    journal.release_nonce(6)
+    dropped = journal.resync(3, fetched_at=before)  # the node's count went back to 3
+    assert dropped == [entries[3].hash, entries[4].hash]
+    assert journal.get(entries[4].hash).status == "dropped"
+    assert "reorg" in journal.get(entries[4].hash).detail
+    assert journal.get(late.hash).status == "mined"  # protected by fetched_at
+    assert journal.get(entries[2].hash).status == "mined"
+    assert journal.reserve_nonces(3, 3) == [3, 4, 6]
+
+
+def test_abandoned_reservations_are_reused(tmp_path, journal):
+    script = textwrap.dedent(f"""
+        from nvm_chain.chain.tx.journal import Journal
+        j = Journal.open({CHAIN}, {SIGNER.address!r}, {str(tmp_path)!r})
+        print(j.reserve_nonces(0, 2))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[0, 1]"  # that process exited without signing or releasing
+    assert journal.reserve_nonce(0) == 0
+    journal.stale_after = 0.0  # a live owner that never signed within stale_after is abandoned too
+    time.sleep(0.01)
+    assert journal.reserve_nonce(0) == 0
+
+
+# ---------------------------------------------------------------- transactions
+
+
+def test_replacements_only_one_mined(journal):
+    original = record(journal, journal.reserve_nonce(0), b"order")
+    journal.mark(original.hash, "sent")
+    faster = record(journal, 0, b"order", tip=2 * 10**6, replaces=original.hash)
+    journal.mark(faster.hash, "sent")
+    cancel = record(journal, 0, b"", tip=3 * 10**6, replaces=original.hash, to=SIGNER.address)
+    journal.mark(cancel.hash, "sent")
+    assert faster.intent_key == original.intent_key != cancel.intent_key
+    assert [e.hash for e in journal.by_nonce(0)] == [original.hash, faster.hash, cancel.hash]
+    journal.mark(faster.hash, "mined", block_number=3, block_hash="0x" + "ab" * 32, gas_used=21_000)
+    states = {e.hash: (e.status, e.replaced_by) for e in journal.by_nonce(0)}
+    assert states == {original.hash: ("replaced", faster.hash), faster.hash: ("mined", None),
+                      cancel.hash: ("replaced", faster.hash)}
+    journal.mark(cancel.hash, "mined", block_number=3)  # a reorg switched the winner
+    assert journal.get(faster.hash).status == "replaced" and journal.get(cancel.hash).replaced_by is None
+    assert journal.get(cancel.hash).replaces == original.hash
+    assert journal.pending() == []
+
+
+def test_recorded_bytes_only_for_what_we_broadcast(journal):
+    entry = record(journal, journal.reserve_nonce(0))
+    assert journal.recorded_bytes(entry.hash) is None  # signed, but not known to have left
+    journal.mark(entry.hash, "maybe_sent")
+    assert journal.recorded_bytes(entry.hash) == entry.raw
+    assert journal.get(entry.hash).sent_at is not None
+    journal.mark(entry.hash, "sent")
+    assert journal.recorded_bytes(entry.hash.upper().replace("0X", "0x")) == entry.raw
+    assert journal.recorded_bytes("0x" + "11" * 32) is None
+
+
+def test_pending_intent_list_and_filters(journal):
+    a = record(journal, journal.reserve_nonce(0), b"mint", value=5)
+    b = record(journal, journal.reserve_nonce(0), b"burn")
+    journal.mark(a.hash, "sent")
+    key = intent_key(CHAIN, SIGNER.address.lower(), TO.lower(), 5, b"mint")
+    assert a.intent_key == key and a.value == 5 and a.action == "Test.call"
+    assert journal.find_pending_intent(key).hash == a.hash
+    assert [e.hash for e in journal.pending()] == [a.hash, b.hash]
+    journal.mark(a.hash, "mined", block_number=2)
+    assert journal.find_pending_intent(key) is None
+    assert [e.hash for e in journal.list()] == [b.hash, a.hash]
+    assert [e.hash for e in journal.list(status="mined")] == [a.hash]
+    assert [e.hash for e in journal.list(1, status=["mined", "signed"])] == [b.hash]
+    assert "raw" not in repr(journal.get(a.hash))
+
+
+def test_a_forked_child_gets_its_own_connection(journal):
+    assert journal.reserve_nonce(0) == 0
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: must not reuse the parent's SQLite handle
+        code = 1
+        try:
+            os.write(write, str(journal.reserve_nonce(0)).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and os.read(read, 16) == b"1"
+    os.close(read)
+    assert journal.reserve_nonce(0) == 1  # the child's reservation died with it: handed out again
+    assert journal.reserve_nonce(0) == 2
+
+
+def test_existing_loose_modes_are_tightened(tmp_path):
+    folder = tmp_path / "journal" / "31337"
+    folder.mkdir(parents=True, mode=0o755)
+    path = folder / f"{SIGNER.address}.sqlite"
+    path.touch(mode=0o644)
+    os.chmod(path, 0o644)
+    os.chmod(folder, 0o755)
+    with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
+        assert j.reserve_nonce(0) == 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
+def test_threads_share_one_journal(journal):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: journal.reserve_nonce(0), range(80)))
+    assert sorted(got) == list(range(80))
+
+
+# ---------------------------------------------------------------- several OS processes on one key
+
+_WORKER = textwrap.dedent("""
+    import json, sys, threading
+    from nvm_chain.chain.tx.journal import Journal
+    from nvm_chain.chain.tx.signer import LocalSigner
+
+    state, key, release_every, me, other = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    signer = LocalSigner(key)
+    shared = Journal.open(31337, signer.address, state)
+    recorded, released, errors = [], [], []
+
+    def work(worker):
+        # with releases, each thread is a separate client with its own connection
+        journal = Journal.open(31337, signer.address, state) if release_every else shared
+        try:
+            attempt = 0
+            for i in range(25):
+                while True:
+                    attempt += 1
+                    nonce = journal.reserve_nonce(0)
+                    if release_every and attempt % release_every == 0:  # e.g. the node refused it
+                        journal.release_nonce(nonce)
+                        released.append(nonce)
+                        continue
+                    data = bytes([worker, i]) + me.encode()
+                    raw, h = signer.sign_transaction({"type": 2, "chainId": 31337, "nonce": nonce, "gas": 60000,
+                        "to": signer.address, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1, "data": data})
+                    journal.record_signed(tx_hash=h, nonce=nonce, raw=raw, to=signer.address, value=0, data=data,
+                                          gas=60000, max_fee_per_gas=10**9, max_priority_fee_per_gas=1)
+                    journal.mark(h, "sent")
+                    recorded.append(nonce)
+                    break
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    import os, time
+    open(os.path.join(state, "ready-" + me), "w").close()
+    while not os.path.exists(os.path.join(state, "ready-" + other)):  # start together
+        time.sleep(0.005)
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print(json.dumps({"recorded": recorded, "released": released, "errors": errors}))
+""")
+
+
+def _run_processes(tmp_path, release_every: int) -> list[dict]:
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(tmp_path), KEY, str(release_every), f"p{p}",
+                               f"p{1 - p}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for p in range(2)]
+    outs = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr[-2000:]
+        outs.append(json.loads(stdout))
+    return outs
+
+
+@pytest.mark.slow
+def test_two_processes_four_threads_get_distinct_consecutive_nonces(tmp_path):
+    outs = _run_processes(tmp_path, release_every=0)
+    assert [o["errors"] for o in outs] == [[], []]
+    nonces = outs[0]["recorded"] + outs[1]["recorded"]
+    assert len(nonces) == 200 and sorted(nonces) == list(range(200))
+    assert len(outs[0]["recorded"]) == len(outs[1]["recorded"]) == 100
+    assert max(min(o["recorded"]) for o in outs) < 100  # the processes really interleaved
+    with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
+        entries = j.list(1000)
+        assert len(entries) == 200 and {e.status for e in entries} == {"sent"}
+        assert sorted(e.nonce for e in entries) == list(range(200))
+        assert j.reservations() == [] and j.reserve_nonce(0) == 200
+
+
+@pytest.mark.slow
+def test_two_processes_with_releases_reuse_released_nonces(tmp_path):
+    outs = _run_processes(tmp_path, release_every=3)
+    assert [o["errors"] for o in outs] == [[], []]
+    nonces = outs[0]["recorded"] + outs[1]["recorded"]
+    released = outs[0]["released"] + outs[1]["released"]
+    assert len(released) >= 2 * 4 * 12  # every third attempt was given back
+    assert sorted(nonces) == list(range(200))  # no gap left: every released nonce was handed out again
+    with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
+        assert sorted(e.nonce for e in j.list(1000, status="sent")) == list(range(200))
+        assert j.reserve_nonce(0) == 200
+
+
+# ---------------------------------------------------------------- against anvil: a reorg drops a mined write
+
+from tests import faults
+
+faults_sim, faulty = faults.faults_sim, faults.faulty  # the fixtures
+
+
+def test_reorg_on_anvil_drops_a_mined_write_and_resync_frees_its_nonce(faulty, tmp_path):
+    who = faulty.sim.account("agent")
+    w3 = faulty.w3
+    start = w3.eth.get_transaction_count(who.address, "pending")
+    sink = w3.eth.get_balance(SINK)
+    with Journal.open(31337, who.address, tmp_path) as j:
+        nonce = j.reserve_nonce(start)
+        base = w3.eth.get_block("latest")["baseFeePerGas"]
+        fees = {"maxFeePerGas": 2 * base + 10**6, "maxPriorityFeePerGas": 10**6}
+        raw, tx_hash = who.signer.sign_transaction({"type": 2, "chainId": 31337, "nonce": nonce, "gas": 21_000,
+                                                    "to": SINK, "value": 5, **fees})
+        j.record_signed(tx_hash=tx_hash, nonce=nonce, raw=raw, to=SINK, value=5, data=b"", gas=21_000,
+                        max_fee_per_gas=fees["maxFeePerGas"], max_priority_fee_per_gas=10**6, action="transfer")
+        w3.eth.send_raw_transaction(raw)
+        j.mark(tx_hash, "sent")
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=5)
+        assert receipt["status"] == 1
+        j.mark(tx_hash, "mined", block_number=receipt["blockNumber"], gas_used=receipt["gasUsed"])
+        assert j.reserve_nonce(start) == nonce + 1
+        j.release_nonce(nonce + 1)
+
+        faulty.anvil("anvil_reorg", [1, []])  # the block holding it is replaced by an empty one
+        fetched_at = time.time()
+        count = w3.eth.get_transaction_count(who.address, "pending")
+        assert count == nonce and w3.eth.get_transaction_count(who.address) == nonce  # it is gone from the chain
+        assert j.resync(count, fetched_at=fetched_at) == [tx_hash]
+        assert j.get(tx_hash).status == "dropped" and j.reserve_nonce(count) == nonce
+        j.release_nonce(nonce)
+
+        assert j.recorded_bytes(tx_hash) == raw  # resume: the same signed bytes, exactly once
+        j.mark(tx_hash, "maybe_sent")  # holds its nonce again before the bytes leave
+        assert j.reserve_nonce(count) == nonce + 1
+        w3.eth.send_raw_transaction(j.recorded_bytes(tx_hash))
+        j.mark(tx_hash, "sent")
+        assert w3.eth.wait_for_transaction_receipt(tx_hash, timeout=5)["status"] == 1
+        assert faulty.nonce(who.address) == nonce + 1
+        assert w3.eth.get_balance(SINK) == sink + 5
