@@ -8,10 +8,9 @@ from __future__ import annotations
 import eth_abi
 import pytest
 
-from nvm_chain.abi import encode_constructor, registry, selector, signature, topic0
+from nvm_chain.abi import registry, selector, signature, topic0
 from nvm_chain.contracts import Contracts
 from nvm_chain.networks import bundled_address_book
-from nvm_chain.tx.sender import Sender, TxRequest
 from tests.support import ZERO
 
 UUPS_CONTRACTS = ("AgreementsStore", "AssetsRegistry", "DistributePaymentsCondition", "FiatPaymentTemplate",
@@ -101,30 +100,23 @@ def test_linear_pricing_artifact_has_the_surface_of_the_spec_and_binds_to_the_ad
         assert Contracts(book).LinearPricing.address == book["LinearPricing"]
 
 
-def _deploy_linear_pricing(p) -> str:
-    code = encode_constructor(registry()["LinearPricing"], [p.addr("AssetsRegistry")])
-    receipt = Sender(p.w3, p.sim.owner).send(TxRequest(None, code, 3_000_000, action="deploy"), simulate=False)
-    assert receipt.contract_address
-    return receipt.contract_address
-
-
 def test_a_linear_price_plan_is_quoted_locked_and_paid_by_weight(fee_proto):
     p = fee_proto
     builder, agent, buyer = (p.sim.account(n) for n in ("builder", "agent", "subscriber"))
-    pricing = _deploy_linear_pricing(p)
+    pricing = p.addr("LinearPricing")
     price = (True, p.addr("MockERC20"), [0, 0], [builder.address, agent.address], pricing, ZERO, ZERO)
     credits = (True, 4, True, 0, 10, 1, 1, p.addr("NFT1155Credits"))
     receipt = p.send(builder, "AssetsRegistry", "createPlan", price, credits, 1)
     plan = receipt.events_named("PlanRegistered")[0].args["planId"]
 
-    err = p.reverts(agent, "LinearPricing", "setPlan", plan, 1000, 10, [builder.address], [1], at=pricing)
+    err = p.reverts(agent, "LinearPricing", "setPlan", plan, 1000, 10, [builder.address], [1])
     assert (err.error_name, err.error_args) == ("NotPlanOwner", {"planId": plan, "caller": agent.address})
-    err = p.reverts(builder, "LinearPricing", "setPlan", plan, 1000, 10, [builder.address], [0], at=pricing)
+    err = p.reverts(builder, "LinearPricing", "setPlan", plan, 1000, 10, [builder.address], [0])
     assert err.error_name == "InvalidWeights"
-    p.send(builder, "LinearPricing", "setPlan", plan, 1000, 10, [builder.address, agent.address], [3, 1], at=pricing)
-    p.send(builder, "LinearPricing", "increment", plan, 5, at=pricing)
-    assert p.call("LinearPricing", "quote", plan, at=pricing) == (788, 262)  # 1050 by weight 3:1, remainder first
-    assert p.call("LinearPricing", "plans", plan, at=pricing) == (1000, 10)
+    p.send(builder, "LinearPricing", "setPlan", plan, 1000, 10, [builder.address, agent.address], [3, 1])
+    p.send(builder, "LinearPricing", "increment", plan, 5)
+    assert p.call("LinearPricing", "quote", plan) == (788, 262)  # 1050 by weight 3:1, remainder first
+    assert p.call("LinearPricing", "plans", plan) == (1000, 10)
 
     p.send(buyer, "MockERC20", "approve", p.addr("PaymentsVault"), 1050)
     before = [p.call("MockERC20", "balanceOf", a.address) for a in (builder, agent, buyer)]
@@ -135,9 +127,8 @@ def test_a_linear_price_plan_is_quoted_locked_and_paid_by_weight(fee_proto):
 
 
 def test_linear_pricing_refuses_unknown_plans(proto):
-    pricing = _deploy_linear_pricing(proto)
-    err = proto.reverts(proto.sim.account("builder"), "LinearPricing", "quote", 42, at=pricing)
+    assert proto.call("LinearPricing", "assetsRegistry") == proto.addr("AssetsRegistry")
+    err = proto.reverts(proto.sim.account("builder"), "LinearPricing", "quote", 42)
     assert (err.error_name, err.error_args) == ("UnsupportedPlanId", {"planId": 42})
-    err = proto.reverts(proto.sim.account("builder"), "LinearPricing", "setPlan", 42, 1, 1, [ADDRESS], [1],
-                        at=pricing)
+    err = proto.reverts(proto.sim.account("builder"), "LinearPricing", "setPlan", 42, 1, 1, [ADDRESS], [1])
     assert (err.error_name, err.error_args) == ("UnsupportedPlanId", {"planId": 42})

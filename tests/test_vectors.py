@@ -146,8 +146,8 @@ def _schedule(case: dict[str, Any]) -> FeeSchedule:
 
 
 def _price(case: dict[str, Any], amounts: list[str], receivers: list[str]) -> PriceConfig:
-    return PriceConfig(is_crypto=case["isCrypto"], token_address=case["tokenAddress"], amounts=amounts,
-                       receivers=receivers)
+    return PriceConfig(is_crypto=case["isCrypto"], token_address=case["tokenAddress"],
+                       amounts=tuple(int(a) for a in amounts), receivers=tuple(receivers))
 
 
 def _splits(case: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from nvm_chain.errors import ContractRevertError
@@ -35,7 +37,7 @@ TEST_TOKENS = {"MockERC20", "MockEIP3009Token"}
 
 
 @pytest.fixture(scope="module")
-def flow(_sim_fees) -> Flow:
+def flow(_sim_fees) -> Iterator[Flow]:
     """The recorded operations replayed once on the fee-enabled simulation (reverted afterwards)."""
     from tests.support import Protocol
 

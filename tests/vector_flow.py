@@ -16,8 +16,8 @@ from typing import Any
 from eth_utils import keccak
 
 from nvm_chain import ids
-from nvm_chain.abi import decode_log, encode_constructor, registry
-from nvm_chain.tx.sender import Sender, TxReceipt, TxRequest
+from nvm_chain.abi import decode_log
+from nvm_chain.tx.sender import TxReceipt
 from tests.support import ZERO, Protocol
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "shared" / "spec" / "vectors-v1.5.json"
@@ -64,16 +64,7 @@ class _Flow:
         self.agent_ids: list[tuple[str, int]] = []  # (recorded agentId, agentId emitted here)
         self.plan_ids: list[tuple[int, int]] = []  # (PlanRegistered.planId, ids.plan_id of the inputs)
         self.agreement_ids: list[tuple[bytes, bytes]] = []  # (AgreementRegistered.agreementId, formula)
-        self.linear_pricing = self._deploy_linear_pricing()
-
-    def _deploy_linear_pricing(self) -> str:
-        art = registry()["LinearPricing"]
-        code = encode_constructor(art, [self.p.addr("AssetsRegistry")])
-        receipt = Sender(self.p.w3, self.builder.signer).send(TxRequest(None, code, 3_000_000, action="deploy"),
-                                                              simulate=False)
-        assert receipt.contract_address
-        self.names[receipt.contract_address.lower()] = "LinearPricing"
-        return receipt.contract_address
+        self.linear_pricing = p.addr("LinearPricing")
 
     def record(self, op: str, receipt: TxReceipt) -> TxReceipt:
         events = []
