@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "./common/AccessManagedUUPSSurface.sol";
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {ERC721URIStorage} from "@openzeppelin/contracts/token/ERC721/extensions/ERC721URIStorage.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
@@ -28,7 +29,7 @@ interface IIdentityRegistry {
 }
 
 /// @title Registry of plans (price + credits config) and agents (non-transferable ERC-721 identities).
-contract AssetsRegistry is IAsset, IIdentityRegistry, ERC721URIStorage, AccessManaged {
+contract AssetsRegistry is IAsset, IIdentityRegistry, ERC721URIStorage, AccessManagedUUPSSurface {
     /// ERC-165 interface id of ERC-1155, required of every plan's credits.nftAddress.
     bytes4 internal constant ERC1155_INTERFACE_ID = 0xd9b67a26;
     /// Number of re-hashes tried when an ERC-8004 agentId collides.

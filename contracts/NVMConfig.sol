@@ -2,11 +2,12 @@
 pragma solidity ^0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "./common/AccessManagedUUPSSurface.sol";
 import {IAccessManager} from "@openzeppelin/contracts/access/manager/IAccessManager.sol";
 import {INVMConfig} from "./interfaces/INVMConfig.sol";
 
 /// @title Protocol configuration: fee receiver, fee controllers and generic governance parameters.
-contract NVMConfig is INVMConfig, AccessManaged {
+contract NVMConfig is INVMConfig, AccessManagedUUPSSurface {
     struct ParamEntry {
         bytes value;
         bool isActive;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "./common/AccessManagedUUPSSurface.sol";
 import {IAccessManager} from "@openzeppelin/contracts/access/manager/IAccessManager.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -14,7 +15,7 @@ import {Roles} from "./common/Roles.sol";
 /// @title PaymentsVault
 /// @notice Escrow for the payments of agreements. Funds are deposited by LockPaymentCondition
 ///         (DEPOSITOR_ROLE) and paid out by DistributePaymentsCondition (WITHDRAW_ROLE).
-contract PaymentsVault is IVault, AccessManaged, ReentrancyGuardTransient {
+contract PaymentsVault is IVault, AccessManagedUUPSSurface, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice The tokens received differ from the amount requested (e.g. fee-on-transfer token).

@@ -23,7 +23,13 @@ from web3.providers.eth_tester import EthereumTesterProvider
 
 from nvm_chain.chain.abi import registry
 from nvm_chain.sim import EmbeddedChain, Simulation
-from nvm_chain.sim.deploy import _LITERAL_ARGS, DEPLOY_ORDER, GOVERNOR_ROLE, ROLE_GRANTS, TARGET_ROLES
+from nvm_chain.sim.deploy import (
+    _LITERAL_ARGS,
+    DEPLOY_ORDER,
+    GOVERNOR_ROLE,
+    ROLE_GRANTS,
+    TARGET_ROLES,
+)
 
 
 def ours() -> float:

@@ -98,11 +98,9 @@ def artifacts(result: dict) -> dict[str, dict]:
 
 
 def missing_surface(name: str, abi: list[dict]) -> list[str]:
-    """Functions and events of shared/spec/required-abi.json that this contract's ABI lacks (errors are
-    checked across all artifacts by the tests, not per contract)."""
-    spec = ROOT.parent / "shared" / "spec" / "required-abi.json"
-    if not spec.exists():
-        return []
+    """Functions and events of tests/data/required-abi.json (the v1.5.0 surface) that this contract's ABI lacks
+    (errors are checked across all artifacts by the tests, not per contract)."""
+    spec = ROOT / "tests" / "data" / "required-abi.json"
     required = json.loads(spec.read_text()).get(name, {})
     have = {f"{e['name']}({','.join(_canonical(i) for i in e['inputs'])})" for e in abi if "name" in e}
     want = list(required.get("functions", {}).values()) + list(required.get("events", {}).values())

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "../common/AccessManagedUUPSSurface.sol";
 import {IAccessManager} from "@openzeppelin/contracts/access/manager/IAccessManager.sol";
 
 import {IAgreement} from "../interfaces/IAgreement.sol";
@@ -10,7 +11,7 @@ import {Roles} from "../common/Roles.sol";
 /// @title AgreementsStore
 /// @notice Registry of the agreements created by the templates and of the state of their conditions.
 ///         Also keeps the amounts quoted for external-price plans at lock time.
-contract AgreementsStore is IAgreement, AccessManaged {
+contract AgreementsStore is IAgreement, AccessManagedUUPSSurface {
     bytes32 public constant NVM_CONTRACT_NAME = keccak256("AgreementsStore");
 
     mapping(bytes32 agreementId => Agreement) private _agreements;

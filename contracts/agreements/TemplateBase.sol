@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "../common/AccessManagedUUPSSurface.sol";
 import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 import {Context} from "@openzeppelin/contracts/utils/Context.sol";
 
@@ -14,7 +15,7 @@ import {INVMConfig} from "../interfaces/INVMConfig.sol";
 /// @notice Shared plumbing of the agreement templates: the registry / store / config wiring, the errors of
 ///         the v1.5.0 templates, order validation, condition-id derivation, registration with the plan hooks,
 ///         and the ERC-2771 context (the buyer is `_msgSender()`).
-abstract contract TemplateBase is AccessManaged, ERC2771Context {
+abstract contract TemplateBase is AccessManagedUUPSSurface, ERC2771Context {
     INVMConfig internal immutable nvmConfig;
     IAsset internal immutable assetsRegistry;
     IAgreement internal immutable agreementStore;

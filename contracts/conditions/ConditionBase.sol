@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "../common/AccessManagedUUPSSurface.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IAsset} from "../interfaces/IAsset.sol";
@@ -11,7 +12,7 @@ import {IVault} from "../interfaces/IVault.sol";
 /// @title ConditionBase
 /// @notice Shared plumbing of the conditions: the registry / store wiring, the condition-id hash and the
 ///         agreement and condition-state checks made before a condition is marked Fulfilled.
-abstract contract ConditionBase is AccessManaged, ReentrancyGuardTransient {
+abstract contract ConditionBase is AccessManagedUUPSSurface, ReentrancyGuardTransient {
     IAsset internal immutable assetsRegistry;
     IAgreement internal immutable agreementStore;
 

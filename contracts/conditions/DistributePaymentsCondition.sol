@@ -44,7 +44,9 @@ contract DistributePaymentsCondition is VaultConditionBase {
         }
 
         uint256 n = agreement.numberOfPurchases;
-        if (_isFulfilled(_agreementId, _releaseCondition)) {
+        bool release = _isFulfilled(_agreementId, _releaseCondition);
+        _markFulfilled(_agreementId, _conditionId); // before paying out, as v1.5.0 (ConditionUpdated first)
+        if (release) {
             uint256 count = price.receivers.length;
             for (uint256 i = 0; i < count; i++) {
                 _pay(price.tokenAddress, amounts[i] * n, price.receivers[i]);
@@ -52,8 +54,6 @@ contract DistributePaymentsCondition is VaultConditionBase {
         } else {
             _pay(price.tokenAddress, TokenUtils.sum(amounts) * n, agreement.agreementCreator);
         }
-
-        _markFulfilled(_agreementId, _conditionId);
     }
 
     function _pay(address _token, uint256 _amount, address _receiver) private {

@@ -89,6 +89,7 @@ contract LockPaymentCondition is VaultConditionBase {
         uint256 total = TokenUtils.sum(plan.price.amounts) * n;
         if (total == 0) revert ZeroAmountNotSupportedForAuthorization();
 
+        _markFulfilled(_agreementId, _conditionId); // before the deposit, as v1.5.0 (ConditionUpdated first)
         vault.depositERC20WithAuthorization(
             token,
             _from,
@@ -100,8 +101,6 @@ contract LockPaymentCondition is VaultConditionBase {
             _authorization.r,
             _authorization.s
         );
-
-        _markFulfilled(_agreementId, _conditionId);
     }
 
     function _checkFees(uint256 _planId, IAsset.PriceConfig memory _price) private view {

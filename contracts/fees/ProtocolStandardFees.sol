@@ -2,11 +2,12 @@
 pragma solidity ^0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "../common/AccessManagedUUPSSurface.sol";
 import {IAsset} from "../interfaces/IAsset.sol";
 import {IFeeController} from "../interfaces/IFeeController.sol";
 
 /// @title Default fee controller: a flat rate for crypto plans, another for fiat plans, 0 for external-price plans.
-contract ProtocolStandardFees is IFeeController, AccessManaged {
+contract ProtocolStandardFees is IFeeController, AccessManagedUUPSSurface {
     uint256 internal _cryptoFeeRate = 100;
     uint256 internal _fiatFeeRate = 200;
     uint256 internal _feeDenominator = 10000;

@@ -2,11 +2,12 @@
 pragma solidity ^0.8.30;
 
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "../common/AccessManagedUUPSSurface.sol";
 import {IAgreement} from "../interfaces/IAgreement.sol";
 import {IHook} from "../interfaces/IHook.sol";
 
 /// @title Plan hook allowing each agreement creator a single agreement per plan (trial plans).
-contract OneTimeCreatorHook is IHook, AccessManaged {
+contract OneTimeCreatorHook is IHook, AccessManagedUUPSSurface {
     bytes32 public constant NVM_CONTRACT_NAME = keccak256("OneTimeCreatorHook");
 
     /// planId => creator => already created an agreement

@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {AccessManagedUUPSSurface} from "../common/AccessManagedUUPSSurface.sol";
 import {IAccessManager} from "@openzeppelin/contracts/access/manager/IAccessManager.sol";
 import {IAsset} from "../interfaces/IAsset.sol";
 import {Roles} from "../common/Roles.sol";
@@ -11,7 +12,7 @@ import {Roles} from "../common/Roles.sol";
 /// @notice Shared logic of the credit tokens: one ERC-1155 id per plan (tokenId = planId), minted by the plan owner
 ///         or a CREDITS_MINTER_ROLE holder, redeemed (burned) under the plan's redemption rules, never transferable.
 /// @dev Expirable variants plug their ledgers into `_recordMint` / `_recordBurn` and override `balanceOf`.
-abstract contract NFT1155Base is ERC1155, AccessManaged {
+abstract contract NFT1155Base is ERC1155, AccessManagedUUPSSurface {
     /// @notice Registry the plans (owner, credits config) are read from.
     IAsset internal immutable _assetsRegistry;
 
@@ -45,6 +46,7 @@ abstract contract NFT1155Base is ERC1155, AccessManaged {
         _requireMinter(_planId);
         _recordMint(_to, _planId, _value, 0);
         _mint(_to, _planId, _value, _data);
+        _afterMint(_to, _planId, _value, 0);
     }
 
     /// @notice Mints non-expiring credits of several plans to `_to`.
@@ -60,6 +62,9 @@ abstract contract NFT1155Base is ERC1155, AccessManaged {
             _recordMint(_to, _ids[i], _values[i], 0);
         }
         _mintBatch(_to, _ids, _values, _data);
+        for (uint256 i = 0; i < _ids.length; i++) {
+            _afterMint(_to, _ids[i], _values[i], 0);
+        }
     }
 
     // ------------------------------------------------------------------ burn
@@ -148,6 +153,10 @@ abstract contract NFT1155Base is ERC1155, AccessManaged {
 
     /// @dev Called before the ERC-1155 mint of `_value` credits of `_planId` to `_to`; `_secsDuration` 0 = no expiry.
     function _recordMint(address _to, uint256 _planId, uint256 _value, uint256 _secsDuration) internal virtual {}
+
+    /// @dev Called after the ERC-1155 mint recorded by `_recordMint` (V2 emits `Minted` here, after
+    ///      `TransferSingle`, in the order the v1.5.0 contracts emit them).
+    function _afterMint(address _to, uint256 _planId, uint256 _value, uint256 _secsDuration) internal virtual {}
 
     /// @dev Called before the ERC-1155 burn of `_value` credits of `_planId` from `_from`.
     function _recordBurn(address _from, uint256 _planId, uint256 _value) internal virtual {}

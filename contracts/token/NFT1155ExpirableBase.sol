@@ -19,6 +19,7 @@ abstract contract NFT1155ExpirableBase is NFT1155Base {
         _requireMinter(_planId);
         _recordMint(_to, _planId, _value, _secsDuration);
         _mint(_to, _planId, _value, _data);
+        _afterMint(_to, _planId, _value, _secsDuration);
     }
 
     /// @notice Batch version of the expiring mint; all arrays must have the same length.
@@ -38,6 +39,9 @@ abstract contract NFT1155ExpirableBase is NFT1155Base {
             _recordMint(_to, _ids[i], _values[i], _secsDurations[i]);
         }
         _mintBatch(_to, _ids, _values, _data);
+        for (uint256 i = 0; i < _ids.length; i++) {
+            _afterMint(_to, _ids[i], _values[i], _secsDurations[i]);
+        }
     }
 
     /// @dev Ledger key of the credits of `_account` for `_planId`.

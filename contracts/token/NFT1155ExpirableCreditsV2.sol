@@ -54,13 +54,20 @@ contract NFT1155ExpirableCreditsV2 is NFT1155ExpirableBase {
     }
 
     function _recordMint(address _to, uint256 _planId, uint256 _value, uint256 _secsDuration) internal virtual override {
-        uint256 expiration = _secsDuration == 0 ? NEVER : block.timestamp + _secsDuration;
+        uint256 expiration = _expiration(_secsDuration);
         if (_value > 0) {
             bytes32 key = _key(_to, _planId);
             if (_amounts[key][expiration] == 0) _insertExpiration(key, expiration);
             _amounts[key][expiration] += _value;
         }
-        emit Minted(_to, _planId, _value, expiration);
+    }
+
+    function _afterMint(address _to, uint256 _planId, uint256 _value, uint256 _secsDuration) internal virtual override {
+        emit Minted(_to, _planId, _value, _expiration(_secsDuration));
+    }
+
+    function _expiration(uint256 _secsDuration) private view returns (uint256) {
+        return _secsDuration == 0 ? NEVER : block.timestamp + _secsDuration;
     }
 
     function _recordBurn(address _from, uint256 _planId, uint256 _value) internal virtual override {

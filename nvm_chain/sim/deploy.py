@@ -66,6 +66,7 @@ DEPLOY_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("OneTimeCreatorHook", ("AccessManager",)),
     ("MockERC20", ("@erc20",)),
     ("MockEIP3009Token", ("@eip3009",)),
+    ("LinearPricing", ("AssetsRegistry",)),  # the example external price the live address books list
 )
 
 _LITERAL_ARGS = {
