@@ -42,10 +42,9 @@ from typing import Any
 
 import eth_abi
 import rlp  # type: ignore[import-untyped]
-from eth_utils import keccak, to_checksum_address
 
 from nvm_chain.errors import ConfigurationError
-from nvm_chain.sim.revm_tx import MAX_INITCODE_SIZE, SignedTx, TxDecodeError, decode_signed
+from nvm_chain.sim.revm_tx import MAX_INITCODE_SIZE, SignedTx, TxDecodeError, checksum, decode_signed, keccak
 
 GWEI = 10**9
 DEFAULT_CHAIN_ID = 131277322940537  # eth-tester's, so ids and signatures match the py-evm engine
@@ -124,7 +123,7 @@ class _Block:
     gas_used: int = 0
     tx_hashes: list[bytes] = field(default_factory=list)
     logs: list[_Log] = field(default_factory=list)
-    bloom: int = 0
+    bloom: int | None = None  # computed on first use
 
 
 @dataclass
@@ -185,10 +184,12 @@ def _data(value: Any, what: str = "data") -> bytes:
 
 
 def _address(value: Any, what: str = "address") -> str:
-    raw = _data(value, what)
-    if len(raw) != 20:
-        raise _bad(f"{what} must be 20 bytes, got {value!r}")
-    return to_checksum_address(raw)
+    if isinstance(value, str) and len(value) == 42 and value[:2] in ("0x", "0X"):
+        try:
+            return checksum(value)
+        except ValueError:
+            pass
+    raise _bad(f"{what} must be a 20-byte 0x-hex address, got {value!r}")
 
 
 def _params(params: Any, low: int, high: int) -> list[Any]:
@@ -298,14 +299,14 @@ class RevmNode:
         """
         self._pyrevm = load_pyrevm()
         self.chain_id = chain_id
-        self.coinbase = to_checksum_address(coinbase)
+        self.coinbase = checksum(coinbase)
         self.gas_limit = gas_limit
         self.history = history
         self._clock = clock
         cfg = self._pyrevm.CfgEnv(chain_id=chain_id)
         self._evm = self._pyrevm.EVM(env=self._pyrevm.Env(cfg=cfg), spec_id="PRAGUE", gas_limit=gas_limit)
         for address, wei in (alloc or {}).items():
-            self._evm.set_balance(to_checksum_address(address), wei)
+            self._evm.set_balance(checksum(address), wei)
         genesis = _Block(0, int(clock()) if timestamp is None else timestamp, base_fee, gas_limit, b"\x00" * 32)
         self._seal(genesis)
         self._blocks: list[_Block] = [genesis]
@@ -424,7 +425,6 @@ class RevmNode:
 
     def _seal(self, block: _Block) -> None:
         """Fix the block's hash and stamp it on its logs."""
-        block.bloom = _bloom_of(block.logs)
         block.hash = keccak(rlp.encode([block.parent_hash, block.number, block.timestamp, block.base_fee,
                                         block.gas_limit, block.gas_used, block.tx_hashes, b"nvm-chain/revm"]))
         for entry in block.logs:
@@ -681,6 +681,13 @@ class RevmNode:
 
     # ------------------------------------------------------------------------------ formatting
 
+    @staticmethod
+    def _bloom(block: _Block) -> int:
+        """The block's logs bloom (also its only transaction's: one transaction per block)."""
+        if block.bloom is None:
+            block.bloom = _bloom_of(block.logs)
+        return block.bloom
+
     def _fmt_log(self, entry: _Log) -> dict[str, Any]:
         return {"address": entry.address, "topics": [_bytes_hex(t) for t in entry.topics],
                 "data": _bytes_hex(entry.data), "blockNumber": _hex(entry.block_number),
@@ -715,7 +722,7 @@ class RevmNode:
             "blockNumber": _hex(mined.block_number), "from": tx.sender, "to": tx.to,
             "cumulativeGasUsed": _hex(mined.gas_used), "gasUsed": _hex(mined.gas_used),
             "effectiveGasPrice": _hex(mined.price), "contractAddress": mined.contract_address,
-            "logs": [self._fmt_log(e) for e in mined.logs], "logsBloom": _bloom_hex(_bloom_of(mined.logs)),
+            "logs": [self._fmt_log(e) for e in mined.logs], "logsBloom": _bloom_hex(self._bloom(self._blocks[mined.block_number])),
             "status": _hex(mined.status), "type": _hex(tx.type),
         }
 
@@ -724,7 +731,7 @@ class RevmNode:
         return {
             "number": _hex(block.number), "hash": _bytes_hex(block.hash),
             "parentHash": _bytes_hex(block.parent_hash), "nonce": "0x0000000000000000",
-            "sha3Uncles": _bytes_hex(EMPTY_LIST_HASH), "logsBloom": _bloom_hex(block.bloom),
+            "sha3Uncles": _bytes_hex(EMPTY_LIST_HASH), "logsBloom": _bloom_hex(self._bloom(block)),
             "transactionsRoot": _bytes_hex(EMPTY_TRIE_ROOT if not block.tx_hashes else keccak(b"".join(block.tx_hashes))),
             "stateRoot": "0x" + "00" * 32, "receiptsRoot": _bytes_hex(EMPTY_TRIE_ROOT),
             "miner": self.coinbase, "difficulty": "0x0", "totalDifficulty": "0x0", "extraData": "0x",
@@ -993,7 +1000,7 @@ class RevmNode:
 
 
 def _create_address(sender: str, nonce: int) -> str:
-    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+    return checksum(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
 
 def _version(dist: str) -> str:

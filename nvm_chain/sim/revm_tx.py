@@ -7,10 +7,37 @@ Supports legacy (EIP-155 or not), EIP-2930 (type 1) and EIP-1559 (type 2) transa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import rlp  # type: ignore[import-untyped]
 from coincurve import PublicKey
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
+
+try:  # safe-pysha3 hashes several times faster than eth-hash's wrappers; pycryptodome always exists
+    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found]
+
+    def keccak(data: bytes) -> bytes:
+        """Keccak-256 digest of ``data``."""
+        return _keccak_256(data).digest()
+except ImportError:  # pragma: no cover - depends on the environment
+    from Crypto.Hash import keccak as _crypto_keccak
+
+    def keccak(data: bytes) -> bytes:
+        """Keccak-256 digest of ``data``."""
+        return _crypto_keccak.new(data=data, digest_bits=256).digest()
+
+
+@lru_cache(maxsize=65_536)
+def _checksum_hex(lowered: str) -> str:
+    return to_checksum_address(lowered)
+
+
+def checksum(address: Any) -> str:
+    """EIP-55 form of a 20-byte address given as bytes or hex (cached: a node sees the same few addresses)."""
+    if isinstance(address, (bytes, bytearray)):
+        return _checksum_hex("0x" + bytes(address).hex())
+    return _checksum_hex(address.lower())
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -75,7 +102,7 @@ def _int(value: object, what: str) -> int:
 def _to(value: object) -> str | None:
     if not isinstance(value, bytes) or len(value) not in (0, 20):
         raise TxDecodeError("rlp: input string too long for common.Address")
-    return to_checksum_address(value) if value else None
+    return checksum(value) if value else None
 
 
 def _access_list(value: object) -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -86,7 +113,7 @@ def _access_list(value: object) -> tuple[tuple[str, tuple[int, ...]], ...]:
         if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], bytes) and len(item[0]) == 20
                 and isinstance(item[1], list) and all(isinstance(k, bytes) and len(k) == 32 for k in item[1])):
             raise TxDecodeError("rlp: malformed access list entry")
-        entries.append((to_checksum_address(item[0]), tuple(int.from_bytes(k, "big") for k in item[1])))
+        entries.append((checksum(item[0]), tuple(int.from_bytes(k, "big") for k in item[1])))
     return tuple(entries)
 
 
@@ -98,7 +125,7 @@ def _recover(message_hash: bytes, parity: int, r: int, s: int) -> str:
                                                    message_hash, hasher=None)
     except Exception:  # noqa: BLE001 - coincurve raises ValueError or its own errors
         raise TxDecodeError("invalid sender") from None
-    return to_checksum_address(keccak(key.format(compressed=False)[1:])[12:])
+    return checksum(keccak(key.format(compressed=False)[1:])[12:])
 
 
 def decode_signed(raw: bytes) -> SignedTx:
