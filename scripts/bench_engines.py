@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nvm_chain.client import NvmChain  # noqa: E402
-from nvm_chain.models import PlanMetadata  # noqa: E402
-from nvm_chain.sim import Simulation  # noqa: E402
+from nvm_chain.client import NvmChain
+from nvm_chain.models import PlanMetadata
+from nvm_chain.sim import Simulation
 
 PRICE = 1_000_000
 CREDITS = 10

@@ -969,8 +969,13 @@ class RevmNode:
         return True
 
     def rpc_evm_increaseTime(self, params: Any) -> str:
-        (seconds,) = _params(params, 1, 1)
-        self._offset += _quantity(seconds, "seconds")
+        """Move the clock ``seconds`` forward: the next block comes at least that much later than it would have."""
+        (raw,) = _params(params, 1, 1)
+        seconds = _quantity(raw, "seconds")
+        upcoming = self._upcoming_timestamp()
+        self._offset += seconds
+        if self._upcoming_timestamp() < upcoming + seconds:  # the chain runs ahead of the wall clock
+            self._next_timestamp = upcoming + seconds
         return _hex(self._offset)
 
     def rpc_evm_setNextBlockTimestamp(self, params: Any) -> None:
