@@ -15,7 +15,7 @@ from coincurve import PublicKey
 from eth_utils import to_checksum_address
 
 try:  # safe-pysha3 hashes several times faster than eth-hash's wrappers; pycryptodome always exists
-    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found]
+    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
     def keccak(data: bytes) -> bytes:
         """Keccak-256 digest of ``data``."""
