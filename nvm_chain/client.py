@@ -138,6 +138,7 @@ class NvmChain:
         simulation: "Simulation | None" = None,
         dry_run: bool = False,
         rest: "RestClient | None" = None,
+        engine: str = "pyevm",
     ) -> "NvmChain":
         """Connect to ``network`` as the account of ``private_key`` or ``account`` (none: read-only).
 
@@ -155,7 +156,7 @@ class NvmChain:
             if simulation is None:
                 from nvm_chain.sim import Simulation
 
-                simulation = Simulation.start()
+                simulation = Simulation.start(engine=engine)  # "pyevm" or "revm" (the embedded chain's EVM)
             return cls(simulation.w3, simulation.book, signer, network=network, simulation=simulation,
                        dry_run=dry_run, rest=rest)
         if isinstance(address_book, (str, Path)):

@@ -56,7 +56,7 @@ class World:
 
     def client(self, account: str) -> NvmChain:
         """An NvmChain acting as the named test account."""
-        network = "embedded" if self.backend == "embedded" else "local"
+        network = "local" if self.backend == "anvil" else "embedded"
         return NvmChain(self.sim.w3, self.sim.book, self.sim.account(account).signer, network=network,
                         simulation=self.sim)
 
@@ -89,10 +89,19 @@ def _world(sim: Simulation, backend: str):
         sim.chain.revert(snapshot)
 
 
-@pytest.fixture(params=["embedded", "anvil"])
+@pytest.fixture(scope="session")
+def _sim_revm() -> Simulation:
+    pytest.importorskip("pyrevm", reason="the revm engine needs pyrevm (pip install 'nvm-chain[revm]')")
+    return Simulation.start(fees=True, engine="revm")
+
+
+_WORLD_SIMS = {"embedded": "_sim_fees", "anvil": "_sim_anvil", "revm": "_sim_revm"}
+
+
+@pytest.fixture(params=["embedded", "anvil", "revm"])
 def world(request):
-    """Fees on; runs each test on the embedded chain and on anvil (conformance suite)."""
-    sim = request.getfixturevalue("_sim_fees" if request.param == "embedded" else "_sim_anvil")
+    """Fees on; runs each test on the embedded chain (py-evm), on anvil and on the revm engine (conformance)."""
+    sim = request.getfixturevalue(_WORLD_SIMS[request.param])
     yield from _world(sim, request.param)
 
 

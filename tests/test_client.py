@@ -172,7 +172,7 @@ def test_read_only_client_reads_and_refuses_writes(world):
     builder = world.client("builder")
     plan_id = free_plan(builder)
     agent_id = builder.agents.register_agent(META, API, [plan_id]).agent_id
-    network = "embedded" if world.backend == "embedded" else "local"
+    network = "local" if world.backend == "anvil" else "embedded"
     reader = NvmChain(world.sim.w3, world.sim.book, None, network=network)
 
     assert "account=read-only" in repr(reader)

@@ -21,15 +21,16 @@ from nvm_chain.sim.accounts import (
 )
 from nvm_chain.sim.chain import EmbeddedChain, RpcChain
 from nvm_chain.sim.deploy import Deployment, deploy_protocol
+from nvm_chain.sim.revm_chain import RevmChain
 
-__all__ = ["Simulation", "EmbeddedChain", "RpcChain", "TestAccount", "deploy_protocol", "Deployment"]
+__all__ = ["Simulation", "EmbeddedChain", "RevmChain", "RpcChain", "TestAccount", "deploy_protocol", "Deployment"]
 
 
 @dataclass
 class Simulation:
     """A deployed protocol on a chain, with named test accounts."""
 
-    chain: EmbeddedChain | RpcChain
+    chain: EmbeddedChain | RevmChain | RpcChain
     deployment: Deployment
     accounts: dict[str, TestAccount]
     owner: LocalSigner
@@ -60,23 +61,28 @@ class Simulation:
         *,
         fees: bool = False,
         accounts: Sequence[str] = DEFAULT_ACCOUNTS,
-        chain: EmbeddedChain | RpcChain | None = None,
+        chain: EmbeddedChain | RevmChain | RpcChain | None = None,
         owner: LocalSigner | None = None,
+        engine: str = "pyevm",
     ) -> "Simulation":
         """Deploy the suite on ``chain`` (default: a fresh embedded chain) and fund ``accounts``.
 
         With ``fees=True`` the ``fee_receiver`` account becomes the protocol fee receiver (1% crypto,
         2% fiat). The ``settler`` account, when present, holds FIAT_SETTLEMENT_ROLE. ``owner`` must hold
-        ETH on ``chain``; it defaults to eth-tester's genesis account.
+        ETH on ``chain``; it defaults to eth-tester's genesis account. Without ``chain``, ``engine`` picks the
+        embedded chain: ``"pyevm"`` (eth-tester) or ``"revm"`` (pyrevm, far faster; ``nvm-chain[revm]``).
 
         Raises:
-            ConfigurationError: ``fees=True`` without a ``fee_receiver`` account, or duplicate names.
+            ConfigurationError: ``fees=True`` without a ``fee_receiver`` account, duplicate names, an
+                unknown ``engine``, or ``engine="revm"`` without pyrevm installed.
         """
         if len(set(accounts)) != len(accounts):
             raise ConfigurationError(f"duplicate account names in {list(accounts)}")
         if fees and "fee_receiver" not in accounts:
             raise ConfigurationError("fees=True needs an account named 'fee_receiver'")
-        chain = chain or EmbeddedChain()
+        if engine not in ("pyevm", "revm"):
+            raise ConfigurationError(f"unknown engine {engine!r}; choose 'pyevm' or 'revm'")
+        chain = chain or (RevmChain() if engine == "revm" else EmbeddedChain())
         owner = owner or LocalSigner(GENESIS_KEY)
         named = {name: test_account(name) for name in accounts}
         deployment = deploy_protocol(

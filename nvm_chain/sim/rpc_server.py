@@ -1075,11 +1075,12 @@ class DevnetServer:
             raise ConfigurationError(f"the devnet binds to {LOOPBACK} only (test accounts, no auth), not {host!r}")
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int between 0 and 65535, got {port!r}")
-        if getattr(chain, "tester", None) is None:
-            raise ConfigurationError("the devnet serves an embedded (eth-tester) chain only")
+        node = getattr(chain, "node", None)  # an engine that answers JSON-RPC itself (RevmChain's RevmNode)
+        if getattr(chain, "tester", None) is None and not hasattr(node, "handle_json"):
+            raise ConfigurationError("the devnet serves an embedded (eth-tester or revm) chain only")
         if not isinstance(max_body, int) or max_body <= 0:
             raise ConfigurationError(f"max_body must be a positive int, got {max_body!r}")
-        self.rpc = DevnetRpc(chain)
+        self.rpc = node if getattr(chain, "tester", None) is None else DevnetRpc(chain)
         self._httpd = _HttpServer((host, port), self.rpc, max_body, log_requests)
         self._thread: threading.Thread | None = None
         self._started = False

@@ -1,0 +1,1032 @@
+"""An in-process Ethereum node over revm (``pyrevm``): JSON-RPC in, JSON-RPC out, instant mining.
+
+Layer: simulation only. :class:`RevmNode` answers the JSON-RPC methods the client and the devnet use, from
+Python dicts (``request``) or HTTP bodies (``handle_json``), one request at a time (a lock).
+
+How it maps onto pyrevm 0.3.7 (whose ``message_call``/``deploy`` run a message without the transaction-level
+bookkeeping, and keep all state in revm's journal, never finalised):
+
+- ``eth_sendRawTransaction`` decodes and checks the signed transaction like geth's txpool (chain id, nonce,
+  funds for gas × max fee + value, fee cap ≥ base fee, intrinsic gas, block gas limit), mines it at once in a
+  block of its own, charges the sender ``gasUsed × effective price``, burns the base fee and pays the tip to
+  the coinbase, and bumps the sender's nonce (revm bumps it itself for creations);
+- every block remembers a journal checkpoint taken before its transaction. ``evm_revert`` rewinds to one; a
+  call or state read at an older block rewinds there, answers, and re-executes the later blocks (at most
+  ``history`` blocks back; older state is refused like a pruned node does);
+- balance and nonce edits made outside the EVM (fees, nonce bumps) are not in revm's journal, so the node
+  keeps its own journal of them (as deltas) and undoes them when it rewinds;
+- state reads run inside a throw-away checkpoint, so a read never warms an account for a later transaction.
+
+Known differences from a production client (documented, deliberate):
+
+- gas: because pyrevm never finalises its journal, accounts and storage slots touched by an earlier
+  transaction stay warm, and every slot's "original value" (EIP-2200) stays its value when first loaded, so
+  later transactions usually use less gas than on geth/py-evm (tests/test_revm_engine.py measures it);
+- inside the EVM, ``BASEFEE`` reads 0 and ``GASPRICE`` reads 0 (pyrevm forces both), ``BLOCKHASH`` is not
+  this chain's block hash, and the sender's balance during execution is already reduced by the gas limit ×
+  price (as on a real chain);
+- ``eth_call`` ignores fee fields (nothing is charged) and, like revm, refuses a ``from`` that holds code;
+- block hashes are digests of this node's block data (no state or receipt tries).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import eth_abi
+import rlp  # type: ignore[import-untyped]
+
+from nvm_chain.errors import ConfigurationError
+from nvm_chain.sim.revm_tx import (
+    MAX_INITCODE_SIZE,
+    SignedTx,
+    TxDecodeError,
+    checksum,
+    decode_signed,
+    keccak,
+)
+
+GWEI = 10**9
+DEFAULT_CHAIN_ID = 131277322940537  # eth-tester's, so ids and signatures match the py-evm engine
+DEFAULT_GAS_LIMIT = 30_000_000
+ZERO_ADDRESS = "0x" + "00" * 20
+EMPTY_CODE_HASH = keccak(b"")
+EMPTY_LIST_HASH = keccak(rlp.encode([]))
+EMPTY_TRIE_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
+ERROR_STRING = bytes.fromhex("08c379a0")
+
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
+SERVER_ERROR = -32000
+REVERTED = 3
+
+_REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
+
+
+class RpcError(Exception):
+    """A JSON-RPC error answer: ``code``, ``message`` and optional ``data``."""
+
+    def __init__(self, code: int, message: str, data: Any = None):
+        super().__init__(message)
+        self.code, self.message, self.data = code, message, data
+
+    def to_json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+
+def load_pyrevm() -> Any:
+    """The ``pyrevm`` module.
+
+    Raises:
+        ConfigurationError: pyrevm is not installed (it is the optional ``revm`` extra).
+    """
+    try:
+        import pyrevm
+    except ImportError:
+        raise ConfigurationError("the revm engine needs pyrevm: pip install 'nvm-chain[revm]'") from None
+    return pyrevm
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+@dataclass
+class _Log:
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+    index: int
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes = b""
+
+
+@dataclass
+class _Mark:
+    """A point to rewind to: a revm journal checkpoint plus the length of the node's delta journal."""
+
+    checkpoint: Any
+    deltas: int
+
+
+@dataclass
+class _Block:
+    number: int
+    timestamp: int
+    base_fee: int
+    gas_limit: int
+    parent_hash: bytes
+    mark: _Mark | None = None  # state before the block's transactions
+    hash: bytes = b""
+    gas_used: int = 0
+    tx_hashes: list[bytes] = field(default_factory=list)
+    logs: list[_Log] = field(default_factory=list)
+    bloom: int | None = None  # computed on first use
+
+
+@dataclass
+class _Mined:
+    tx: SignedTx
+    block_number: int
+    status: int
+    gas_used: int
+    price: int
+    contract_address: str | None
+    logs: list[_Log]
+    output: bytes = b""  # revert data of a failed transaction
+
+
+@dataclass
+class _Outcome:
+    """One execution: ``result`` is pyrevm's ExecutionResult (None when revm refused to run it)."""
+
+    result: Any
+    output: bytes
+    failure: str | None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    height: int
+    offset: int
+    next_timestamp: int | None
+
+
+# ---------------------------------------------------------------------------------------------- param parsing
+
+
+def _bad(message: str) -> RpcError:
+    return RpcError(INVALID_PARAMS, f"invalid argument: {message}")
+
+
+def _quantity(value: Any, what: str = "quantity") -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and value[:2] in ("0x", "0X") and len(value) > 2:
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    raise _bad(f"{what} must be a 0x-prefixed hex quantity, got {value!r}")
+
+
+def _data(value: Any, what: str = "data") -> bytes:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str) and value[:2] in ("0x", "0X"):
+        try:
+            return bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+    raise _bad(f"{what} must be 0x-prefixed hex bytes, got {value!r}")
+
+
+def _address(value: Any, what: str = "address") -> str:
+    if isinstance(value, str) and len(value) == 42 and value[:2] in ("0x", "0X"):
+        try:
+            return checksum(value)
+        except ValueError:
+            pass
+    raise _bad(f"{what} must be a 20-byte 0x-hex address, got {value!r}")
+
+
+def _params(params: Any, low: int, high: int) -> list[Any]:
+    if params is None:
+        params = []
+    if not isinstance(params, (list, tuple)):
+        raise _bad("params must be an array")
+    if not low <= len(params) <= high:
+        raise _bad(f"expected {low}..{high} params, got {len(params)}")
+    return list(params) + [None] * (high - len(params))
+
+
+def _hex(value: int) -> str:
+    return hex(value)
+
+
+def _bytes_hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+# ---------------------------------------------------------------------------------------------- blooms
+
+
+def _bloom_bits(item: bytes) -> int:
+    digest = keccak(item)
+    bits = 0
+    for i in (0, 2, 4):
+        bits |= 1 << (int.from_bytes(digest[i:i + 2], "big") & 2047)
+    return bits
+
+
+def _bloom_of(logs: list[_Log]) -> int:
+    bloom = 0
+    for entry in logs:
+        bloom |= _bloom_bits(bytes.fromhex(entry.address[2:]))
+        for topic in entry.topics:
+            bloom |= _bloom_bits(topic)
+    return bloom
+
+
+def _bloom_hex(bloom: int) -> str:
+    return _bytes_hex(bloom.to_bytes(256, "big"))
+
+
+# ---------------------------------------------------------------------------------------------- errors
+
+
+def _reverted(data: bytes) -> RpcError:
+    """A revert as geth answers it: code 3, the revert bytes in ``data``, an Error(string) reason in the message."""
+    message = "execution reverted"
+    if data[:4] == ERROR_STRING:
+        with suppress(Exception):  # a malformed reason keeps the bare message
+            message += ": " + eth_abi.decode(["string"], data[4:])[0]
+    return RpcError(REVERTED, message, _bytes_hex(data))
+
+
+def _halt_message(reason: str) -> str:
+    lowered = reason.lower()
+    for needle, text in (("outofgas", "out of gas"), ("opcodenotfound", "invalid opcode"),
+                         ("invalidfeopcode", "invalid opcode: INVALID"), ("invalidjump", "invalid jump destination"),
+                         ("stackunderflow", "stack underflow"), ("stackoverflow", "stack limit reached"),
+                         ("calltoodeep", "max call depth exceeded"), ("outoffunds", "insufficient balance for transfer"),
+                         ("createcollision", "contract address collision"),
+                         ("createcontractsizelimit", "max code size exceeded"),
+                         ("statechangeduringstaticcall", "write protection")):
+        if needle in lowered:
+            return text
+    return reason
+
+
+def _validation_message(text: str) -> str:
+    """revm's refusal to run a message, worded like geth."""
+    lowered = text.lower()
+    if "lackoffundformaxfee" in lowered or "overflowpayment" in lowered:
+        return "insufficient funds for gas * price + value"
+    if "rejectcallerwithcode" in lowered:
+        return "sender not an eoa"
+    if "callgascostmorethangaslimit" in lowered:
+        return "intrinsic gas too low"
+    if "createinitcodesizelimit" in lowered:
+        return "max initcode size exceeded"
+    return text
+
+
+# ---------------------------------------------------------------------------------------------- the node
+
+
+class RevmNode:
+    """A single-node chain over ``pyrevm.EVM(spec_id="PRAGUE")`` that answers JSON-RPC in-process."""
+
+    def __init__(
+        self,
+        *,
+        chain_id: int = DEFAULT_CHAIN_ID,
+        alloc: Mapping[str, int] | None = None,
+        gas_limit: int = DEFAULT_GAS_LIMIT,
+        base_fee: int = GWEI,
+        coinbase: str = ZERO_ADDRESS,
+        timestamp: int | None = None,
+        history: int = 256,
+        clock: Callable[[], float] = time.time,
+    ):
+        """A fresh chain: genesis block 0 at ``timestamp`` (default: now) with ``alloc`` (address → wei).
+
+        Raises:
+            ConfigurationError: pyrevm is not installed.
+        """
+        self._pyrevm = load_pyrevm()
+        self.chain_id = chain_id
+        self.coinbase = checksum(coinbase)
+        self.gas_limit = gas_limit
+        self.history = history
+        self._clock = clock
+        cfg = self._pyrevm.CfgEnv(chain_id=chain_id)
+        self._evm = self._pyrevm.EVM(env=self._pyrevm.Env(cfg=cfg), spec_id="PRAGUE", gas_limit=gas_limit)
+        for address, wei in (alloc or {}).items():
+            self._evm.set_balance(checksum(address), wei)
+        genesis = _Block(0, int(clock()) if timestamp is None else timestamp, base_fee, gas_limit, b"\x00" * 32)
+        self._seal(genesis)
+        self._blocks: list[_Block] = [genesis]
+        self._txs: dict[bytes, _Mined] = {}
+        self._deltas: list[tuple[str, int, int]] = []  # (address, balance delta, nonce delta) made outside revm
+        self._snapshots: dict[int, _Snapshot] = {}
+        self._next_snapshot = 1
+        self._offset = 0
+        self._next_timestamp: int | None = None
+        self._env_block: tuple[int, int] | None = None
+        self._access_list_set = False
+        self._code_cache: dict[bytes, bytes] = {}
+        self.lock = threading.RLock()
+        self._methods: dict[str, Callable[[Any], Any]] = {
+            name[len("rpc_"):]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")
+        }
+
+    # ------------------------------------------------------------------------------ JSON-RPC entry points
+
+    @property
+    def methods(self) -> list[str]:
+        """Names of the supported JSON-RPC methods."""
+        return sorted(self._methods)
+
+    def call(self, method: str, params: Any = None) -> Any:
+        """Run one method and return its JSON result.
+
+        Raises:
+            RpcError: unknown method, bad params, a revert (code 3), a refusal or an internal failure.
+        """
+        fn = self._methods.get(method)
+        if fn is None:
+            raise RpcError(METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
+        with self.lock:
+            try:
+                return fn(params)
+            except RpcError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - reported to the caller, never breaks the node
+                raise RpcError(INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}") from None
+
+    def request(self, method: str, params: Any = None, request_id: Any = 0) -> dict[str, Any]:
+        """One JSON-RPC request as a response dict (``result`` or ``error``)."""
+        try:
+            return {"jsonrpc": "2.0", "id": request_id, "result": self.call(method, params)}
+        except RpcError as exc:
+            return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
+
+    def handle_json(self, body: bytes) -> bytes | None:
+        """Answer an HTTP body (a request or a batch); None when it held only notifications."""
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _dump(_error(None, RpcError(PARSE_ERROR, f"parse error: {exc}")))
+        if isinstance(payload, list):
+            if not payload:
+                return _dump(_error(None, RpcError(INVALID_REQUEST, "invalid request: empty batch")))
+            answers = [a for a in (self._handle_one(item) for item in payload) if a is not None]
+            return _dump(answers) if answers else None
+        answer = self._handle_one(payload)
+        return None if answer is None else _dump(answer)
+
+    def _handle_one(self, request: Any) -> dict[str, Any] | None:
+        if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+            return _error(None, RpcError(INVALID_REQUEST, "invalid request: expected an object with a method"))
+        answer = self.request(request["method"], request.get("params"), request.get("id"))
+        return answer if "id" in request else None
+
+    # ------------------------------------------------------------------------------ public helpers
+
+    @property
+    def latest(self) -> int:
+        """Number of the latest block."""
+        return len(self._blocks) - 1
+
+    def timestamp(self) -> int:
+        """Timestamp of the latest block."""
+        return self._blocks[-1].timestamp
+
+    def mine(self, timestamp: int | None = None) -> int:
+        """Mine one empty block (at ``timestamp`` when given); returns its timestamp.
+
+        Raises:
+            RpcError: ``timestamp`` is not after the latest block's.
+        """
+        with self.lock:
+            if timestamp is not None:
+                self._set_next_timestamp(timestamp)
+            block = self._open_block()
+            self._seal(block)
+            self._blocks.append(block)
+            return block.timestamp
+
+    # ------------------------------------------------------------------------------ blocks and state
+
+    def _next_base_fee(self, parent: _Block) -> int:
+        """EIP-1559: the base fee moves by up to 1/8 towards keeping blocks half full."""
+        target = parent.gas_limit // 2
+        if parent.number == 0 or parent.gas_used == target:
+            return parent.base_fee
+        if parent.gas_used > target:
+            return parent.base_fee + max(parent.base_fee * (parent.gas_used - target) // target // 8, 1)
+        return parent.base_fee - parent.base_fee * (target - parent.gas_used) // target // 8
+
+    def _upcoming_timestamp(self) -> int:
+        if self._next_timestamp is not None:
+            return self._next_timestamp
+        return max(self._blocks[-1].timestamp + 1, int(self._clock()) + self._offset)
+
+    def _open_block(self) -> _Block:
+        parent = self._blocks[-1]
+        block = _Block(parent.number + 1, self._upcoming_timestamp(), self._next_base_fee(parent), self.gas_limit,
+                       parent.hash, mark=self._mark())
+        self._next_timestamp = None
+        return block
+
+    def _seal(self, block: _Block) -> None:
+        """Fix the block's hash and stamp it on its logs."""
+        block.hash = keccak(rlp.encode([block.parent_hash, block.number, block.timestamp, block.base_fee,
+                                        block.gas_limit, block.gas_used, block.tx_hashes, b"nvm-chain/revm"]))
+        for entry in block.logs:
+            entry.block_hash = block.hash
+
+    def _mark(self) -> _Mark:
+        checkpoint = self._evm.snapshot()
+        self._evm.commit()  # keep the journal depth at 0; the checkpoint indices stay valid
+        return _Mark(checkpoint, len(self._deltas))
+
+    def _restore(self, mark: _Mark) -> None:
+        """Rewind state to ``mark``: revm's journal, then the node's own balance/nonce edits."""
+        self._evm.snapshot()  # pyrevm only reverts above depth 0: this throw-away checkpoint is popped
+        self._evm.revert(mark.checkpoint)
+        for address, balance, nonce in reversed(self._deltas[mark.deltas:]):
+            self._edit(address, -balance, -nonce)
+        del self._deltas[mark.deltas:]
+
+    def _edit(self, address: str, balance: int, nonce: int = 0) -> None:
+        """Change an externally owned account's balance and nonce outside revm (not journaled by revm)."""
+        if nonce:
+            info = self._evm.basic(address)
+            self._evm.insert_account_info(address, self._pyrevm.AccountInfo(
+                balance=info.balance + balance, nonce=info.nonce + nonce, code_hash=info.code_hash))
+        elif balance:
+            self._evm.set_balance(address, self._evm.get_balance(address) + balance)
+
+    def _adjust(self, address: str, balance: int, nonce: int = 0) -> None:
+        """:meth:`_edit`, recorded in the node's journal so a rewind undoes it."""
+        if balance or nonce:
+            self._edit(address, balance, nonce)
+            self._deltas.append((address, balance, nonce))
+
+    def _use_block(self, block: _Block) -> None:
+        key = (block.number, block.timestamp)
+        if self._env_block != key:
+            self._evm.set_block_env(self._pyrevm.BlockEnv(
+                number=block.number, coinbase=self.coinbase, timestamp=block.timestamp, basefee=block.base_fee,
+                gas_limit=block.gas_limit, prevrandao=keccak(block.parent_hash + block.number.to_bytes(8, "big"))))
+            self._env_block = key
+
+    def _use_access_list(self, access_list: tuple[tuple[str, tuple[int, ...]], ...]) -> None:
+        if access_list or self._access_list_set:
+            self._evm.set_tx_env(self._pyrevm.TxEnv(access_list=[(a, list(k)) for a, k in access_list]))
+            self._access_list_set = bool(access_list)
+
+    @contextmanager
+    def _sandbox(self) -> Iterator[None]:
+        """Run reads or calls inside a checkpoint that is always reverted (nothing sticks, not even warmth)."""
+        checkpoint = self._evm.snapshot()
+        try:
+            yield
+        finally:
+            self._evm.revert(checkpoint)
+
+    @contextmanager
+    def _at(self, number: int) -> Iterator[_Block]:
+        """State as of the end of block ``number``, in a sandbox (older blocks: rewind, then re-execute).
+
+        Raises:
+            RpcError: the block does not exist, or is more than ``history`` blocks old.
+        """
+        latest = self.latest
+        if number > latest:
+            raise RpcError(SERVER_ERROR, "header not found")
+        if number == latest:
+            with self._sandbox():
+                yield self._blocks[number]
+            return
+        if latest - number > self.history:
+            raise RpcError(SERVER_ERROR, f"historical state unavailable: block {number} is more than "
+                                         f"{self.history} blocks old (this node keeps {self.history})")
+        undone = self._blocks[number + 1:]
+        first = undone[0].mark
+        assert first is not None
+        self._restore(first)
+        try:
+            with self._sandbox():
+                yield self._blocks[number]
+        finally:
+            self._replay(undone)
+
+    def _replay(self, blocks: list[_Block]) -> None:
+        """Re-execute ``blocks`` after a rewind; their results must come out exactly as the first time."""
+        for block in blocks:
+            block.mark = self._mark()
+            for tx_hash in block.tx_hashes:
+                mined = self._txs[tx_hash]
+                again = self._execute(mined.tx, block)
+                result = again.result
+                if result is None or result.gas_used != mined.gas_used or result.is_success != (mined.status == 1):
+                    raise RuntimeError(f"re-execution of block {block.number} diverged")
+
+    def _block_number(self, tag: Any, *, default: str = "latest") -> int:
+        """A block parameter (tag, hex number or EIP-1898 object) → a block number."""
+        if tag is None:
+            tag = default
+        if isinstance(tag, dict):
+            if tag.get("blockHash") is not None:
+                return self._by_hash(_data(tag["blockHash"], "blockHash")).number
+            tag = tag.get("blockNumber", default)
+        if tag in ("latest", "pending", "safe", "finalized"):
+            return self.latest
+        if tag == "earliest":
+            return 0
+        return _quantity(tag, "block number")
+
+    def _by_hash(self, block_hash: bytes) -> _Block:
+        for block in reversed(self._blocks):
+            if block.hash == block_hash:
+                return block
+        raise RpcError(SERVER_ERROR, "header not found")
+
+    def _code(self, address: str) -> bytes:
+        """Deployed code as it was deployed (pyrevm hands it back zero-padded for analysis)."""
+        info = self._evm.basic(address)
+        code_hash = bytes(info.code_hash or EMPTY_CODE_HASH)
+        if code_hash == EMPTY_CODE_HASH:
+            return b""
+        code = self._code_cache.get(code_hash)
+        if code is None:
+            padded = bytes(self._evm.get_code(address) or b"")
+            code = padded
+            for cut in range(len(padded), -1, -1):
+                if keccak(padded[:cut]) == code_hash:
+                    code = padded[:cut]
+                    break
+                if cut and padded[cut - 1] != 0:
+                    break
+            self._code_cache[code_hash] = code
+        return code
+
+    # ------------------------------------------------------------------------------ execution
+
+    def _run(self, sender: str, to: str | None, data: bytes, value: int, gas: int) -> _Outcome:
+        """One message through revm; the result stays in the journal unless the caller sandboxes it."""
+        try:
+            if to is None:
+                address = self._evm.deploy(sender, data, value=value, gas=gas)
+                output = self._code(address)
+            else:
+                output = bytes(self._evm.message_call(sender, to, data, value=value, gas=gas))
+            return _Outcome(self._evm.result, output, None)
+        except RuntimeError as exc:
+            text = str(exc)
+            result = self._evm.result
+            match = _REVERT_OUTPUT.search(text) if result is not None else None
+            return _Outcome(result, bytes.fromhex(match.group(1)) if match else b"", text)
+
+    def _execute(self, tx: SignedTx, block: _Block) -> _Outcome:
+        """Apply a checked transaction in ``block``: upfront gas, execution, refund, tip, nonce."""
+        price = tx.effective_price(block.base_fee)
+        self._use_block(block)
+        self._use_access_list(tx.access_list)
+        self._adjust(tx.sender, -tx.gas * price)
+        outcome = self._run(tx.sender, tx.to, tx.data, tx.value, tx.gas)
+        if outcome.result is None:
+            return outcome
+        gas_used = outcome.result.gas_used
+        self._adjust(tx.sender, (tx.gas - gas_used) * price, 0 if tx.to is None else 1)
+        self._adjust(self.coinbase, (price - block.base_fee) * gas_used)
+        return outcome
+
+    def _check(self, tx: SignedTx) -> None:
+        """Refuse what geth's txpool refuses, with its wording.
+
+        Raises:
+            RpcError: -32000 with geth's message.
+        """
+        if tx.hash in self._txs:
+            raise RpcError(SERVER_ERROR, "already known")
+        if tx.chain_id is not None and tx.chain_id != self.chain_id:
+            raise RpcError(SERVER_ERROR, f"invalid chain id for signer: have {tx.chain_id} want {self.chain_id}")
+        if tx.gas > self.gas_limit:
+            raise RpcError(SERVER_ERROR, "exceeds block gas limit")
+        if tx.to is None and len(tx.data) > MAX_INITCODE_SIZE:
+            raise RpcError(SERVER_ERROR, f"max initcode size exceeded: code size {len(tx.data)} "
+                                         f"limit {MAX_INITCODE_SIZE}")
+        if tx.max_priority_fee > tx.max_fee:
+            raise RpcError(SERVER_ERROR, f"max priority fee per gas higher than max fee per gas: address "
+                                         f"{tx.sender}, maxPriorityFeePerGas: {tx.max_priority_fee}, "
+                                         f"maxFeePerGas: {tx.max_fee}")
+        intrinsic = tx.intrinsic_gas()
+        if tx.gas < intrinsic:
+            raise RpcError(SERVER_ERROR, f"intrinsic gas too low: have {tx.gas}, want {intrinsic}")
+        base_fee = self._next_base_fee(self._blocks[-1])
+        if tx.max_fee < base_fee:
+            raise RpcError(SERVER_ERROR, f"max fee per gas less than block base fee: address {tx.sender}, "
+                                         f"maxFeePerGas: {tx.max_fee}, baseFee: {base_fee}")
+        with self._sandbox():
+            info = self._evm.basic(tx.sender)
+            balance, nonce, code_hash = info.balance, info.nonce, bytes(info.code_hash or EMPTY_CODE_HASH)
+        if code_hash != EMPTY_CODE_HASH:
+            raise RpcError(SERVER_ERROR, f"sender not an eoa: address {tx.sender}, codehash: 0x{code_hash.hex()}")
+        if tx.nonce < nonce:
+            raise RpcError(SERVER_ERROR, f"nonce too low: address {tx.sender}, tx: {tx.nonce} state: {nonce}")
+        if tx.nonce > nonce:
+            raise RpcError(SERVER_ERROR, f"nonce too high: address {tx.sender}, tx: {tx.nonce} state: {nonce}")
+        cost = tx.gas * tx.max_fee + tx.value
+        if balance < cost:
+            raise RpcError(SERVER_ERROR, f"insufficient funds for gas * price + value: address {tx.sender} "
+                                         f"have {balance} want {cost}")
+
+    def _mine_tx(self, tx: SignedTx) -> None:
+        """Mine ``tx`` alone in a new block.
+
+        Raises:
+            RpcError: revm refused to run it (the block is discarded; nothing changed).
+        """
+        block = self._open_block()
+        outcome = self._execute(tx, block)
+        result = outcome.result
+        if result is None:
+            assert block.mark is not None
+            self._restore(block.mark)
+            raise RpcError(SERVER_ERROR, _validation_message(outcome.failure or "transaction not executable"))
+        status = 1 if result.is_success else 0
+        logs = [
+            _Log(log.address, tuple(bytes(t) for t in log.data[0]), bytes(log.data[1]), i, tx.hash, block.number)
+            for i, log in enumerate(result.logs if status else [])
+        ]
+        created = _create_address(tx.sender, tx.nonce) if tx.to is None else None
+        block.tx_hashes.append(tx.hash)
+        block.gas_used = result.gas_used
+        block.logs = logs
+        self._seal(block)
+        self._blocks.append(block)
+        self._txs[tx.hash] = _Mined(tx, block.number, status, result.gas_used, tx.effective_price(block.base_fee),
+                                    created, logs, b"" if status else outcome.output)
+
+    def _call_object(self, raw: Any) -> tuple[str, str | None, bytes, int, int]:
+        if not isinstance(raw, dict):
+            raise _bad("call object must be an object")
+        sender = _address(raw["from"], "from") if raw.get("from") else ZERO_ADDRESS
+        to = _address(raw["to"], "to") if raw.get("to") else None
+        payload = raw.get("input", raw.get("data"))
+        data = _data(payload, "input") if payload is not None else b""
+        value = _quantity(raw["value"], "value") if raw.get("value") is not None else 0
+        gas = _quantity(raw["gas"], "gas") if raw.get("gas") is not None else self.gas_limit
+        if raw.get("chainId") is not None and _quantity(raw["chainId"], "chainId") != self.chain_id:
+            raise _bad(f"chainId {raw['chainId']} is not this chain's ({hex(self.chain_id)})")
+        return sender, to, data, value, min(gas, self.gas_limit)
+
+    def _simulate(self, sender: str, to: str | None, data: bytes, value: int, gas: int) -> _Outcome:
+        """Run a message in the current sandbox; raise the node's answer for anything but success."""
+        outcome = self._run(sender, to, data, value, gas)
+        if outcome.result is None:
+            raise RpcError(SERVER_ERROR, _validation_message(outcome.failure or "call not executable"))
+        if not outcome.result.is_success:
+            if outcome.result.is_halt:
+                raise RpcError(SERVER_ERROR, _halt_message(outcome.result.reason))
+            raise _reverted(outcome.output)
+        return outcome
+
+    # ------------------------------------------------------------------------------ formatting
+
+    @staticmethod
+    def _bloom(block: _Block) -> int:
+        """The block's logs bloom (also its only transaction's: one transaction per block)."""
+        if block.bloom is None:
+            block.bloom = _bloom_of(block.logs)
+        return block.bloom
+
+    def _fmt_log(self, entry: _Log) -> dict[str, Any]:
+        return {"address": entry.address, "topics": [_bytes_hex(t) for t in entry.topics],
+                "data": _bytes_hex(entry.data), "blockNumber": _hex(entry.block_number),
+                "blockHash": _bytes_hex(entry.block_hash), "transactionHash": _bytes_hex(entry.tx_hash),
+                "transactionIndex": "0x0", "logIndex": _hex(entry.index), "removed": False}
+
+    def _fmt_tx(self, mined: _Mined) -> dict[str, Any]:
+        tx = mined.tx
+        out: dict[str, Any] = {
+            "hash": _bytes_hex(tx.hash), "type": _hex(tx.type), "nonce": _hex(tx.nonce),
+            "blockHash": _bytes_hex(self._blocks[mined.block_number].hash),
+            "blockNumber": _hex(mined.block_number), "transactionIndex": "0x0",
+            "from": tx.sender, "to": tx.to, "value": _hex(tx.value), "gas": _hex(tx.gas),
+            "gasPrice": _hex(mined.price), "input": _bytes_hex(tx.data),
+            "v": _hex(tx.v), "r": _hex(tx.r), "s": _hex(tx.s),
+        }
+        if tx.chain_id is not None:
+            out["chainId"] = _hex(tx.chain_id)
+        if tx.type:
+            out["accessList"] = [{"address": a, "storageKeys": ["0x" + k.to_bytes(32, "big").hex() for k in keys]}
+                                 for a, keys in tx.access_list]
+            out["yParity"] = _hex(tx.v)
+        if tx.type == 2:
+            out["maxFeePerGas"], out["maxPriorityFeePerGas"] = _hex(tx.max_fee), _hex(tx.max_priority_fee)
+        return out
+
+    def _fmt_receipt(self, mined: _Mined) -> dict[str, Any]:
+        tx = mined.tx
+        return {
+            "transactionHash": _bytes_hex(tx.hash), "transactionIndex": "0x0",
+            "blockHash": _bytes_hex(self._blocks[mined.block_number].hash),
+            "blockNumber": _hex(mined.block_number), "from": tx.sender, "to": tx.to,
+            "cumulativeGasUsed": _hex(mined.gas_used), "gasUsed": _hex(mined.gas_used),
+            "effectiveGasPrice": _hex(mined.price), "contractAddress": mined.contract_address,
+            "logs": [self._fmt_log(e) for e in mined.logs], "logsBloom": _bloom_hex(self._bloom(self._blocks[mined.block_number])),
+            "status": _hex(mined.status), "type": _hex(tx.type),
+        }
+
+    def _fmt_block(self, block: _Block, full: bool) -> dict[str, Any]:
+        txs: list[Any] = [self._fmt_tx(self._txs[h]) if full else _bytes_hex(h) for h in block.tx_hashes]
+        return {
+            "number": _hex(block.number), "hash": _bytes_hex(block.hash),
+            "parentHash": _bytes_hex(block.parent_hash), "nonce": "0x0000000000000000",
+            "sha3Uncles": _bytes_hex(EMPTY_LIST_HASH), "logsBloom": _bloom_hex(self._bloom(block)),
+            "transactionsRoot": _bytes_hex(EMPTY_TRIE_ROOT if not block.tx_hashes else keccak(b"".join(block.tx_hashes))),
+            "stateRoot": "0x" + "00" * 32, "receiptsRoot": _bytes_hex(EMPTY_TRIE_ROOT),
+            "miner": self.coinbase, "difficulty": "0x0", "totalDifficulty": "0x0", "extraData": "0x",
+            "size": _hex(600 + sum(len(self._txs[h].tx.raw) for h in block.tx_hashes)),
+            "gasLimit": _hex(block.gas_limit), "gasUsed": _hex(block.gas_used), "timestamp": _hex(block.timestamp),
+            "transactions": txs, "uncles": [], "baseFeePerGas": _hex(block.base_fee),
+            "mixHash": "0x" + "00" * 32, "withdrawals": [], "withdrawalsRoot": _bytes_hex(EMPTY_TRIE_ROOT),
+            "blobGasUsed": "0x0", "excessBlobGas": "0x0", "parentBeaconBlockRoot": "0x" + "00" * 32,
+        }
+
+    # ------------------------------------------------------------------------------ methods: identity
+
+    def rpc_web3_clientVersion(self, params: Any) -> str:
+        _params(params, 0, 0)
+        return f"nvm-chain-revm/pyrevm-{_version('pyrevm')}"
+
+    def rpc_net_version(self, params: Any) -> str:
+        _params(params, 0, 0)
+        return str(self.chain_id)
+
+    def rpc_net_listening(self, params: Any) -> bool:
+        _params(params, 0, 0)
+        return True
+
+    def rpc_eth_chainId(self, params: Any) -> str:
+        _params(params, 0, 0)
+        return _hex(self.chain_id)
+
+    def rpc_eth_syncing(self, params: Any) -> bool:
+        _params(params, 0, 0)
+        return False
+
+    def rpc_eth_accounts(self, params: Any) -> list[str]:
+        _params(params, 0, 0)
+        return []
+
+    def rpc_eth_blockNumber(self, params: Any) -> str:
+        _params(params, 0, 0)
+        return _hex(self.latest)
+
+    def rpc_eth_gasPrice(self, params: Any) -> str:
+        _params(params, 0, 0)
+        return _hex(self._next_base_fee(self._blocks[-1]) + GWEI // 1000)
+
+    def rpc_eth_maxPriorityFeePerGas(self, params: Any) -> str:
+        _params(params, 0, 0)
+        return _hex(GWEI // 1000)
+
+    # ------------------------------------------------------------------------------ methods: state
+
+    def rpc_eth_getBalance(self, params: Any) -> str:
+        address, tag = _params(params, 1, 2)
+        with self._at(self._block_number(tag)):
+            return _hex(self._evm.get_balance(_address(address)))
+
+    def rpc_eth_getTransactionCount(self, params: Any) -> str:
+        address, tag = _params(params, 1, 2)
+        with self._at(self._block_number(tag)):
+            return _hex(self._evm.basic(_address(address)).nonce)
+
+    def rpc_eth_getCode(self, params: Any) -> str:
+        address, tag = _params(params, 1, 2)
+        with self._at(self._block_number(tag)):
+            return _bytes_hex(self._code(_address(address)))
+
+    def rpc_eth_getStorageAt(self, params: Any) -> str:
+        address, slot, tag = _params(params, 2, 3)
+        with self._at(self._block_number(tag)):
+            value = self._evm.storage(_address(address), _quantity(slot, "storage slot"))
+        return "0x" + int(value).to_bytes(32, "big").hex()
+
+    def rpc_eth_call(self, params: Any) -> str:
+        """Run a call at a block (default latest) without changing anything; a revert answers code 3."""
+        call, tag, overrides = _params(params, 1, 3)
+        if overrides:
+            raise _bad("state overrides are not supported by this node")
+        sender, to, data, value, gas = self._call_object(call)
+        with self._at(self._block_number(tag)) as block:
+            self._use_block(block)
+            self._use_access_list(())
+            return _bytes_hex(self._simulate(sender, to, data, value, gas).output)
+
+    def rpc_eth_estimateGas(self, params: Any) -> str:
+        """The smallest gas limit with which the call succeeds (binary search, like geth)."""
+        call, tag = _params(params, 1, 2)
+        sender, to, data, value, cap = self._call_object(call)
+        with self._at(self._block_number(tag)) as block:
+            self._use_block(block)
+            self._use_access_list(())
+
+            def works(gas: int) -> bool:
+                with self._sandbox():
+                    result = self._run(sender, to, data, value, gas).result
+                return result is not None and result.is_success
+
+            with self._sandbox():
+                first = self._simulate(sender, to, data, value, cap).result
+            low = first.gas_used - 1
+            high = cap
+            guess = min((first.gas_used + first.gas_refunded + 2300) * 64 // 63, cap)
+            if works(guess):
+                high = guess
+            else:
+                low = guess
+            while high - low > 1 and (high - low) * 1000 > 15 * high:
+                middle = (low + high) // 2
+                if works(middle):
+                    high = middle
+                else:
+                    low = middle
+            return _hex(high)
+
+    # ------------------------------------------------------------------------------ methods: transactions
+
+    def rpc_eth_sendRawTransaction(self, params: Any) -> str:
+        """Check, mine (one transaction per block) and return the hash."""
+        (raw,) = _params(params, 1, 1)
+        try:
+            tx = decode_signed(_data(raw, "transaction"))
+        except TxDecodeError as exc:
+            raise RpcError(SERVER_ERROR, str(exc)) from None
+        self._check(tx)
+        self._mine_tx(tx)
+        return _bytes_hex(tx.hash)
+
+    def rpc_eth_sendTransaction(self, params: Any) -> str:
+        raise RpcError(SERVER_ERROR, "unknown account: this node holds no keys; send signed transactions")
+
+    def rpc_eth_getTransactionByHash(self, params: Any) -> dict[str, Any] | None:
+        (tx_hash,) = _params(params, 1, 1)
+        mined = self._txs.get(_data(tx_hash, "transaction hash"))
+        return None if mined is None else self._fmt_tx(mined)
+
+    def rpc_eth_getTransactionReceipt(self, params: Any) -> dict[str, Any] | None:
+        (tx_hash,) = _params(params, 1, 1)
+        mined = self._txs.get(_data(tx_hash, "transaction hash"))
+        return None if mined is None else self._fmt_receipt(mined)
+
+    # ------------------------------------------------------------------------------ methods: blocks and logs
+
+    def rpc_eth_getBlockByNumber(self, params: Any) -> dict[str, Any] | None:
+        tag, full = _params(params, 1, 2)
+        if tag == "pending":
+            parent = self._blocks[-1]
+            pending = _Block(parent.number + 1, self._upcoming_timestamp(), self._next_base_fee(parent),
+                             self.gas_limit, parent.hash)
+            self._seal(pending)
+            return self._fmt_block(pending, bool(full))
+        number = self._block_number(tag)
+        return self._fmt_block(self._blocks[number], bool(full)) if number <= self.latest else None
+
+    def rpc_eth_getBlockByHash(self, params: Any) -> dict[str, Any] | None:
+        block_hash, full = _params(params, 1, 2)
+        try:
+            return self._fmt_block(self._by_hash(_data(block_hash, "block hash")), bool(full))
+        except RpcError:
+            return None
+
+    def rpc_eth_getLogs(self, params: Any) -> list[dict[str, Any]]:
+        """Logs matching address(es) and positional topics (None = any, list = one of) in a block range."""
+        (query,) = _params(params, 1, 1)
+        if not isinstance(query, dict):
+            raise _bad("filter must be an object")
+        addresses = query.get("address")
+        wanted_addresses = None
+        if addresses is not None:
+            listed = addresses if isinstance(addresses, list) else [addresses]
+            wanted_addresses = {_address(a) for a in listed}
+        topics: list[set[bytes] | None] = []
+        for position in query.get("topics") or []:
+            if position is None:
+                topics.append(None)
+            else:
+                options = position if isinstance(position, list) else [position]
+                topics.append({_data(t, "topic") for t in options})
+        if query.get("blockHash") is not None:
+            blocks = [self._by_hash(_data(query["blockHash"], "blockHash"))]
+        else:
+            low = self._block_number(query.get("fromBlock"))
+            high = min(self._block_number(query.get("toBlock")), self.latest)
+            blocks = self._blocks[low:high + 1]
+        found = []
+        for block in blocks:
+            for entry in block.logs:
+                if wanted_addresses is not None and entry.address not in wanted_addresses:
+                    continue
+                if len(topics) > len(entry.topics):
+                    continue
+                if all(want is None or entry.topics[i] in want for i, want in enumerate(topics)):
+                    found.append(self._fmt_log(entry))
+        return found
+
+    def rpc_eth_feeHistory(self, params: Any) -> dict[str, Any]:
+        count_raw, newest_raw, percentiles = _params(params, 2, 3)
+        count = min(_quantity(count_raw, "block count"), 1024)
+        newest = min(self._block_number(newest_raw), self.latest)
+        oldest = max(newest - count + 1, 0)
+        blocks = self._blocks[oldest:newest + 1]
+        answer: dict[str, Any] = {
+            "oldestBlock": _hex(oldest),
+            "baseFeePerGas": [_hex(b.base_fee) for b in blocks] + [_hex(self._next_base_fee(blocks[-1]))],
+            "gasUsedRatio": [b.gas_used / b.gas_limit for b in blocks],
+        }
+        if percentiles:
+            answer["reward"] = [[_hex(min((self._txs[h].price - b.base_fee for h in b.tx_hashes), default=0))
+                                 for _ in percentiles] for b in blocks]
+        return answer
+
+    # ------------------------------------------------------------------------------ methods: dev controls
+
+    def rpc_evm_snapshot(self, params: Any) -> str:
+        _params(params, 0, 0)
+        snapshot_id = self._next_snapshot
+        self._next_snapshot += 1
+        self._snapshots[snapshot_id] = _Snapshot(self.latest, self._offset, self._next_timestamp)
+        return _hex(snapshot_id)
+
+    def rpc_evm_revert(self, params: Any) -> bool:
+        """Return to a snapshot (it stays usable; later snapshots are dropped); False when unknown."""
+        (raw,) = _params(params, 1, 1)
+        snapshot_id = _quantity(raw, "snapshot id")
+        snapshot = self._snapshots.get(snapshot_id)
+        if snapshot is None:
+            return False
+        if snapshot.height < self.latest:
+            first = self._blocks[snapshot.height + 1].mark
+            assert first is not None
+            self._restore(first)
+            for block in self._blocks[snapshot.height + 1:]:
+                for tx_hash in block.tx_hashes:
+                    self._txs.pop(tx_hash, None)
+            del self._blocks[snapshot.height + 1:]
+        self._offset, self._next_timestamp = snapshot.offset, snapshot.next_timestamp
+        self._snapshots = {k: v for k, v in self._snapshots.items() if k <= snapshot_id}
+        return True
+
+    def rpc_evm_increaseTime(self, params: Any) -> str:
+        """Move the clock ``seconds`` forward: the next block comes at least that much later than it would have."""
+        (raw,) = _params(params, 1, 1)
+        seconds = _quantity(raw, "seconds")
+        upcoming = self._upcoming_timestamp()
+        self._offset += seconds
+        if self._upcoming_timestamp() < upcoming + seconds:  # the chain runs ahead of the wall clock
+            self._next_timestamp = upcoming + seconds
+        return _hex(self._offset)
+
+    def rpc_evm_setNextBlockTimestamp(self, params: Any) -> None:
+        (timestamp,) = _params(params, 1, 1)
+        self._set_next_timestamp(_quantity(timestamp, "timestamp"))
+
+    def _set_next_timestamp(self, timestamp: int) -> None:
+        latest = self._blocks[-1].timestamp
+        if timestamp <= latest:
+            raise RpcError(SERVER_ERROR, f"timestamp {timestamp} is not after the latest block's ({latest})")
+        self._next_timestamp = timestamp
+
+    def rpc_evm_mine(self, params: Any) -> str:
+        """Mine one empty block, or ``{"blocks": n}``; an optional timestamp (number or ``{"timestamp"}``)."""
+        (option,) = _params(params, 0, 1)
+        blocks, timestamp = 1, None
+        if isinstance(option, dict):
+            blocks = _quantity(option["blocks"], "blocks") if option.get("blocks") is not None else 1
+            timestamp = option.get("timestamp")
+        elif option is not None:
+            timestamp = option
+        if not 1 <= blocks <= 10_000:
+            raise _bad("blocks must be between 1 and 10000")
+        for i in range(blocks):
+            self.mine(_quantity(timestamp, "timestamp") if timestamp is not None and i == 0 else None)
+        return "0x0"
+
+
+def _create_address(sender: str, nonce: int) -> str:
+    return checksum(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+
+def _version(dist: str) -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
