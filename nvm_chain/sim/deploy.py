@@ -17,6 +17,7 @@ from web3 import Web3
 from nvm_chain.abi import encode_call, encode_constructor, registry
 from nvm_chain.errors import ContractRevertError, DeploymentError, ValidationError
 from nvm_chain.networks import AddressBook
+from nvm_chain.sim.canonical import place_multicall3
 from nvm_chain.tx.sender import Sender, TxRequest
 from nvm_chain.tx.signer import LocalSigner
 
@@ -66,6 +67,7 @@ DEPLOY_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("OneTimeCreatorHook", ("AccessManager",)),
     ("MockERC20", ("@erc20",)),
     ("MockEIP3009Token", ("@eip3009",)),
+    ("Multicall3", ()),  # last, so the addresses of the others do not move; the book lists the canonical copy
 )
 
 _LITERAL_ARGS = {
@@ -157,7 +159,8 @@ def deploy_protocol(
     ``governor`` (default: the owner) gets GOVERNOR_ROLE; when ``fee_receiver`` is given the governor turns
     fees on (1% crypto, 2% fiat by default). Each address in ``fund`` receives ``eth_per_account`` wei and
     ``tokens_per_account`` of both test tokens. ``fiat_settler`` and ``credits_burner`` optionally receive
-    FIAT_SETTLEMENT_ROLE and CREDITS_BURNER_ROLE.
+    FIAT_SETTLEMENT_ROLE and CREDITS_BURNER_ROLE. Multicall3 is deployed too and listed at its canonical
+    address when the chain lets the deployer put its code there (embedded chain, anvil), else where it was created.
 
     Raises:
         ValidationError: an address argument is malformed.
@@ -224,6 +227,7 @@ def deploy_protocol(
         receipts += _send(gov, [TxRequest(book["NVMConfig"], encode_call(set_fee, [fee_receiver]), CALL_GAS,
                                           action="NVMConfig.setFeeReceiver")])
 
+    book["Multicall3"] = place_multicall3(w3, book["Multicall3"])
     address_book = AddressBook(chainId=w3.eth.chain_id, version=PROTOCOL_VERSION, contracts=book)
     return Deployment(address_book, owner.address, governor.address, fee_receiver,
                       len(receipts), sum(r.gas_used for r in receipts))
