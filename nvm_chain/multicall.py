@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import eth_abi
 from eth_utils import keccak
 from web3 import Web3
+from web3.types import BlockIdentifier
 
 from nvm_chain.abi import RevertReason, registry
 from nvm_chain.contracts import BoundContract
@@ -42,7 +43,7 @@ _GET_BLOCK_NUMBER = keccak(text="getBlockNumber()")[:4]
 _CALL3 = "(address,bool,bytes)[]"
 _RESULT = "(bool,bytes)[]"
 
-Block = int | str
+Block = BlockIdentifier
 
 
 class Result(NamedTuple):
@@ -85,7 +86,7 @@ def _chunks(calls: Sequence[tuple[str, bytes]], chunk: int, max_bytes: int) -> I
 def _eth_call(w3: Web3, to: str, data: bytes, block: Block, action: str) -> bytes:
     try:
         return bytes(w3.eth.call({"to": to, "data": data}, block))
-    except Exception as exc:  # noqa: BLE001 - every backend raises its own class for a revert
+    except Exception as exc:  # every backend raises its own class for a revert
         raw = revert_data(exc)
         if raw is None:
             raise

@@ -22,6 +22,7 @@ from nvm_chain.contracts import BoundContract
 from nvm_chain.errors import NvmChainError
 from nvm_chain.fees import FeeSchedule
 from nvm_chain.models import ZERO, Agent, CreditsConfig, Plan, RedemptionType, parse_id, to_address, to_uint256
+from nvm_chain.multicall import call_many, decode
 from nvm_chain.plan_results import PlanNotFoundError
 from nvm_chain.reads import eth_call, get_logs_chunked
 from nvm_chain.rest.documents import PlanDocument
@@ -237,7 +238,8 @@ def agents_listing_plan(client: NvmChain, plan_id: Any, from_block: Any = 0, to_
 
     Replays ``AgentRegistered`` / ``AgentPlansReplaced`` (candidates: these events do not carry the plans),
     ``PlanAddedToAgent`` (added) and ``PlanRemovedFromAgent`` (dropped) in block/log order, then confirms each
-    remaining candidate with ``AssetsRegistry.getAgent``. Order: first appearance in the logs.
+    remaining candidate with ``AssetsRegistry.getAgent`` (one multicall per chunk of candidates). Order: first
+    appearance in the logs.
 
     Raises:
         ValidationError: bad id or block numbers.
@@ -262,8 +264,22 @@ def agents_listing_plan(client: NvmChain, plan_id: Any, from_block: Any = 0, to_
         else:
             candidates[agent] = None
     listed = []
-    for agent in candidates:
-        record = call(client, registry_, "getAgent", agent)
+    for agent, record in zip(candidates, agent_records(client, list(candidates))):
         if record[3] != 0 and pid in Agent.from_chain(agent, record).plans:
             listed.append(agent)
     return listed
+
+
+def agent_records(client: NvmChain, agent_ids: list[int]) -> list[Any]:
+    """``AssetsRegistry.getAgent`` of each id (decoded records; ``lastUpdated == 0`` for a missing agent): one
+    Multicall3 ``eth_call`` per chunk when the book lists Multicall3, else one read each.
+
+    Raises:
+        ContractRevertError: a read reverted.
+    """
+    registry_ = client.contracts.AssetsRegistry
+    multicall = book_address(client, "Multicall3")
+    if multicall is None:
+        return [call(client, registry_, "getAgent", a) for a in agent_ids]
+    results = call_many(client.w3, multicall, [(registry_, "getAgent", (a,)) for a in agent_ids])
+    return [decode(registry_, "getAgent", r) for r in results]

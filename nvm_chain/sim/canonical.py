@@ -26,9 +26,9 @@ def set_code(w3: Web3, address: str, code: bytes) -> bool:
     """
     provider = w3.provider
     if isinstance(provider, EthereumTesterProvider):
-        backend = provider.ethereum_tester.backend
+        backend = getattr(provider.ethereum_tester, "backend", None)
         chain = getattr(backend, "chain", None)
-        if chain is None or not hasattr(backend, "mine_blocks"):
+        if backend is None or chain is None or not hasattr(backend, "mine_blocks"):
             return False
         state = chain.get_vm().state
         state.set_code(to_canonical_address(address), code)
@@ -46,7 +46,7 @@ def set_code(w3: Web3, address: str, code: bytes) -> bool:
 def place_multicall3(w3: Web3, deployed: str) -> str:
     """The address the book should list for Multicall3: :data:`MULTICALL3_ADDRESS` when code is already there or
     the node lets the deployer copy the code of ``deployed`` there, else ``deployed`` itself."""
-    if w3.eth.get_code(MULTICALL3_ADDRESS):
+    if w3.eth.get_code(Web3.to_checksum_address(MULTICALL3_ADDRESS)):
         return MULTICALL3_ADDRESS
-    code = bytes(w3.eth.get_code(deployed))
+    code = bytes(w3.eth.get_code(Web3.to_checksum_address(deployed)))
     return MULTICALL3_ADDRESS if code and set_code(w3, MULTICALL3_ADDRESS, code) else deployed
