@@ -30,11 +30,11 @@ from web3 import Web3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nvm_chain.abi import registry  # noqa: E402
-from nvm_chain.client import NvmChain  # noqa: E402
-from nvm_chain.models import PlanMetadata  # noqa: E402
-from nvm_chain.sim import RpcChain, Simulation  # noqa: E402
-from nvm_chain.tx.signer import LocalSigner  # noqa: E402
+from nvm_chain.abi import registry
+from nvm_chain.client import NvmChain
+from nvm_chain.models import PlanMetadata
+from nvm_chain.sim import RpcChain, Simulation
+from nvm_chain.tx.signer import LocalSigner
 
 
 def counting(w3: Web3) -> list[str]:
