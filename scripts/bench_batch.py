@@ -96,7 +96,8 @@ def main() -> None:
 
         single, single_n, one_by_one = measure(
             lambda: [reader.plans.get_plan_balance(pid, h) for h in holders], args.runs, sent)
-        nft = reader.w3.eth.contract(address=sim.book["NFT1155Credits"], abi=list(registry()["NFT1155Credits"].abi))
+        nft = reader.w3.eth.contract(address=Web3.to_checksum_address(sim.book["NFT1155Credits"]),
+                                     abi=list(registry()["NFT1155Credits"].abi))
         raw, raw_n, raw_values = measure(
             lambda: [nft.functions.balanceOf(h, pid).call() for h in holders], args.runs, sent)
         batch, batch_n, batched = measure(lambda: reader.plans.get_plan_balances(pid, holders), args.runs, sent)
