@@ -49,7 +49,7 @@ def _credits_contract(plan: Plan) -> str:
 
 
 def _plan_name(client: NvmChain, plan_id: int) -> str:
-    document = rest_plan_document(client, plan_id, stacklevel=4)
+    document = rest_plan_document(client, plan_id, stacklevel=5)  # user → PlansAPI → plan_batch → here
     return (document.name if document is not None else None) or ""
 
 

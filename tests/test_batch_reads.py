@@ -272,3 +272,29 @@ def test_agents_listing_a_plan_are_confirmed_in_one_multicall(world):
     with counted(world.sim.w3) as requests:
         records = reader.agents.get_agents(listed)
     assert work(requests) == ["eth_call"] and records == [reader.agents.get_agent(x) for x in listed]
+
+
+# ---------------------------------------------------------------------------------------------- REST metadata
+
+
+def test_a_batch_of_balances_fetches_the_plan_document_once(world_embedded, fake):
+    from nvm_chain.plans import MetadataUnavailableWarning
+    from nvm_chain.rest import RestClient
+    from tests.rest.fake_backend import Reply, plan_document
+    from tests.rest.helpers import FAST_RETRY
+
+    world = world_embedded
+    pid = credits_plan(world.client("builder"))
+    document = plan_document(str(pid))
+    document["metadata"]["main"]["name"] = "Batch plan"
+    path = f"/api/v1/protocol/plans/{pid}"
+    fake.script("GET", path, Reply(body=document), Reply(status=500, body={}), Reply(status=500, body={}),
+                Reply(status=500, body={}))
+    reader = world.client("agent")
+    reader.rest = RestClient(None, environment="custom", base_url=fake.url, retry=FAST_RETRY)
+
+    named = reader.plans.get_plan_balances(pid, strangers(50))
+    assert {b.plan_name for b in named} == {"Batch plan"} and fake.count("GET", path) == 1
+    with pytest.warns(MetadataUnavailableWarning) as caught:
+        unnamed = reader.plans.get_plan_balances(pid, strangers(2))
+    assert [b.plan_name for b in unnamed] == ["", ""] and caught[0].filename == __file__  # points at the caller
