@@ -24,7 +24,7 @@ from web3.types import BlockIdentifier
 
 from nvm_chain.abi import RevertReason, registry
 from nvm_chain.contracts import BoundContract
-from nvm_chain.errors import ContractRevertError, ValidationError
+from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
 from nvm_chain.models import to_address
 from nvm_chain.tx.reverts import revert_data
 
@@ -101,7 +101,7 @@ def multicall(w3: Web3, multicall_address: str, calls: Sequence[tuple[str, bytes
     Raises:
         ValidationError: ``chunk`` or ``max_bytes`` below 1.
         ContractRevertError: the batch itself reverted (e.g. out of gas), decoded.
-        ValueError: no contract at ``multicall_address`` answered (empty return data).
+        ConfigurationError: nothing at ``multicall_address`` answered (empty return data: a wrong address book).
     """
     if chunk < 1 or max_bytes < 1:
         raise ValidationError(f"chunk and max_bytes must be at least 1, got {chunk} and {max_bytes}")
@@ -115,7 +115,7 @@ def multicall(w3: Web3, multicall_address: str, calls: Sequence[tuple[str, bytes
         data = _AGGREGATE3 + eth_abi.encode([_CALL3], [[(t, True, d) for t, d in part]])
         raw = _eth_call(w3, multicall_address, data, block, f"Multicall3.aggregate3 ({len(part)} calls)")
         if not raw:
-            raise ValueError(f"no Multicall3 at {multicall_address}: aggregate3 returned nothing")
+            raise ConfigurationError(f"no Multicall3 at {multicall_address}: aggregate3 returned nothing")
         decoded = [Result(bool(ok), bytes(out)) for ok, out in eth_abi.decode([_RESULT], raw)[0]]
         if pin and n == 0:
             block = int.from_bytes(decoded.pop(0).unwrap("Multicall3.getBlockNumber"), "big")

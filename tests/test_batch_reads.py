@@ -15,7 +15,7 @@ from eth_utils import keccak, to_checksum_address
 from nvm_chain import ids
 from nvm_chain.abi import registry, selector
 from nvm_chain.client import NvmChain
-from nvm_chain.errors import ContractRevertError, ValidationError
+from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
 from nvm_chain.models import PlanMetadata
 from nvm_chain.multicall import (
     MULTICALL3_ADDRESS,
@@ -201,6 +201,9 @@ def test_balances_of_batch_refuses_bad_input_before_any_request(world):
         with pytest.raises(ValidationError, match="chunk"):
             multicall(world.sim.w3, MULTICALL3_ADDRESS, [], chunk=0)
     assert requests == []
+    nowhere = strangers(1)[0]
+    with pytest.raises(ConfigurationError, match="no Multicall3 at"):
+        multicall(world.sim.w3, nowhere, [(nft, b"")])
 
 
 # ---------------------------------------------------------------------------------------------- listings
