@@ -58,10 +58,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily above
-    from nvm_chain.chain.tx.signer import LocalSigner
-    from nvm_chain.client import NvmChain
+    from nvm_chain.chain.tx.signer import LocalSigner as LocalSigner
+    from nvm_chain.client import NvmChain as NvmChain
     from nvm_chain.errors import *  # noqa: F403
     from nvm_chain.protocol.configs import *  # noqa: F403
     from nvm_chain.protocol.models import *  # noqa: F403
     from nvm_chain.protocol.results import *  # noqa: F403
-    from nvm_chain.sim import Simulation
+    from nvm_chain.sim import Simulation as Simulation

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
-from nvm_chain.chain.tx.refusals import Refusal, classify_refusal
-from nvm_chain.chain.tx.sender import ChainMismatchError, Sender
+from nvm_chain.chain.tx.refusals import classify_refusal
+from nvm_chain.chain.tx.sender import Sender
+from nvm_chain.errors import ChainMismatchError, Refusal
 from tests import faults
 from tests.faults import FaultProxy, post, rpc
 

@@ -24,7 +24,8 @@ SPEC_PROXIES = {  # docs/protocol.md#deployments: identical on 84532 and 8453
 def test_bundled_books_match_the_published_v1_5_deployment(network, chain_id):
     book = bundled_address_book(network)
     assert (book.chain_id, book.version) == (chain_id, "1.5.0")
-    assert len(book.contracts) == 20 and BUNDLED[network] == chain_id
+    assert len(book.contracts) == 21 and BUNDLED[network] == chain_id
+    assert book["Multicall3"] == "0xcA11bde05977b3631167028862bE2a173976CA11"  # the canonical Multicall3
     for name, address in SPEC_PROXIES.items():
         assert book[name] == address
     assert set(book.to_json()) == {"chainId", "version", "contracts"}

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from nvm_chain.chain.contracts import gas_limit
+from nvm_chain.errors import FeeError
 from nvm_chain.protocol import ids
 from nvm_chain.protocol.fees import (
-    FeeError,
     FeeSchedule,
     fees_included,
     protocol_add_fees,

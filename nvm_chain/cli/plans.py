@@ -59,7 +59,7 @@ def get_plans(ctx: click.Context, creator: str | None, page: int, offset: int, s
     if sort_order == "desc":
         ids.reverse()
     selected = ids[(page - 1) * offset: page * offset]
-    found = with_warnings(lambda: [dump(client.plans.get_plan(pid)) for pid in selected])
+    found = with_warnings(lambda: [dump(plan) for plan in client.plans.get_plans(selected)])
     data = {"creator": who, "total": len(ids), "page": page, "offset": offset, "plans": found}
     show(ctx, data, table=[_plan_row(p) for p in found])
 
@@ -93,7 +93,7 @@ def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, from_block
 
     client = open_client(ctx, account=False)
     pid = parse_id(plan_id)
-    agents = [dump(client.agents.get_agent(aid)) for aid in client.plans.get_agents_associated_to_plan(pid, from_block)]
+    agents = [dump(a) for a in client.agents.get_agents(client.plans.get_agents_associated_to_plan(pid, from_block))]
     rows = [{"agentId": a["agentId"], "owner": a["owner"], "url": a["url"], "plans": len(a["plans"])}
             for a in agents]
     show(ctx, {"planId": str(pid), "total": len(agents), "agents": agents}, table=rows)

@@ -384,6 +384,23 @@ class AgentsAPI:
         """
         return self._record(parse_id(agent_id))
 
+    def get_agents(self, agent_ids: Iterable[int | str]) -> list[Agent]:
+        """Many agents' on-chain records, in order: one Multicall3 request per chunk of agents.
+
+        Raises:
+            ValidationError: a malformed id.
+            AgentNotFoundError: one of the agents does not exist (the first missing one).
+        """
+        from nvm_chain.services.plans.reads import agent_records
+
+        wanted = [parse_id(a) for a in agent_ids]
+        agents = []
+        for agent_id, record in zip(wanted, agent_records(self._ctx, wanted)):
+            if record[3] == 0:
+                raise AgentNotFoundError(agent_id, self._ctx.book.chain_id, self._registry.address)
+            agents.append(Agent.from_chain(agent_id, record))
+        return agents
+
     def get_agent_plans(self, agent_id: int | str) -> tuple[int, ...]:
         """The ids of the plans the agent lists, in on-chain order (one ``getAgent`` call; use
         ``client.plans.get_plan`` for a plan's details). payments-py pages REST documents instead.

@@ -19,6 +19,7 @@ from nvm_chain.chain.networks import AddressBook
 from nvm_chain.chain.tx.sender import Sender, TxRequest
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.errors import ContractRevertError, DeploymentError, ValidationError
+from nvm_chain.sim.canonical import place_multicall3
 
 PROTOCOL_VERSION = "1.5.0"
 DEPLOY_GAS = 8_000_000
@@ -67,6 +68,7 @@ DEPLOY_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("MockERC20", ("@erc20",)),
     ("MockEIP3009Token", ("@eip3009",)),
     ("LinearPricing", ("AssetsRegistry",)),  # the example external price the live address books list
+    ("Multicall3", ()),  # last, so the addresses of the others do not move; the book lists the canonical copy
 )
 
 _LITERAL_ARGS = {
@@ -158,7 +160,8 @@ def deploy_protocol(
     ``governor`` (default: the owner) gets GOVERNOR_ROLE; when ``fee_receiver`` is given the governor turns
     fees on (1% crypto, 2% fiat by default). Each address in ``fund`` receives ``eth_per_account`` wei and
     ``tokens_per_account`` of both test tokens. ``fiat_settler`` and ``credits_burner`` optionally receive
-    FIAT_SETTLEMENT_ROLE and CREDITS_BURNER_ROLE.
+    FIAT_SETTLEMENT_ROLE and CREDITS_BURNER_ROLE. Multicall3 is deployed too and listed at its canonical
+    address when the chain lets the deployer put its code there (embedded chain, anvil), else where it was created.
 
     Raises:
         ValidationError: an address argument is malformed.
@@ -225,6 +228,7 @@ def deploy_protocol(
         receipts += _send(gov, [TxRequest(book["NVMConfig"], encode_call(set_fee, [fee_receiver]), CALL_GAS,
                                           action="NVMConfig.setFeeReceiver")])
 
+    book["Multicall3"] = place_multicall3(w3, book["Multicall3"])
     address_book = AddressBook(chainId=w3.eth.chain_id, version=PROTOCOL_VERSION, contracts=book)
     return Deployment(address_book, owner.address, governor.address, fee_receiver,
                       len(receipts), sum(r.gas_used for r in receipts))

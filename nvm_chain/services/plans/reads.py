@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from nvm_chain.chain.abi import decode_log, registry, topic0
 from nvm_chain.chain.contracts import BoundContract
+from nvm_chain.chain.multicall import call_many, decode
 from nvm_chain.chain.reads import eth_call, get_logs_chunked
 from nvm_chain.errors import (
     MetadataUnavailableWarning,
@@ -244,7 +245,8 @@ def agents_listing_plan(ctx: ServiceContext, plan_id: Any, from_block: Any = 0, 
 
     Replays ``AgentRegistered`` / ``AgentPlansReplaced`` (candidates: these events do not carry the plans),
     ``PlanAddedToAgent`` (added) and ``PlanRemovedFromAgent`` (dropped) in block/log order, then confirms each
-    remaining candidate with ``AssetsRegistry.getAgent``. Order: first appearance in the logs.
+    remaining candidate with ``AssetsRegistry.getAgent`` (one multicall per chunk of candidates). Order: first
+    appearance in the logs.
 
     Raises:
         ValidationError: bad id or block numbers.
@@ -269,8 +271,22 @@ def agents_listing_plan(ctx: ServiceContext, plan_id: Any, from_block: Any = 0, 
         else:
             candidates[agent] = None
     listed = []
-    for agent in candidates:
-        record = call(ctx, registry_, "getAgent", agent)
+    for agent, record in zip(candidates, agent_records(ctx, list(candidates))):
         if record[3] != 0 and pid in Agent.from_chain(agent, record).plans:
             listed.append(agent)
     return listed
+
+
+def agent_records(ctx: ServiceContext, agent_ids: list[int]) -> list[Any]:
+    """``AssetsRegistry.getAgent`` of each id (decoded records; ``lastUpdated == 0`` for a missing agent): one
+    Multicall3 ``eth_call`` per chunk when the book lists Multicall3, else one read each.
+
+    Raises:
+        ContractRevertError: a read reverted.
+    """
+    registry_ = ctx.contracts.AssetsRegistry
+    multicall = book_address(ctx, "Multicall3")
+    if multicall is None:
+        return [call(ctx, registry_, "getAgent", a) for a in agent_ids]
+    results = call_many(ctx.w3, multicall, [(registry_, "getAgent", (a,)) for a in agent_ids])
+    return [decode(registry_, "getAgent", r) for r in results]

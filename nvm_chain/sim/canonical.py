@@ -1,0 +1,52 @@
+"""Contracts at their canonical addresses on development chains (simulation only).
+
+Multicall3 sits at the same address on every public chain; the deployer copies the runtime code of its own
+Multicall3 there so that a client reads the same way on the embedded chain, on anvil and on Base. Writing code
+is a development-node feature: py-evm state through eth-tester's backend, ``anvil_setCode`` /
+``hardhat_setCode`` over JSON-RPC. Any other node keeps the copy at its CREATE address.
+"""
+
+from __future__ import annotations
+
+from eth_utils import to_canonical_address
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from nvm_chain.chain.multicall import MULTICALL3_ADDRESS
+
+_SET_CODE_METHODS = ("anvil_setCode", "hardhat_setCode")
+
+
+def set_code(w3: Web3, address: str, code: bytes) -> bool:
+    """Write runtime ``code`` at ``address`` on a development chain; False when the node cannot.
+
+    On eth-tester the code goes into the pending state and two empty blocks are mined: the first carries it,
+    the second keeps it out of reach of a snapshot (reverting to the very block that holds an out-of-band
+    write would re-execute that block without it).
+    """
+    provider = w3.provider
+    if isinstance(provider, EthereumTesterProvider):
+        backend = getattr(provider.ethereum_tester, "backend", None)
+        chain = getattr(backend, "chain", None)
+        if backend is None or chain is None or not hasattr(backend, "mine_blocks"):
+            return False
+        state = chain.get_vm().state
+        state.set_code(to_canonical_address(address), code)
+        state.persist()
+        chain.header = chain.header.copy(state_root=state.state_root)
+        backend.mine_blocks(2)
+        return True
+    for method in _SET_CODE_METHODS:
+        response = provider.make_request(method, [address, "0x" + code.hex()])  # type: ignore[arg-type]
+        if "error" not in response:
+            return True
+    return False
+
+
+def place_multicall3(w3: Web3, deployed: str) -> str:
+    """The address the book should list for Multicall3: :data:`MULTICALL3_ADDRESS` when code is already there or
+    the node lets the deployer copy the code of ``deployed`` there, else ``deployed`` itself."""
+    if w3.eth.get_code(Web3.to_checksum_address(MULTICALL3_ADDRESS)):
+        return MULTICALL3_ADDRESS
+    code = bytes(w3.eth.get_code(Web3.to_checksum_address(deployed)))
+    return MULTICALL3_ADDRESS if code and set_code(w3, MULTICALL3_ADDRESS, code) else deployed
