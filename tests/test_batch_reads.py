@@ -105,7 +105,9 @@ def test_multicall3_sits_at_the_canonical_address_with_the_canonical_interface(w
         world.proto.call("AssetsRegistry", "getTotalAgents")]
 
 
-def test_a_failing_call_inside_a_batch_decodes_to_its_typed_error(world):
+def test_a_failing_call_inside_a_batch_decodes_to_its_typed_error(world, request):
+    if world.backend == "revm":  # the error names the caller: Multicall3 is not at the canonical address on revm yet
+        request.applymarker(pytest.mark.xfail(strict=True, reason="revm node cannot write code out of band yet"))
     builder = world.client("builder")
     pid = credits_plan(builder)
     nft = builder.contracts.NFT1155Credits
