@@ -10,6 +10,7 @@ one passed as ``simulation``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,8 @@ from nvm_chain.chain.networks import (
     AddressBook,
     bundled_address_book,
 )
+from nvm_chain.chain.rpc import FailoverProvider
+from nvm_chain.chain.tx.journal import Journal, default_state_dir
 from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.errors import ConfigurationError, shown
@@ -38,26 +41,54 @@ if TYPE_CHECKING:
 DEFAULT_RPC = {"base-sepolia": "https://sepolia.base.org", "base": "https://mainnet.base.org"}
 
 
-def http_web3(url: str) -> Web3:
-    """A Web3 on ``url`` without web3's per-request ``eth_chainId`` validation (the client checks the
-    chain id itself, once) and without automatic retries of ``eth_sendRawTransaction`` (the sender
-    resends signed bytes itself, idempotently)."""
-    w3 = Web3(Web3.HTTPProvider(url, exception_retry_configuration=None))
+def http_web3(urls: str | Sequence[str]) -> Web3:
+    """A Web3 over one or more JSON-RPC URLs (tried in order, with bounded retries: :mod:`nvm_chain.chain.rpc`),
+    without web3's per-request ``eth_chainId`` validation (the client checks the chain id itself, once).
+
+    Raises:
+        ConfigurationError: no URL, or one that is not http(s) (its value is never shown).
+    """
+    w3 = Web3(FailoverProvider([urls] if isinstance(urls, str) else list(urls)))
     w3.middleware_onion.remove("validation")
     return w3
+
+
+def journal_root(w3: Web3, network: str, state_dir: str | Path | None = None) -> Path:
+    """Where the journals of a connection live: the state directory (``$NVM_STATE_DIR``…), and for ``local``
+    chains, whose chain id repeats across fresh dev chains, a folder named after the genesis block hash."""
+    root = Path(state_dir) if state_dir is not None else default_state_dir()
+    if network == "local":
+        root = root / "local" / bytes(w3.eth.get_block(0)["hash"]).hex()[:16]
+    return root
+
+
+def journal_opener(w3: Web3, network: str, address: str,
+                   state_dir: str | Path | None = None) -> Callable[[int], Journal]:
+    """How the account's on-disk journal is opened once the chain id is known (see :func:`journal_root`)."""
+    return lambda chain_id: Journal.open(chain_id, address, journal_root(w3, network, state_dir))
 
 
 class NvmChain:
     """A connection to one deployment of the protocol, acting as one account."""
 
     def __init__(self, w3: Web3, book: AddressBook, signer: LocalSigner | None, *, network: str,
-                 simulation: "Simulation | None" = None, dry_run: bool = False, rest: "RestClient | None" = None):
+                 simulation: Simulation | None = None, dry_run: bool = False, rest: RestClient | None = None,
+                 state_dir: str | Path | None = None, refuse_duplicates: bool = False,
+                 receipt_timeout: float = 120.0):
+        """See :meth:`connect`; ``state_dir`` holds the transaction journal (embedded chains keep it in memory)."""
         self.signer = signer
         self.simulation = simulation
         self.dry_run = dry_run
+        self.state_dir = state_dir
+        self._options = {"state_dir": state_dir, "refuse_duplicates": refuse_duplicates,
+                         "receipt_timeout": receipt_timeout}
         contracts = Contracts(book)
-        sender = Sender(w3, signer, chain_id=book.chain_id, contracts=contracts.names_by_address(),
-                        dry_run=dry_run) if signer else None
+        sender = None
+        if signer is not None:
+            journal = None if network == "embedded" else journal_opener(w3, network, signer.address, state_dir)
+            sender = Sender(w3, signer, chain_id=book.chain_id, contracts=contracts.names_by_address(),
+                            dry_run=dry_run, journal=journal, refuse_duplicates=refuse_duplicates,
+                            receipt_timeout=receipt_timeout)
         #: what the services get: connection, deployment, sender, REST fallback (never the facade itself)
         self.ctx = ServiceContext(w3, book, contracts, network, sender, rest)
 
@@ -82,12 +113,12 @@ class NvmChain:
         return self.ctx.network
 
     @property
-    def rest(self) -> "RestClient | None":
+    def rest(self) -> RestClient | None:
         """The REST fallback (metadata, x402), when an API key is configured."""
         return self.ctx.rest
 
     @rest.setter
-    def rest(self, rest: "RestClient | None") -> None:
+    def rest(self, rest: RestClient | None) -> None:
         self.ctx.rest = rest
 
     @property
@@ -108,23 +139,31 @@ class NvmChain:
         """
         return self.ctx.sender
 
+    def journals(self) -> list[Journal]:
+        """The on-disk journals of every account on this connection's chain (none for embedded chains)."""
+        if self.network == "embedded":
+            return []
+        chain_id = self.book.chain_id
+        folder = journal_root(self.w3, self.network, self.state_dir) / "journal" / str(chain_id)
+        return [Journal(path, chain_id, path.stem) for path in sorted(folder.glob("0x*.sqlite"))]
+
     @cached_property
-    def plans(self) -> "PlansAPI":
+    def plans(self) -> PlansAPI:
         from nvm_chain.services.plans import PlansAPI
 
         return PlansAPI(self.ctx)
 
     @cached_property
-    def agents(self) -> "AgentsAPI":
+    def agents(self) -> AgentsAPI:
         from nvm_chain.services.agents import AgentsAPI
 
         return AgentsAPI(self.ctx)
 
-    def as_account(self, account: LocalSigner | str) -> "NvmChain":
+    def as_account(self, account: LocalSigner | str) -> NvmChain:
         """The same connection acting as another account (a signer, or a private key)."""
         signer = account if isinstance(account, LocalSigner) else LocalSigner(account)
         return NvmChain(self.w3, self.book, signer, network=self.network, simulation=self.simulation,
-                        dry_run=self.dry_run, rest=self.rest)
+                        dry_run=self.dry_run, rest=self.rest, **self._options)  # type: ignore[arg-type]
 
     @classmethod
     def connect(
@@ -133,17 +172,25 @@ class NvmChain:
         *,
         private_key: str | bytes | None = None,
         account: LocalSigner | None = None,
-        rpc_url: str | None = None,
+        rpc_url: str | Sequence[str] | None = None,
         address_book: AddressBook | str | Path | None = None,
-        simulation: "Simulation | None" = None,
+        simulation: Simulation | None = None,
         dry_run: bool = False,
-        rest: "RestClient | None" = None,
+        rest: RestClient | None = None,
         engine: str = "pyevm",
-    ) -> "NvmChain":
+        state_dir: str | Path | None = None,
+        refuse_duplicates: bool = False,
+        receipt_timeout: float = 120.0,
+    ) -> NvmChain:
         """Connect to ``network`` as the account of ``private_key`` or ``account`` (none: read-only).
 
-        With ``dry_run`` every write stops after its simulation with ``DryRun`` (nothing is signed). ``rest``
-        (a :class:`nvm_chain.rest.RestClient`) adds the REST fallback for metadata and x402 tokens.
+        ``rpc_url`` may list several endpoints: reads fail over between them with bounded retries, and signed
+        bytes go to the next one when one fails. With ``dry_run`` every write stops after its simulation with
+        ``DryRun`` (nothing is signed). ``rest`` (a :class:`nvm_chain.rest.RestClient`) adds the REST fallback
+        for metadata and x402 tokens. Writes are recorded in the account's journal under ``state_dir`` (default
+        ``$NVM_STATE_DIR``, else ``~/.local/state/nvm-chain``); with ``refuse_duplicates`` a write whose
+        identical intent is still pending from an earlier run is refused (``DuplicateIntentError``).
+        ``receipt_timeout`` bounds each wait for a receipt, retries included.
 
         Raises:
             ConfigurationError: unknown network, missing RPC URL or address book for ``local``.
@@ -158,7 +205,8 @@ class NvmChain:
 
                 simulation = Simulation.start(engine=engine)  # "pyevm" or "revm" (the embedded chain's EVM)
             return cls(simulation.w3, simulation.book, signer, network=network, simulation=simulation,
-                       dry_run=dry_run, rest=rest)
+                       dry_run=dry_run, rest=rest, refuse_duplicates=refuse_duplicates,
+                       receipt_timeout=receipt_timeout)
         if isinstance(address_book, (str, Path)):
             address_book = AddressBook.from_file(address_book)
         if network in BUNDLED:
@@ -167,7 +215,8 @@ class NvmChain:
                 raise ConfigurationError(f"address book is for chain {book.chain_id}, not {network}")
             url = rpc_url or DEFAULT_RPC[network]
         else:
-            if rpc_url is None or address_book is None:
+            if not rpc_url or address_book is None:
                 raise ConfigurationError("network 'local' needs rpc_url= and address_book=")
             book, url = address_book, rpc_url
-        return cls(http_web3(url), book, signer, network=network, dry_run=dry_run, rest=rest)
+        return cls(http_web3(url), book, signer, network=network, dry_run=dry_run, rest=rest, state_dir=state_dir,
+                   refuse_duplicates=refuse_duplicates, receipt_timeout=receipt_timeout)

@@ -278,26 +278,32 @@ class InsufficientFundsError(BroadcastError, ValueError):
 
 class NodeUnavailableError(NvmChainError, ConnectionError):
     """No JSON-RPC endpoint answered (transport errors, 429 or 5xx after bounded retries); ``endpoints`` names
-    them (credentials masked)."""
+    them (host only: credentials never shown). ``maybe_delivered`` is True when a request may have reached a
+    node before its answer was lost (what matters for a signed transaction)."""
 
     exit_code = EXIT_NETWORK
 
-    def __init__(self, message: str, endpoints: tuple[str, ...] = ()):
+    def __init__(self, message: str, endpoints: tuple[str, ...] = (), *, maybe_delivered: bool = False):
         self.endpoints = endpoints
+        self.maybe_delivered = maybe_delivered
         super().__init__(message)
 
 
 class DuplicateIntentError(NvmChainError):
-    """The same write (same chain, account, contract, calldata and value) is still pending from an earlier run;
-    ``tx_hash`` names it. Wait for it (``nvm-chain tx wait``) or ask for a new transaction explicitly."""
+    """The same write (same chain, account, contract, calldata and value) from an earlier run is still pending,
+    or was mined without its outcome being reported (``mined_in`` is then its block); ``tx_hash`` names it.
+    Nothing was signed: wait for it (``nvm-chain tx wait``), or ask for a new transaction explicitly (``--new``)."""
 
     exit_code = EXIT_INVALID_INPUT
 
-    def __init__(self, tx_hash: str, nonce: int | None, action: str = ""):
+    def __init__(self, tx_hash: str, nonce: int | None, action: str = "", *, mined_in: int | None = None):
         self.tx_hash = tx_hash
         self.nonce = nonce
-        super().__init__(f"{action or 'this transaction'} is still pending from an earlier run (hash {tx_hash}, "
-                         f"nonce {nonce}); not sent again: wait for it, or pass --new to send another")
+        self.mined_in = mined_in
+        what = action or "this transaction"
+        state = f"was already mined in block {mined_in}" if mined_in is not None else "is still pending"
+        super().__init__(f"{what} from an earlier run {state} (hash {tx_hash}, nonce {nonce}); not sent again: "
+                         f"check it with `nvm-chain tx status {tx_hash}`, or pass --new to send another")
 
 
 class DryRun(NvmChainError):

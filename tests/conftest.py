@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from nvm_chain.sim import Simulation
 from tests.support import Protocol
+
+pytest_plugins = ["tests.faults"]  # the fault-injecting JSON-RPC proxy and its anvil (`faulty`, `faults_sim`)
+
+# every journal the suite writes goes to a throw-away state directory, never the user's (subprocesses inherit it)
+os.environ["NVM_STATE_DIR"] = tempfile.mkdtemp(prefix="nvm-chain-tests-state-")
 
 
 @pytest.fixture(scope="session")

@@ -445,20 +445,23 @@ class FaultyChain:
     def __init__(self, sim: Any, anvil_url: str, proxy: FaultProxy):
         from web3 import Web3
 
+        from nvm_chain.chain.rpc import FailoverProvider, RetryPolicy
+
         self.sim = sim
         self.anvil_url = anvil_url
         self.proxy = proxy
         self.url = proxy.url
-        # like nvm_chain.client.http_web3: no web3 retries, no per-request chain id validation
-        self.w3 = Web3(Web3.HTTPProvider(proxy.url, request_kwargs={"timeout": 5}, exception_retry_configuration=None))
+        # what NvmChain.connect builds: our failover provider (bounded retries), short timeouts for tests
+        self.w3 = Web3(FailoverProvider([proxy.url], RetryPolicy(attempts=4, base_delay=0.05, read_timeout=5.0)))
         self.w3.middleware_onion.remove("validation")
         self.direct = sim.w3
 
-    def client(self, account: str) -> Any:
-        """An NvmChain acting as the named test account, through the proxy."""
+    def client(self, account: str, **options: Any) -> Any:
+        """An NvmChain acting as the named test account, through the proxy (``options``: ``state_dir``,
+        ``receipt_timeout``, ``refuse_duplicates`` …)."""
         from nvm_chain.client import NvmChain
 
-        return NvmChain(self.w3, self.sim.book, self.sim.account(account).signer, network="local")
+        return NvmChain(self.w3, self.sim.book, self.sim.account(account).signer, network="local", **options)
 
     def anvil(self, method: str, params: list[Any] | None = None) -> Any:
         """A JSON-RPC call straight to anvil (``evm_mine``, ``anvil_reorg``, ``evm_setAutomine``, …)."""

@@ -11,7 +11,8 @@ import pytest
 from nvm_chain.chain.abi import decode_log, encode_call, registry
 from nvm_chain.chain.contracts import BoundContract
 from nvm_chain.chain.reads import eth_call
-from nvm_chain.chain.tx.sender import Sender, TxReceipt, TxRequest
+from nvm_chain.chain.tx.sender import Sender
+from nvm_chain.chain.tx.types import TxReceipt, TxRequest
 from nvm_chain.errors import ContractRevertError
 from nvm_chain.sim import Simulation
 

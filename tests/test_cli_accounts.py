@@ -10,7 +10,8 @@ import stat
 import pytest
 from eth_account import Account
 
-from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.sender import Sender
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.cli.errors import INVALID_INPUT, OK, USAGE
 from nvm_chain.sim.accounts import test_key
 from tests.test_cli_agents import API, run

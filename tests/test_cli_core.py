@@ -43,8 +43,13 @@ def run(tmp_path, monkeypatch):
 
 def test_the_default_profile_applies_when_nothing_else_is_given(run):
     got = run([])
-    assert (got["network"], got["rpc_url"], got["format"], got["max_amount"]) == ("local", "http://127.0.0.1:8545",
-                                                                                  "json", 10)
+    assert (got["network"], got["rpc_url"], got["format"], got["max_amount"]) == (
+        "local", ["http://127.0.0.1:8545"], "json", 10)
+
+
+def test_rpc_urls_repeat_as_flags_and_split_on_commas_in_the_environment(run):
+    assert run(["--rpc-url", "http://a:1", "--rpc-url", "http://b:2"])["rpc_url"] == ["http://a:1", "http://b:2"]
+    assert run([], env={"NVM_RPC_URL": "http://a:1, http://b:2"})["rpc_url"] == ["http://a:1", "http://b:2"]
 
 
 def test_environment_beats_profile_and_flags_beat_environment(run):
@@ -54,11 +59,36 @@ def test_environment_beats_profile_and_flags_beat_environment(run):
     assert run([], env={"NVM_PROFILE": "prod"})["network"] == "base"
 
 
-def test_unknown_profile_and_bad_max_amount_are_usage_errors(run, tmp_path):
-    result = CliRunner().invoke(show, ["--profile", "nope"], env={"NVM_CONFIG": str(tmp_path / "config.json")})
-    assert result.exit_code == 2 and "no profile 'nope'" in result.output and "dev, prod" in result.output
+def test_unknown_profile_and_malformed_config_are_configuration_errors_and_bad_max_amount_a_usage_error(
+        run, tmp_path, capsys):
+    config = str(tmp_path / "config.json")
+    code = _main(["tx", "status", "0x" + "11" * 32, "--profile", "nope"], {"NVM_CONFIG": config})
+    err = capsys.readouterr().err
+    assert code == 7 and "no profile 'nope'" in err and "dev, prod" in err
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert _main(["tx", "status", "0x" + "11" * 32], {"NVM_CONFIG": str(broken)}) == 7
+    assert "is not a readable JSON file" in capsys.readouterr().err
     result = CliRunner().invoke(show, ["--max-amount", "1.5"], env={"NVM_CONFIG": str(tmp_path / "none.json")})
     assert result.exit_code == 2 and "whole number of base units" in result.output
+
+
+def _main(argv, env):
+    """Run the nvm-chain entry point in-process with ``env`` set; its exit code."""
+    import os
+
+    from nvm_chain.cli import main
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return main(argv)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def test_json_rendering_keeps_big_ints_exact_and_tables_align(capsys):

@@ -14,8 +14,8 @@ import traceback
 import pytest
 
 from nvm_chain.chain.networks import NETWORKS, bundled_address_book
-from nvm_chain.chain.tx.sender import TxRequest
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.client import DEFAULT_RPC, NvmChain
 from nvm_chain.errors import (
     ChainMismatchError,
@@ -75,14 +75,14 @@ def test_bundled_networks_connect_without_network_traffic(no_network, network, c
     reader = NvmChain.connect(network)
     assert repr(reader) == str(reader) == f"NvmChain(network={network}, chain_id={chain_id}, account=read-only)"
     assert reader.book == bundled_address_book(network) and reader.book.chain_id == chain_id
-    assert reader.w3.provider.endpoint_uri == DEFAULT_RPC[network]
+    assert reader.w3.provider.urls == (DEFAULT_RPC[network],)
     assert reader.contracts.AssetsRegistry.address == reader.book["AssetsRegistry"]
 
     signer = LocalSigner(BUILDER_KEY)
     client = NvmChain.connect(network, private_key=BUILDER_KEY, rpc_url="https://rpc.example/v1")
     assert repr(client) == f"NvmChain(network={network}, chain_id={chain_id}, account={signer.address})"
     assert client.address == signer.address
-    assert client.w3.provider.endpoint_uri == "https://rpc.example/v1"
+    assert client.w3.provider.urls == ("https://rpc.example/v1",)
     assert NvmChain.connect(network, account=signer).signer is signer
 
 
@@ -283,7 +283,7 @@ def test_no_private_key_in_any_repr_str_exception_or_log_embedded(world_embedded
         assert other.address == client.address == key_address
     for label, obj in {"client": client, "sender": client.sender, "signer": client.signer, "plans": client.plans,
                        "agents": client.agents, "contracts": client.contracts, "vars(client)": vars(client),
-                       "vars(sender)": vars(client.sender), "nonces": client.sender.nonces}.items():
+                       "vars(sender)": vars(client.sender), "journal": client.sender.journal}.items():
         seen.show(label, obj)
 
     # successful writes and their results
@@ -291,6 +291,7 @@ def test_no_private_key_in_any_repr_str_exception_or_log_embedded(world_embedded
         {"name": "plan"}, configs.get_free_price_config(),
         configs.set_onchain_mirror(configs.get_fixed_credits_config(10)))
     seen.show("plan result", plan)
+    seen.show("journal entries", [(e, e.raw.hex()) for e in client.sender.journal.list()])
     registration = client.agents.register_agent(META, API, [plan.plan_id])
     seen.show("agent result", registration)
     seen.texts.append(("agent result json", registration.model_dump_json()))

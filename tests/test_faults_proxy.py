@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import http.client
 import os
 import socket
@@ -13,10 +14,7 @@ import pytest
 from nvm_chain.chain.tx.refusals import classify_refusal
 from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.errors import ChainMismatchError, Refusal
-from tests import faults
 from tests.faults import FaultProxy, post, rpc
-
-faults_sim, faulty = faults.faults_sim, faults.faulty  # the fixtures
 
 SEND = "eth_sendRawTransaction"
 SINK = "0x000000000000000000000000000000000000dEaD"
@@ -222,6 +220,7 @@ def _fds() -> int:
 
 def test_stop_is_bounded_and_leaks_nothing(faults_sim):
     _, anvil_url = faults_sim
+    gc.collect()  # sockets of earlier tests' clients closed now, not in the middle of the count
     threads, fds = threading.active_count(), _fds()
     proxy = FaultProxy(anvil_url).start()
     port = int(proxy.url.rsplit(":", 1)[1])

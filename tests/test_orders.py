@@ -12,7 +12,8 @@ import os
 import pytest
 
 from nvm_chain.chain.reads import eth_call
-from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.sender import Sender
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.errors import ContractRevertError
 from nvm_chain.protocol import ids
 from tests.support import ZERO

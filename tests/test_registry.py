@@ -15,7 +15,8 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from nvm_chain.chain.abi import encode_constructor, registry
-from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.sender import Sender
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.protocol import ids
 from tests.support import ZERO, Protocol
 

@@ -23,7 +23,7 @@ from web3.exceptions import TransactionNotFound
 
 from nvm_chain.chain.abi import decode_log
 from nvm_chain.chain.tx.refusals import classify_refusal
-from nvm_chain.chain.tx.sender import TxRequest
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.client import NvmChain
 from nvm_chain.errors import ConfigurationError, ContractRevertError, Refusal
 from nvm_chain.protocol.models import (

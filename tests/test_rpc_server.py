@@ -20,8 +20,9 @@ from web3.exceptions import (
 
 from nvm_chain.chain.abi import encode_call, registry
 from nvm_chain.chain.tx.refusals import classify_refusal
-from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.errors import (
     ConfigurationError,
     ContractRevertError,

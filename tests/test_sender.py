@@ -8,10 +8,11 @@ from eth_tester import EthereumTester, PyEVMBackend
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 
-from nvm_chain.chain.tx.nonces import NonceAllocator
+from nvm_chain.chain.tx.journal import Journal
 from nvm_chain.chain.tx.refusals import classify_refusal
-from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.errors import (
     BroadcastError,
     ChainMismatchError,
@@ -72,14 +73,30 @@ def test_a_request_that_never_arrived_is_sent_once_on_the_retry(node):
     assert sent_count(w3) == 1
 
 
-def test_when_the_node_stays_unreachable_the_result_is_pending_with_the_hash(node):
+def test_when_the_node_stays_unreachable_after_the_bytes_left_the_result_is_pending_with_the_hash(node):
     _, provider, w3 = node
-    provider.faults["eth_sendRawTransaction"] = ["drop-answer", "drop-request"]
+    provider.faults["eth_sendRawTransaction"] = ["drop-answer", "drop-request", "drop-request"]
+    provider.faults["eth_getTransactionByHash"] = ["drop-request"]
     sender = Sender(w3, OWNER)
     with pytest.raises(TransactionPending) as info:
         sender.send(PAY, simulate=False)
-    assert info.value.tx_hash.startswith("0x") and "not failed" in str(info.value)
+    assert info.value.tx_hash.startswith("0x") and info.value.nonce == 0 and "not failed" in str(info.value)
+    assert sender.journal.get(info.value.tx_hash).status == "maybe_sent"
     assert sender.wait(info.value.tx_hash).status == 1  # it was in fact mined
+    assert sender.journal.get(info.value.tx_hash).status == "mined" and sent_count(w3) == 1
+
+
+def test_bytes_that_never_reached_the_node_are_not_sent_and_free_their_nonce(node):
+    _, provider, w3 = node
+    provider.faults["eth_sendRawTransaction"] = ["drop-request"] * 3
+    sender = Sender(w3, OWNER)
+    with pytest.raises(BroadcastError, match="not sent") as info:
+        sender.send(PAY, simulate=False)
+    assert not isinstance(info.value, TransactionPending) and sent_count(w3) == 0
+    (entry,) = sender.journal.list()
+    assert entry.status == "not_sent" and entry.nonce == 0
+    assert sender.send(PAY, simulate=False).nonce == 0  # the nonce was free again: no gap, nothing queued
+    assert sent_count(w3) == 1
 
 
 def test_no_receipt_in_time_is_pending_and_a_later_wait_resolves_it(node):
@@ -93,25 +110,50 @@ def test_no_receipt_in_time_is_pending_and_a_later_wait_resolves_it(node):
     assert sender.wait(info.value.tx_hash).status == 1
 
 
-def test_a_stale_nonce_is_resynced_and_the_transaction_sent_once(node):
+class _RacedSigner(LocalSigner):
+    """Signs, then lets ``other`` (another sender of the same key, with its own journal: another process)
+    broadcast first: the race two processes on one key run."""
+
+    __slots__ = ("other",)
+
+    def sign_transaction(self, tx):
+        signed = super().sign_transaction(tx)
+        if self.other is not None:
+            other, self.other = self.other, None
+            other()
+        return signed
+
+
+def test_a_nonce_taken_by_another_process_is_re_signed_fresh_and_both_writes_happen(node):
     _, _, w3 = node
-    stale = Sender(w3, OWNER)
-    stale.send(PAY, simulate=False)
-    Sender(w3, OWNER).send(PAY, simulate=False)  # another process used nonce 1 behind our back
-    receipt = stale.send(PAY, simulate=False)  # our allocator still says 1
-    assert receipt.status == 1 and receipt.nonce == 2  # re-signed once with the node's nonce
-    assert sent_count(w3) == 3
+    signer = _RacedSigner(GENESIS_KEY)
+    rival = Sender(w3, OWNER, journal=Journal.in_memory(w3.eth.chain_id, OWNER.address))
+    other_pay = TxRequest(PAY.to, b"", 21_000, value=2, action="other")
+    signer.other = lambda: rival.send(other_pay, simulate=False)
+    receipt = Sender(w3, signer).send(PAY, simulate=False)
+    assert receipt.status == 1 and receipt.nonce == 1  # re-signed once with the next free nonce
+    assert sent_count(w3) == 2 and w3.eth.get_balance(PAY.to) == 3  # both payments happened, once each
 
 
-def test_rebroadcasting_the_same_signed_bytes_is_idempotent(node):
+def test_identical_bytes_from_another_process_are_not_taken_for_ours(node):
+    """Same key, same nonce, same calldata, same fees: the same signed bytes. The second sender must not adopt
+    the first one's transaction: each asked for one payment, two payments happen."""
+    _, _, w3 = node
+    signer = _RacedSigner(GENESIS_KEY)
+    rival = Sender(w3, OWNER, journal=Journal.in_memory(w3.eth.chain_id, OWNER.address))
+    signer.other = lambda: rival.send(PAY, simulate=False)
+    receipt = Sender(w3, signer).send(PAY, simulate=False)
+    assert receipt.status == 1 and receipt.nonce == 1
+    assert sent_count(w3) == 2 and w3.eth.get_balance(PAY.to) == 2
+
+
+def test_resending_the_recorded_bytes_is_idempotent(node):
     _, _, w3 = node
     sender = Sender(w3, OWNER)
-    raw, tx_hash = OWNER.sign_transaction({"type": 2, "chainId": w3.eth.chain_id, "nonce": 0, "gas": 21_000,
-                                           "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1,
-                                           "to": PAY.to, "value": 1, "data": b""})
-    assert sender.rebroadcast(raw) == tx_hash
-    assert sender.rebroadcast(raw) == tx_hash  # mined already: "nonce too low" for a known hash
-    assert sent_count(w3) == 1
+    tx_hash = sender.send(PAY, simulate=False, wait=False)
+    assert sender.resend(tx_hash) == tx_hash  # mined already: "nonce too low" for bytes we sent
+    assert sender.wait(tx_hash).status == 1 and sent_count(w3) == 1
+    assert sender.journal.get(tx_hash).status == "mined"
 
 
 class _FlakySigner(LocalSigner):
@@ -131,8 +173,8 @@ def test_a_signing_failure_releases_its_nonce(node):
     sender = Sender(w3, signer)
     with pytest.raises(RuntimeError):
         sender.send(PAY, simulate=False)
-    assert sender.nonces.peek(OWNER.address) == 0  # released, not burned
-    assert sender.send(PAY, simulate=False).status == 1 and sent_count(w3) == 1
+    assert sender.journal.reservations() == [] and sender.journal.list() == []  # released, not burned
+    assert sender.send(PAY, simulate=False).nonce == 0 and sent_count(w3) == 1
 
 
 def test_insufficient_funds_is_refused_typed_and_releases_the_nonce(node):
@@ -142,7 +184,7 @@ def test_insufficient_funds_is_refused_typed_and_releases_the_nonce(node):
     with pytest.raises(InsufficientFundsError) as info:
         sender.send(PAY, simulate=False)
     assert info.value.refusal is Refusal.INSUFFICIENT_FUNDS and "not sent" in str(info.value)
-    assert sender.nonces.peek(poor.address) == 0
+    assert [e.status for e in sender.journal.list()] == ["not_sent"] and sender.journal.reservations() == []
 
 
 def test_the_chain_id_is_checked_before_signing(node):
@@ -185,6 +227,9 @@ def test_batch_refusal_reports_what_was_sent(node):
     with pytest.raises(BroadcastError) as info:
         sender.send_batch([PAY, poor_pay, PAY])
     assert len(info.value.sent) == 1 and info.value.refusal is Refusal.INSUFFICIENT_FUNDS
+    assert sorted(e.status for e in sender.journal.list()) == ["not_sent", "not_sent", "sent"]
+    assert sender.wait(info.value.sent[0]).status == 1 and sender.journal.get(info.value.sent[0]).status == "mined"
+    assert sender.send(PAY, simulate=False).nonce == 1 and sent_count(w3) == 2  # the refused nonces are free
 
 
 @pytest.mark.parametrize(("message", "kind"), [
@@ -203,16 +248,6 @@ def test_node_refusals_are_classified(message, kind):
     assert classify_refusal(message) is kind
 
 
-def test_the_nonce_allocator_rolls_back_only_its_newest_reservation():
-    fetched = []
-    alloc = NonceAllocator(lambda a: fetched.append(a) or 10)
-    assert [alloc.reserve("a"), alloc.reserve("a"), alloc.reserve("a", 3)] == [10, 11, 12]
-    alloc.release("a", 12)  # not the newest: forget, resync next time
-    assert alloc.peek("a") is None and alloc.reserve("a") == 10 and len(fetched) == 2
-    alloc.release("a", 10)
-    assert alloc.peek("a") == 10
-
-
 def test_dry_run_simulates_and_stops_before_signing(node):
     from nvm_chain.errors import DryRun
 
@@ -222,4 +257,4 @@ def test_dry_run_simulates_and_stops_before_signing(node):
         sender.send(PAY)
     assert info.value.request is PAY and "nothing was signed or sent" in str(info.value)
     assert "eth_call" in provider.calls and "eth_sendRawTransaction" not in provider.calls
-    assert sender.nonces.peek(OWNER.address) is None and sent_count(w3) == 0
+    assert sender.journal.list() == [] and sender.journal.reservations() == [] and sent_count(w3) == 0

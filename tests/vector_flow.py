@@ -16,7 +16,7 @@ from typing import Any
 from eth_utils import keccak
 
 from nvm_chain.chain.abi import decode_log
-from nvm_chain.chain.tx.sender import TxReceipt
+from nvm_chain.chain.tx.types import TxReceipt
 from nvm_chain.protocol import ids
 from tests.support import ZERO, Protocol
 

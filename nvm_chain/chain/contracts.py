@@ -12,7 +12,7 @@ from typing import Any
 
 from nvm_chain.chain.abi import Artifact, decode_output, encode_call, registry
 from nvm_chain.chain.networks import AddressBook
-from nvm_chain.chain.tx.sender import TxRequest
+from nvm_chain.chain.tx.types import TxRequest
 
 #: gas limits per (contract, function): about twice the gas the real v1.5.0 contracts used on py-evm
 #: (docs/observed.md#gas). Unused gas is not charged; the pre-send simulation runs with the same limit,

@@ -63,7 +63,8 @@ def open_client(ctx: click.Context, *, account: bool = True):
         raise click.UsageError("this command signs transactions: give --account NAME (a keystore, see "
                                "`nvm-chain accounts`) or set NVM_PRIVATE_KEY (automation only)")
     return NvmChain.connect(s.network, account=signer, rpc_url=s.rpc_url, address_book=s.address_book,
-                            dry_run=s.dry_run, rest=open_rest())
+                            dry_run=s.dry_run, rest=open_rest(), refuse_duplicates=not s.new,
+                            receipt_timeout=s.receipt_timeout)
 
 
 def confirm_spend(ctx: click.Context, what: str, amount: int, unit: str) -> None:

@@ -21,7 +21,8 @@ import click
 _OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "network": (("--network",), {"help": "base-sepolia, base, local (with --rpc-url and --address-book) or "
                                           "embedded (a fresh in-process chain). Env NVM_NETWORK."}),
-    "rpc_url": (("--rpc-url",), {"help": "JSON-RPC endpoint. Env NVM_RPC_URL."}),
+    "rpc_url": (("--rpc-url",), {"multiple": True, "help": "JSON-RPC endpoint; repeat it for fallbacks (tried in "
+                                                          "order). Env NVM_RPC_URL, comma-separated."}),
     "address_book": (("--address-book",), {"help": "Deployment file {chainId, version, contracts}. "
                                                     "Env NVM_ADDRESS_BOOK."}),
     "profile": (("--profile",), {"help": "Profile of the config file. Env NVM_PROFILE."}),
@@ -35,11 +36,18 @@ _OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "yes": (("--yes", "-y"), {"is_flag": True, "default": None,
                               "help": "Confirm spending without a prompt (required when stdin is not a terminal)."}),
     "max_amount": (("--max-amount",), {"help": "Refuse to spend more than this many base units in one command."}),
+    "receipt_timeout": (("--receipt-timeout",), {"type": click.FloatRange(min=0),
+                                                 "help": "Seconds a write waits for its receipt, retries included, "
+                                                         "before exiting 5 (pending, hash printed). Default 120. "
+                                                         "Env NVM_RECEIPT_TIMEOUT."}),
+    "new": (("--new",), {"is_flag": True, "default": None,
+                         "help": "Send a write even if the same one from an earlier run is still pending."}),
     "debug": (("--debug",), {"is_flag": True, "default": None, "help": "Show tracebacks."}),
 }
 
 _ENV = {"network": "NVM_NETWORK", "rpc_url": "NVM_RPC_URL", "address_book": "NVM_ADDRESS_BOOK",
-        "profile": "NVM_PROFILE", "format": "NVM_FORMAT", "account": "NVM_ACCOUNT", "max_amount": "NVM_MAX_AMOUNT"}
+        "profile": "NVM_PROFILE", "format": "NVM_FORMAT", "account": "NVM_ACCOUNT", "max_amount": "NVM_MAX_AMOUNT",
+        "receipt_timeout": "NVM_RECEIPT_TIMEOUT"}
 _PROFILE_KEYS = ("network", "rpc_url", "address_book", "account", "format", "max_amount")
 
 
@@ -55,7 +63,7 @@ class Settings:
     """Resolved global options."""
 
     network: str = "base-sepolia"
-    rpc_url: str | None = None
+    rpc_url: tuple[str, ...] | None = None
     address_book: str | None = None
     profile: str | None = None
     format: str | None = None  # None: the command's default (a table, or JSON for config helpers)
@@ -64,6 +72,8 @@ class Settings:
     dry_run: bool = False
     yes: bool = False
     max_amount: int | None = None
+    receipt_timeout: float = 120.0
+    new: bool = False
     debug: bool = False
 
 
@@ -76,21 +86,32 @@ def config_path(environ: os._Environ | dict = os.environ) -> Path:
 
 
 def _profile(name: str | None, environ) -> dict[str, Any]:
+    """The options of profile ``name`` (or the file's default profile).
+
+    Raises:
+        ConfigurationError: the file is missing while a profile is asked for, is not a JSON object of
+            profiles, or lacks the profile (exit 7).
+    """
+    from nvm_chain.errors import ConfigurationError, shown
+
     path = config_path(environ)
     if not path.exists():
         if name:
-            raise click.UsageError(f"profile {name!r} requested but {path} does not exist")
+            raise ConfigurationError(f"profile {shown(name)} requested but {path} does not exist")
         return {}
     try:
         config = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise click.UsageError(f"{path} is not valid JSON: {exc}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"{path} is not a readable JSON file: {exc}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("profiles", {}), dict):
+        raise ConfigurationError(f"{path} must be a JSON object with a \"profiles\" object")
     name = name or config.get("default")
     if not name:
         return {}
     profiles = config.get("profiles", {})
-    if name not in profiles:
-        raise click.UsageError(f"no profile {name!r} in {path} (have: {', '.join(sorted(profiles)) or 'none'})")
+    if name not in profiles or not isinstance(profiles[name], dict):
+        raise ConfigurationError(f"no profile {shown(name)} in {path} "
+                                 f"(have: {', '.join(sorted(profiles)) or 'none'})")
     return {k: v for k, v in profiles[name].items() if k in _PROFILE_KEYS}
 
 
@@ -99,7 +120,7 @@ def resolve(ctx: click.Context, environ=os.environ) -> Settings:
     given: dict[str, Any] = {}
     for level in reversed(_chain(ctx)):
         for name in _OPTIONS:
-            if level.params.get(name) is not None:
+            if level.params.get(name) not in (None, ()):
                 given[name] = level.params[name]
     for name, var in _ENV.items():
         if name not in given and environ.get(var):
@@ -109,6 +130,10 @@ def resolve(ctx: click.Context, environ=os.environ) -> Settings:
         given.setdefault(name, value)
     if "max_amount" in given:
         given["max_amount"] = _uint(given["max_amount"], "--max-amount")
+    if "rpc_url" in given:
+        given["rpc_url"] = _urls(given["rpc_url"])
+    if "receipt_timeout" in given:
+        given["receipt_timeout"] = _seconds(given["receipt_timeout"], "--receipt-timeout")
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in given.items() if k in known})
 
@@ -122,7 +147,27 @@ def _chain(ctx: click.Context | None) -> list[click.Context]:
 
 
 def _uint(value: Any, what: str) -> int:
+    from nvm_chain.errors import shown
+
     text = str(value).strip()
     if not text.isdigit():
-        raise click.UsageError(f"{what} must be a whole number of base units, got {value!r}")
+        raise click.UsageError(f"{what} must be a whole number of base units, got {shown(value)}")
     return int(text)
+
+
+def _seconds(value: Any, what: str) -> float:
+    from nvm_chain.errors import shown
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not seconds >= 0:
+        raise click.UsageError(f"{what} must be a number of seconds, got {shown(value)}")
+    return seconds
+
+
+def _urls(value: Any) -> tuple[str, ...]:
+    """RPC URLs from repeated flags, a comma-separated environment value or a profile string or list."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return tuple(u.strip() for item in items for u in str(item).split(",") if u.strip())

@@ -1,12 +1,16 @@
-"""``nvm-chain tx status|wait HASH``: look up or wait for a transaction (CLI layer).
+"""``nvm-chain tx …``: look up, wait for, list, resend, speed up or cancel transactions (CLI layer).
 
-Neither command needs an account. Receipts are read through :meth:`nvm_chain.chain.tx.sender.Sender.wait`, which
-decodes every log against the protocol ABIs (by emitting address and topic); a reverted transaction's reason
-is found by replaying its call, from its sender, on the state of the block before it.
+``status`` and ``wait`` need no account. Receipts are read through
+:func:`nvm_chain.chain.tx.sender.wait_for_receipt`, which decodes every log against the protocol ABIs (by emitting
+address and topic); a reverted transaction's reason is found by replaying its call, from its sender, on the
+state of the block before it. Both also read the local journal (:mod:`nvm_chain.chain.tx.journal`) when it holds
+the hash, and bring it up to date: a write recorded mined that a reorg dropped shows as "dropped by a reorg, not
+mined".
 
 ``status`` reports ``pending`` (the node knows it, no receipt yet), ``mined`` (with ``status`` success or
-reverted, block, gas and decoded events) or ``unknown``; it exits 0 in each case. ``wait`` exits 0 once mined
-successfully, 4 (with the decoded revert) when mined with status 0, and 5 (``pending, hash …``) on timeout.
+reverted, block, gas and decoded events), ``dropped``, ``replaced``, ``not sent`` or ``unknown``; it exits 0 in
+each case. ``wait`` exits 0 once mined successfully, 4 (with the decoded revert) when mined with status 0, and 5
+(``pending, hash …``) on timeout. ``list``, ``resend``, ``speedup`` and ``cancel`` act on the account's journal.
 """
 
 from __future__ import annotations
@@ -101,10 +105,27 @@ def _mined(client, tx, receipt) -> tuple[dict[str, Any], Any]:
     return out, error
 
 
+def _journal_entry(client, tx_hash: str):
+    """The journal record of ``tx_hash`` among this chain's journals, brought up to date with the node, or None."""
+    from nvm_chain.chain.tx.sender import refresh_entry
+
+    for journal in client.journals():
+        entry = journal.get(tx_hash)
+        if entry is not None:
+            return refresh_entry(client.w3, journal, entry)
+    return None
+
+
+def _entry_row(entry) -> dict[str, Any]:
+    return {"txHash": entry.hash, "nonce": entry.nonce, "state": entry.status.replace("_", " "),
+            "action": entry.action or None, "blockNumber": entry.block_number, "replaces": entry.replaces,
+            "replacedBy": entry.replaced_by, "detail": entry.detail}
+
+
 @click.group()
 @global_options
 def tx(**_) -> None:
-    """Look up or wait for a transaction by hash (no account needed)."""
+    """Look up, wait for, list, resend, speed up or cancel transactions."""
 
 
 @tx.command("status")
@@ -116,17 +137,21 @@ def status(ctx: click.Context, tx_hash: str, **_) -> None:
     from nvm_chain.errors import TransactionPending
 
     client = open_client(ctx, account=False)
+    entry = _journal_entry(client, tx_hash)
     tx_data = _lookup(client.w3, tx_hash)
     try:
         receipt = _receipt(client, tx_hash, 0)
     except TransactionPending:
-        state = "pending" if tx_data is not None else "unknown"
-        out: dict[str, Any] = {"txHash": tx_hash, "state": state}
+        out: dict[str, Any] = {"txHash": tx_hash, "state": "pending" if tx_data is not None else "unknown"}
         if tx_data is not None:
             out.update({"from": tx_data["from"], "to": tx_data.get("to"), "nonce": tx_data["nonce"]})
+        if entry is not None and out["state"] == "unknown":
+            out.update(_entry_row(entry))  # the journal knows why: dropped by a reorg, replaced, not sent …
         emit(out, settings(ctx).format)
-        if state == "unknown":
+        if out["state"] == "unknown":
             say(f"the node at this network does not know transaction {tx_hash}")
+        elif entry is not None and entry.detail and out["state"] != "pending":
+            say(entry.detail)
         return
     emit(_mined(client, tx_data, receipt)[0], settings(ctx).format)
 
@@ -145,6 +170,7 @@ def wait(ctx: click.Context, tx_hash: str, timeout: float, **_) -> None:
     say(f"waiting for the receipt of {tx_hash} (up to {timeout:g} s) ...")
     try:
         receipt = _receipt(client, tx_hash, timeout)
+        _journal_entry(client, tx_hash)  # record the outcome
     except TransactionPending:  # exit 5: pending, not failed
         if _lookup(client.w3, tx_hash) is None:
             say(f"note: the node does not know transaction {tx_hash} (not broadcast here, or dropped)")
@@ -153,3 +179,68 @@ def wait(ctx: click.Context, tx_hash: str, timeout: float, **_) -> None:
     emit(out, settings(ctx).format)  # the decoded outcome, also when it reverted
     if error is not None:
         raise error  # exit 4 with the decoded reason
+
+
+@tx.command("list")
+@click.option("--pending", "only_pending", is_flag=True, help="Only transactions not final yet.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@global_options
+@click.pass_context
+def list_(ctx: click.Context, only_pending: bool, limit: int, **_) -> None:
+    """The account's journal: its latest transactions (hash, nonce, state, action, block), newest first."""
+    client = open_client(ctx)
+    journal = client.sender.journal
+    entries = journal.pending() if only_pending else journal.list(limit)
+    emit([_entry_row(e) for e in entries[:limit]], settings(ctx).format,
+         columns=["txHash", "nonce", "state", "action", "blockNumber", "detail"])
+
+
+@tx.command("resend")
+@click.argument("tx_hash", type=TxHash())
+@global_options
+@click.pass_context
+def resend(ctx: click.Context, tx_hash: str, **_) -> None:
+    """Broadcast the journal's signed bytes of HASH again: the same transaction, so it can execute at most once
+    (e.g. after a reorg dropped it or a node forgot it)."""
+    client = open_client(ctx)
+    emit({"txHash": client.sender.resend(tx_hash), "state": "sent"}, settings(ctx).format)
+
+
+def _replacement(ctx: click.Context, tx_hash: str, cancel: bool, wait: bool, timeout: float) -> None:
+    client = open_client(ctx)
+    sender = client.sender
+    result = (sender.cancel if cancel else sender.speed_up)(tx_hash, wait=wait, timeout=timeout)
+    new_hash = result if isinstance(result, str) else result.tx_hash
+    out: dict[str, Any] = {"txHash": new_hash, "replaces": tx_hash,
+                           "state": "sent" if isinstance(result, str) else "mined"}
+    if not isinstance(result, str):
+        out.update({"blockNumber": result.block_number, "status": "success" if result.status == 1 else "reverted"})
+    emit(out, settings(ctx).format)
+    say(f"{'cancel' if cancel else 'speed-up'} sent with the same nonce: only one of {tx_hash} and {new_hash} "
+        f"can be mined (`nvm-chain tx status` says which)")
+
+
+_WAIT = click.option("--wait/--no-wait", default=False, show_default=True, help="Wait for the replacement's receipt.")
+_TIMEOUT = click.option("--timeout", type=click.FloatRange(min=0), default=120.0, show_default=True)
+
+
+@tx.command("speedup")
+@click.argument("tx_hash", type=TxHash())
+@_WAIT
+@_TIMEOUT
+@global_options
+@click.pass_context
+def speedup(ctx: click.Context, tx_hash: str, wait: bool, timeout: float, **_) -> None:
+    """Re-sign the pending HASH with the same nonce and higher fees (enough for the node's replacement rule)."""
+    _replacement(ctx, tx_hash, False, wait, timeout)
+
+
+@tx.command("cancel")
+@click.argument("tx_hash", type=TxHash())
+@_WAIT
+@_TIMEOUT
+@global_options
+@click.pass_context
+def cancel(ctx: click.Context, tx_hash: str, wait: bool, timeout: float, **_) -> None:
+    """Replace the pending HASH by a 0-value transfer to yourself with the same nonce and higher fees."""
+    _replacement(ctx, tx_hash, True, wait, timeout)

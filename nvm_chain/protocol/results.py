@@ -29,9 +29,14 @@ from nvm_chain.protocol.models import (
 class _MinedReceipt(Protocol):
     """What :meth:`TxResult.of` reads from a receipt (the chain layer's ``TxReceipt`` has it)."""
 
-    tx_hash: str
-    block_number: int
-    gas_used: int
+    @property
+    def tx_hash(self) -> str: ...
+
+    @property
+    def block_number(self) -> int: ...
+
+    @property
+    def gas_used(self) -> int: ...
 
     @property
     def events(self) -> Sequence[object]: ...

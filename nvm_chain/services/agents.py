@@ -54,7 +54,8 @@ from nvm_chain.protocol.results import TxResult
 from nvm_chain.services.plans import PlansAPI
 
 if TYPE_CHECKING:
-    from nvm_chain.chain.tx.sender import Sender, TxReceipt, TxRequest
+    from nvm_chain.chain.tx.sender import Sender
+    from nvm_chain.chain.tx.types import TxReceipt, TxRequest
     from nvm_chain.services.context import ServiceContext
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,9 @@ from web3 import Web3
 
 from nvm_chain.chain.abi import encode_call, encode_constructor, registry
 from nvm_chain.chain.networks import AddressBook
-from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.errors import ContractRevertError, DeploymentError, ValidationError
 from nvm_chain.sim.canonical import place_multicall3
 

@@ -94,7 +94,8 @@ class RevmChain:
         Raises:
             BroadcastError: the node refused the transfer (e.g. the genesis account ran dry).
         """
-        from nvm_chain.chain.tx.sender import Sender, TxRequest
+        from nvm_chain.chain.tx.sender import Sender
+        from nvm_chain.chain.tx.types import TxRequest
 
         sender = Sender(self.w3, LocalSigner(GENESIS_KEY), chain_id=self.node.chain_id)
         receipt = sender.send(TxRequest(Web3.to_checksum_address(address), b"", 21_000, value=wei,

@@ -68,7 +68,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self, get_args
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from nvm_chain.errors import JournalError, ValidationError
 
@@ -236,6 +237,16 @@ class Journal:
             raise JournalError(f"cannot create the transaction journal {path}: {exc.strerror}") from None
         return cls(path, chain_id, address, timeout=timeout, stale_after=stale_after)
 
+    @classmethod
+    def in_memory(cls, chain_id: int, address: str) -> Journal:
+        """A journal that lives as long as this object (for throw-away chains such as the embedded ones, whose
+        chain id repeats across fresh chains).
+
+        Raises:
+            ValidationError: bad chain id or address.
+        """
+        return cls(Path(":memory:"), chain_id, address, stale_after=None)
+
     def __repr__(self) -> str:
         return f"Journal(chain_id={self.chain_id}, address={self.address}, path={str(self.path)!r})"
 
@@ -254,7 +265,7 @@ class Journal:
 
     # ------------------------------------------------------------------ nonces
 
-    def reserve_nonce(self, node_pending_count: int) -> int:
+    def reserve_nonce(self, node_pending_count: int, *, fetched_at: float | None = None) -> int:
         """Reserve the next nonce: the lowest one at or above ``node_pending_count`` that no live reservation
         and no transaction holding its nonce uses (see the module notes). Give it back with
         :meth:`release_nonce` if it is never broadcast; :meth:`record_signed` turns it into a held row.
@@ -263,10 +274,13 @@ class Journal:
             ValidationError: negative count.
             JournalError: the database is unusable or stayed locked past ``timeout``.
         """
-        return self.reserve_nonces(node_pending_count, 1)[0]
+        return self.reserve_nonces(node_pending_count, 1, fetched_at=fetched_at)[0]
 
-    def reserve_nonces(self, node_pending_count: int, count: int) -> builtins.list[int]:
-        """Reserve ``count`` nonces at once (lowest free first, so gaps are filled; ascending).
+    def reserve_nonces(self, node_pending_count: int, count: int, *,
+                       fetched_at: float | None = None) -> builtins.list[int]:
+        """Reserve ``count`` nonces at once (lowest free first, so gaps are filled; ascending). With
+        ``fetched_at`` (``time.time()`` taken just before the count was read) the same write first does what
+        :meth:`resync` does, so a count that went backwards (reorg) frees the nonces it dropped.
 
         Raises:
             ValidationError: negative node count or ``count < 1``.
@@ -276,7 +290,10 @@ class Journal:
         if count < 1:
             raise ValidationError("count must be at least 1")
         with self._write() as db:
-            self._forget_abandoned(db)
+            if fetched_at is None:
+                self._forget_abandoned(db)
+            else:
+                self._resync(db, floor, fetched_at)
             held = {n for (n,) in db.execute("SELECT nonce FROM reservations WHERE nonce >= ?", (floor,))}
             held.update(n for (n,) in db.execute(
                 f"SELECT nonce FROM txs WHERE nonce >= ? AND status IN ({_marks(HOLDING)})", (floor, *HOLDING)))
@@ -321,17 +338,18 @@ class Journal:
             JournalError: the database is unusable.
         """
         floor = _nonce(node_count, "node count")
-        cutoff = time.time() if fetched_at is None else fetched_at
         with self._write() as db:
-            db.execute("DELETE FROM reservations WHERE nonce < ?", (floor,))
-            self._forget_abandoned(db)
-            dropped = [h for (h,) in db.execute(
-                "SELECT hash FROM txs WHERE nonce >= ? AND status IN ('mined', 'reverted') AND updated_at <= ? "
-                "ORDER BY nonce", (floor, cutoff))]
-            db.executemany("UPDATE txs SET status = 'dropped', detail = ?, updated_at = ? WHERE hash = ?",
-                           [(f"dropped by a reorg, not mined (node count {floor})", time.time(), h)
-                            for h in dropped])
-            return dropped
+            return self._resync(db, floor, time.time() if fetched_at is None else fetched_at)
+
+    def _resync(self, db: sqlite3.Connection, floor: int, cutoff: float) -> builtins.list[str]:
+        db.execute("DELETE FROM reservations WHERE nonce < ?", (floor,))
+        self._forget_abandoned(db)
+        dropped = [h for (h,) in db.execute(
+            "SELECT hash FROM txs WHERE nonce >= ? AND status IN ('mined', 'reverted') AND updated_at <= ? "
+            "ORDER BY nonce", (floor, cutoff))]
+        db.executemany("UPDATE txs SET status = 'dropped', detail = ?, updated_at = ? WHERE hash = ?",
+                       [(f"dropped by a reorg, not mined (node count {floor})", time.time(), h) for h in dropped])
+        return dropped
 
     def reservations(self) -> builtins.list[int]:
         """Nonces currently reserved and not yet signed (ascending; abandoned ones included until the next

@@ -1,77 +1,80 @@
 """The one module that broadcasts transactions.
 
 :meth:`Sender.send` checks the chain id, simulates the call with ``eth_call`` (a revert becomes a typed
-:class:`~nvm_chain.errors.ContractRevertError` and nothing is signed), reserves a nonce, signs locally,
-broadcasts and waits for the receipt. Outcomes:
+:class:`~nvm_chain.errors.ContractRevertError` and nothing is signed), reserves a nonce in the account's
+:class:`~nvm_chain.chain.tx.journal.Journal`, signs locally, records the signed bytes, broadcasts and waits.
+Every write ends in exactly one of:
 
-- mined, status 1 → :class:`TxReceipt` with every log decoded;
-- mined, status 0 → :class:`~nvm_chain.errors.ContractRevertError` carrying the tx hash, with the reason
-  found by replaying the call at the parent block;
-- no receipt in time → :class:`TransactionPending` with the hash: the transaction may still be mined, it is
-  never reported as failed;
-- refused by the node → :class:`BroadcastError` (the nonce is released, nothing was sent).
+- **mined** → :class:`TxReceipt`; a receipt with status 0 → ``ContractRevertError`` carrying the hash, its
+  reason found by replaying the call at the parent block;
+- **not sent** → :class:`~nvm_chain.errors.BroadcastError` (the nonce is free again);
+- **pending** → :class:`~nvm_chain.errors.TransactionPending` with the hash and nonce: the node has or may
+  have the transaction; it is never reported as failed. ``wait``/``nvm-chain tx wait`` resume.
 
-A lost answer to ``eth_sendRawTransaction`` is handled by re-sending the same signed bytes (the hash is
-known before sending, so this is idempotent); a transaction is never re-signed with a new nonce unless the
-node proves the first one unknown.
+Exactly once: the same signed bytes may be sent again (their hash is fixed), so a lost answer is followed by a
+resend of those bytes, and a transaction is re-signed with a fresh nonce only when the node proves the first
+one was not taken. "already known" / "nonce too low" are adopted as ours only when the journal recorded that
+we broadcast those exact bytes before: identical bytes signed by another process sharing the key never make a
+false success. Nonces come from the journal under a lock shared by every thread and process of the account;
+a node count that went backwards (reorg) drops the journal's mined rows above it, and a pending transaction
+the node does not know after ``lost_after`` seconds is recorded dropped, so its nonce is used again.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from nvm_chain.chain.abi import DecodedEvent, decode_log, registry
+from nvm_chain.chain.abi import decode_log, registry
+from nvm_chain.chain.rpc import FailoverProvider
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
-from nvm_chain.chain.tx.nonces import NonceAllocator
+from nvm_chain.chain.tx.journal import Journal, JournalEntry, Status, intent_key
 from nvm_chain.chain.tx.refusals import classify_refusal
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.types import TxReceipt, TxRequest
 from nvm_chain.errors import (
     BroadcastError,
     ChainMismatchError,
     ContractRevertError,
     DryRun,
+    DuplicateIntentError,
     InsufficientFundsError,
+    NodeUnavailableError,
     Refusal,
     TransactionPending,
+    ValidationError,
 )
 
+__all__ = ["Sender", "refresh_entry", "replay_revert", "wait_for_receipt"]
 
-@dataclass(frozen=True)
-class TxRequest:
-    """What to send: ``to`` (None deploys ``data`` as creation code), calldata, gas limit and value."""
+#: how many fresh nonces one write may try when other senders of the same key keep taking them
+FRESH_NONCE_TRIES = 5
+#: resends of the same signed bytes after transport errors, before concluding
+RESENDS = 3
+#: fee bump of a replacement (speed-up, cancel): nodes require at least +10% on both fee fields
+REPLACEMENT_BUMP = 1.125
 
-    to: str | None
-    data: bytes
-    gas: int
-    value: int = 0
-    action: str = ""
+_TRANSPORT = (NodeUnavailableError, OSError)  # requests' errors derive from OSError
+_MEMORY_JOURNALS: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], Journal]] = weakref.WeakKeyDictionary()
 
 
-@dataclass(frozen=True)
-class TxReceipt:
-    """A transaction mined with status 1, its logs decoded against the protocol ABIs."""
-
-    tx_hash: str
-    status: int
-    block_number: int
-    gas_used: int
-    contract_address: str | None
-    nonce: int | None
-    logs: tuple[Any, ...] = field(repr=False)
-    events: tuple[DecodedEvent, ...] = field(repr=False, default=())
-
-    def events_named(self, name: str) -> list[DecodedEvent]:
-        """The decoded events called ``name``, in log order."""
-        return [e for e in self.events if e.name == name]
-
-_TRANSPORT_ERRORS = (OSError,)  # requests/httpx connection errors and timeouts derive from OSError
+def memory_journal(w3: Web3, chain_id: int, address: str) -> Journal:
+    """The in-memory journal of ``address`` on the chain behind ``w3``, shared by every sender of this process
+    that uses the same provider (embedded chains and tests: nothing outlives the chain)."""
+    journals = _MEMORY_JOURNALS.setdefault(w3.provider, {})
+    key = (chain_id, address)
+    if key not in journals:
+        journals[key] = Journal.in_memory(chain_id, address)
+    return journals[key]
 
 
 class Sender:
@@ -83,33 +86,42 @@ class Sender:
         signer: LocalSigner,
         *,
         chain_id: int | None = None,
-        nonces: NonceAllocator | None = None,
+        journal: Journal | Callable[[int], Journal] | None = None,
         contracts: Mapping[str, str] | None = None,
         priority_fee: int = 10**6,
         max_fee_ceiling: int | None = None,
         receipt_timeout: float = 120.0,
         fee_ttl: float = 2.0,
+        lost_after: float = 30.0,
         dry_run: bool = False,
+        refuse_duplicates: bool = False,
     ):
-        """``contracts`` maps address → contract name, to decode logs by address and topic.
+        """``journal`` is the account's journal, or a function of the chain id opening it (default: an
+        in-memory journal shared per provider). ``contracts`` maps address → contract name, to decode logs.
 
-        ``priority_fee`` (wei/gas) and ``max_fee_ceiling`` feed the EIP-1559 policy of ``nvm_chain.chain.tx.gas``;
-        a fee quote is reused for ``fee_ttl`` seconds (the policy already allows three blocks of base-fee
-        growth), which saves a block read per transaction when several are sent in a row. With ``dry_run``
-        every send stops after its simulation with :class:`DryRun`.
+        ``priority_fee`` (wei/gas) and ``max_fee_ceiling`` feed the EIP-1559 policy of :mod:`nvm_chain.chain.tx.gas`;
+        a fee quote is reused for ``fee_ttl`` seconds. ``receipt_timeout`` bounds each wait for a receipt, retries
+        included. A pending transaction the node does not know after ``lost_after`` seconds is recorded dropped.
+        With ``dry_run`` every send stops after its simulation with :class:`DryRun`. With ``refuse_duplicates``
+        (the CLI) a write whose identical intent is still pending from an earlier run raises
+        :class:`DuplicateIntentError` unless ``new=True`` is passed.
         """
         self.w3 = w3
         self.signer = signer
+        self._address = Web3.to_checksum_address(signer.address)
         self.receipt_timeout = receipt_timeout
         self.fee_ttl = fee_ttl
+        self.lost_after = lost_after
         self.dry_run = dry_run
-        self._fee_quote: tuple[float, Fees] | None = None
+        self.refuse_duplicates = refuse_duplicates
         self.priority_fee = priority_fee
         self.max_fee_ceiling = max_fee_ceiling
+        self._fee_quote: tuple[float, Fees] | None = None
         self._expected_chain_id = chain_id
         self._chain_id: int | None = None
-        self.nonces = nonces or NonceAllocator(lambda a: w3.eth.get_transaction_count(a, "pending"))
-        self._names = {Web3.to_checksum_address(a): n for a, n in (contracts or {}).items()}
+        self._journal_source = journal
+        self._journal: Journal | None = journal if isinstance(journal, Journal) else None
+        self._names: dict[str, str] = {Web3.to_checksum_address(a): n for a, n in (contracts or {}).items()}
 
     def __repr__(self) -> str:
         return f"Sender(address={self.signer.address})"
@@ -120,7 +132,8 @@ class Sender:
         """The node's chain id, checked once against the expected one.
 
         Raises:
-            ChainMismatchError: the node is on another chain.
+            ChainMismatchError: the node is on another chain (nothing signed).
+            NodeUnavailableError: the node could not be reached.
         """
         if self._chain_id is None:
             actual = self.w3.eth.chain_id
@@ -129,6 +142,16 @@ class Sender:
                     f"node is on chain {actual}, expected {self._expected_chain_id}; nothing signed")
             self._chain_id = actual
         return self._chain_id
+
+    @property
+    def journal(self) -> Journal:
+        """The account's transaction journal on this chain (opened on first use)."""
+        if self._journal is None:
+            chain_id = self.chain_id()
+            source = self._journal_source
+            self._journal = source(chain_id) if callable(source) else memory_journal(
+                self.w3, chain_id, self.signer.address)
+        return self._journal
 
     def fees(self) -> Fees:
         """EIP-1559 fees for the next block (one ``eth_getBlockByNumber``, reused for ``fee_ttl`` seconds)."""
@@ -150,109 +173,214 @@ class Sender:
 
         Raises:
             ContractRevertError: it would revert (nothing is signed or sent).
+            InsufficientFundsError: the node refuses the call for want of funds (py-evm charges gas in calls).
         """
-        return self._call(request, "latest")
-
-    def _call(self, request: TxRequest, block: Any) -> bytes:
         tx: dict[str, Any] = {"from": self.signer.address, "data": request.data, "value": request.value,
                               "gas": request.gas}
         if request.to is not None:
             tx["to"] = request.to
         try:
-            return bytes(self.w3.eth.call(tx, block))
+            return bytes(self.w3.eth.call(tx, "latest"))  # type: ignore[arg-type]
+        except _TRANSPORT:
+            raise
         except Exception as exc:  # noqa: BLE001 - every backend raises its own class for a revert
             raw = revert_data(exc)
             if raw is None:
-                if classify_refusal(str(exc)) is Refusal.INSUFFICIENT_FUNDS:  # py-evm charges gas in eth_call
-                    raise self._refused(request, exc, []) from exc
+                if classify_refusal(str(exc)) is Refusal.INSUFFICIENT_FUNDS:
+                    raise InsufficientFundsError(f"{request.action or 'transaction'} not sent: {exc}",
+                                                 Refusal.INSUFFICIENT_FUNDS) from None
                 raise
             raise ContractRevertError(registry().decode_revert(raw), raw, action=request.action) from None
 
+    def intent_of(self, request: TxRequest) -> str:
+        """The journal key of ``request``'s intent: chain, account, destination, value and calldata."""
+        return intent_key(self.chain_id(), self.signer.address, request.to, request.value, request.data)
+
     # ------------------------------------------------------------------ sending
 
-    def send(self, request: TxRequest, *, simulate: bool = True, wait: bool = True,
-             timeout: float | None = None) -> TxReceipt | str:
+    def send(self, request: TxRequest, *, simulate: bool = True, wait: bool = True, timeout: float | None = None,
+             new: bool = False) -> TxReceipt | str:
         """Simulate, sign, broadcast and (by default) wait for ``request``.
 
         Returns the :class:`TxReceipt`, or the tx hash when ``wait=False``.
 
         Raises:
             ChainMismatchError: the node is on another chain (nothing signed).
+            DuplicateIntentError: ``refuse_duplicates`` is on, ``new`` is not, and the same write from an
+                earlier run is still pending or was mined unreported (nothing signed).
             ContractRevertError: the simulation reverted (nothing sent), or the transaction was mined with
                 status 0 (``tx_hash`` set).
             DryRun: dry-run mode, after a successful simulation (nothing signed).
-            BroadcastError / InsufficientFundsError: the node refused it (nothing sent).
-            TransactionPending: sent, but no receipt within the timeout.
+            BroadcastError / InsufficientFundsError: the node refused it or could not be reached (not sent;
+                the nonce is free again).
+            TransactionPending: sent (or maybe sent), but no receipt within the timeout.
+            NodeUnavailableError: a read before signing failed (nothing signed).
         """
         chain_id = self.chain_id()
+        if self.refuse_duplicates and not new:
+            self._refuse_duplicate(request)
         if simulate or self.dry_run:
             output = self.simulate(request)
             if self.dry_run:
                 raise DryRun(request, output)
-        fees = self.fees()
-        nonce = self.nonces.reserve(self.signer.address)
-        try:
-            raw, tx_hash = self._sign(request, chain_id, nonce, fees)
-        except Exception:
-            self.nonces.release(self.signer.address, nonce)
-            raise
-        tx_hash, nonce = self._broadcast(request, raw, tx_hash, nonce, chain_id, fees)
+        tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees())
         if not wait:
             return tx_hash
-        return self._settle(request, self.wait(tx_hash, timeout, nonce=nonce))
+        return self._settle(request, self._await(tx_hash, nonce, timeout))
 
     def send_batch(self, requests: list[TxRequest]) -> list[TxReceipt]:
-        """Sign ``requests`` with consecutive nonces, broadcast them all, then wait for every receipt.
+        """Sign ``requests`` with consecutive reserved nonces, broadcast them all, then wait for every receipt.
 
         Nothing is simulated (a batch may call contracts that its own earlier transactions create).
 
         Raises:
-            ChainMismatchError, BroadcastError (``sent`` lists what was accepted), TransactionPending,
-            ContractRevertError: as for :meth:`send`.
+            ChainMismatchError, BroadcastError (``sent`` lists what was accepted; the rest is not sent and
+            its nonces are free again), TransactionPending, ContractRevertError: as for :meth:`send`.
         """
         chain_id = self.chain_id()
         if self.dry_run:
             raise DryRun(requests[0], b"")
         fees = self.fees()
-        first = self.nonces.reserve(self.signer.address, len(requests))
-        signed = [self._sign(r, chain_id, first + i, fees) for i, r in enumerate(requests)]
+        journal = self.journal
+        nonces = self._reserve(len(requests))
+        signed: list[tuple[bytes, str]] = []
+        try:
+            for request, nonce in zip(requests, nonces):
+                raw, tx_hash = self._sign(request, chain_id, nonce, fees)
+                self._record(request, raw, tx_hash, nonce, fees)
+                signed.append((raw, tx_hash))
+        except BaseException:
+            for nonce in nonces[len(signed):]:
+                journal.release_nonce(nonce)
+            for _, tx_hash in signed:
+                journal.mark(tx_hash, "not_sent", detail="batch signing failed")
+            raise
         sent: list[str] = []
-        for i, ((raw, tx_hash), req) in enumerate(zip(signed, requests)):
+        for i, ((raw, tx_hash), request) in enumerate(zip(signed, requests)):
             try:
                 self._raw_send(raw)
             except Exception as exc:  # noqa: BLE001 - classified below
-                self.nonces.resync(self.signer.address)
-                raise self._refused(req, exc, sent) from exc
+                for _, later in signed[i:]:
+                    journal.mark(later, "not_sent", detail=f"batch stopped: {type(exc).__name__}")
+                raise self._refused(request, exc, sent) from exc
+            journal.mark(tx_hash, "sent")
             sent.append(tx_hash)
-        receipts = [self.wait(h, nonce=first + i) for i, h in enumerate(sent)]
+        receipts = [self._await(h, n, None) for h, n in zip(sent, nonces)]
         return [self._settle(req, r) for req, r in zip(requests, receipts)]
 
-    def rebroadcast(self, raw: bytes) -> str:
-        """Send already-signed bytes again (safe: same hash). Returns the hash.
-
-        Raises:
-            BroadcastError: the node refused them for a reason other than knowing them already.
-        """
-        from eth_utils import keccak
-
-        tx_hash = "0x" + keccak(raw).hex()
-        try:
-            self._raw_send(raw)
-        except Exception as exc:  # noqa: BLE001
-            if not self._known(tx_hash, exc):
-                raise self._refused(TxRequest(None, b"", 0, action="rebroadcast"), exc, []) from exc
-        return tx_hash
-
     def wait(self, tx_hash: str, timeout: float | None = None, *, nonce: int | None = None) -> TxReceipt:
-        """Wait for the receipt of ``tx_hash`` (status 0 included; see :meth:`send` for the raise).
+        """Wait for the receipt of ``tx_hash`` (status 0 included), recording it in the journal when the
+        journal has the transaction.
 
         Raises:
             TransactionPending: no receipt within ``timeout`` seconds (default ``receipt_timeout``).
         """
-        limit = self.receipt_timeout if timeout is None else timeout
-        return wait_for_receipt(self.w3, tx_hash, limit, names=self._names, nonce=nonce)
+        entry = self.journal.get(tx_hash)
+        return self._await(tx_hash, nonce if nonce is not None or entry is None else entry.nonce, timeout)
 
-    # ------------------------------------------------------------------ internals
+    def resend(self, tx_hash: str) -> str:
+        """Broadcast the journal's signed bytes of ``tx_hash`` again (same bytes: exactly-once safe), e.g. after
+        a reorg dropped it or a node forgot it. Returns the hash.
+
+        Raises:
+            ValidationError: the journal has no such transaction, or it is already final (mined, reverted,
+                replaced by another transaction with its nonce).
+            BroadcastError: the node refused the bytes (e.g. its nonce was used by another transaction).
+        """
+        entry = self._entry(tx_hash)
+        if entry.status in ("mined", "reverted", "replaced"):
+            raise ValidationError(f"transaction {tx_hash} is {entry.status}: nothing to resend")
+        self.journal.mark(tx_hash, "maybe_sent")
+        request = TxRequest(entry.to, b"", entry.gas, entry.value, action=f"resend of {tx_hash}")
+        try:
+            self._raw_send(entry.raw)
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if isinstance(exc, _TRANSPORT) or self._ours_known(tx_hash, exc):
+                return tx_hash
+            self.journal.mark(tx_hash, "not_sent", detail=str(exc)[:200])
+            raise self._refused(request, exc, []) from exc
+        self.journal.mark(tx_hash, "sent")
+        return tx_hash
+
+    def speed_up(self, tx_hash: str, *, wait: bool = False, timeout: float | None = None) -> TxReceipt | str:
+        """Replace the pending ``tx_hash`` by the same call with fees bumped enough for the node's replacement
+        rule (same nonce). Only one of the two can be mined; the journal says which. Returns the new hash (or
+        its receipt with ``wait``).
+
+        Raises:
+            ValidationError: not in the journal, or no longer pending (e.g. already mined).
+            BroadcastError: the node refused the replacement (e.g. still underpriced); nothing changed.
+            TransactionPending: ``wait`` and no receipt in time.
+        """
+        entry = self._pending_entry(tx_hash)
+        fields = TypedTransaction.from_bytes(HexBytes(entry.raw)).as_dict()
+        request = TxRequest(entry.to, bytes(fields["data"]), entry.gas, entry.value,
+                            action=f"speed-up of {tx_hash}")
+        return self._replace(entry, request, wait, timeout)
+
+    def cancel(self, tx_hash: str, *, wait: bool = False, timeout: float | None = None) -> TxReceipt | str:
+        """Replace the pending ``tx_hash`` by a 0-value transfer to self with the same nonce and bumped fees,
+        so the original can no longer be mined. Returns the new hash (or its receipt with ``wait``).
+
+        Raises:
+            ValidationError, BroadcastError, TransactionPending: as for :meth:`speed_up`.
+        """
+        entry = self._pending_entry(tx_hash)
+        request = TxRequest(self.signer.address, b"", 21_000, 0, action=f"cancel of {tx_hash}")
+        return self._replace(entry, request, wait, timeout)
+
+    def refresh(self, tx_hash: str) -> JournalEntry:
+        """Bring the journal's record of ``tx_hash`` up to date with the node (see :func:`refresh_entry`).
+
+        Raises:
+            ValidationError: the journal has no such transaction.
+        """
+        return refresh_entry(self.w3, self.journal, self._entry(tx_hash), self.lost_after)
+
+    # ------------------------------------------------------------------ internals: nonces and journal
+
+    def _reserve(self, count: int = 1) -> list[int]:
+        """Reserve ``count`` nonces from the journal against the node's pending count, after recording as
+        dropped the pending transactions the node lost (so their nonces are used again)."""
+        journal = self.journal
+        fetched_at = time.time()
+        pending = self.w3.eth.get_transaction_count(self._address, "pending")
+        for entry in journal.pending():
+            if entry.nonce >= pending and time.time() - (entry.sent_at or entry.created_at) > self.lost_after:
+                self.refresh(entry.hash)
+        return journal.reserve_nonces(pending, count, fetched_at=fetched_at)
+
+    def _record(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, fees: Fees,
+                replaces: str | None = None) -> None:
+        self.journal.record_signed(tx_hash=tx_hash, nonce=nonce, raw=raw, to=request.to, value=request.value,
+                                   data=request.data, gas=request.gas, max_fee_per_gas=fees.max_fee_per_gas,
+                                   max_priority_fee_per_gas=fees.max_priority_fee_per_gas, action=request.action,
+                                   replaces=replaces)
+
+    def _entry(self, tx_hash: str) -> JournalEntry:
+        entry = self.journal.get(tx_hash)
+        if entry is None:
+            raise ValidationError(f"transaction {tx_hash} is not in the journal of {self.signer.address}")
+        return entry
+
+    def _pending_entry(self, tx_hash: str) -> JournalEntry:
+        entry = self.refresh(tx_hash)
+        if not entry.pending:
+            raise ValidationError(f"transaction {tx_hash} is {entry.status}, not pending: nothing to replace")
+        return entry
+
+    def _refuse_duplicate(self, request: TxRequest) -> None:
+        """Raise if the same intent from an earlier run is still pending, or was mined without being reported."""
+        earlier = self.journal.find_pending_intent(self.intent_of(request))
+        if earlier is None:
+            return
+        entry = self.refresh(earlier.hash)
+        if entry.pending:
+            raise DuplicateIntentError(entry.hash, entry.nonce, request.action)
+        if entry.status in ("mined", "reverted"):
+            raise DuplicateIntentError(entry.hash, entry.nonce, request.action, mined_in=entry.block_number)
+
+    # ------------------------------------------------------------------ internals: broadcasting
 
     def _sign(self, req: TxRequest, chain_id: int, nonce: int, fees: Fees) -> tuple[bytes, str]:
         tx: dict[str, Any] = {
@@ -267,65 +395,145 @@ class Sender:
     def _raw_send(self, raw: bytes) -> None:
         self.w3.eth.send_raw_transaction(raw)
 
-    def _broadcast(self, req: TxRequest, raw: bytes, tx_hash: str, nonce: int, chain_id: int,
-                   fees: Fees) -> tuple[str, int]:
-        """Broadcast once; resend the same bytes after a lost answer; re-sign only on a proven-unused nonce.
-        Returns the hash and nonce of what the node accepted."""
-        address = self.signer.address
-        try:
-            self._raw_send(raw)
-            return tx_hash, nonce
-        except _TRANSPORT_ERRORS:
-            try:  # the node may have accepted it before the answer was lost: same bytes, same hash
-                self._raw_send(raw)
-                return tx_hash, nonce
-            except _TRANSPORT_ERRORS:
-                raise TransactionPending(tx_hash, 0, nonce) from None
-            except Exception as exc:  # noqa: BLE001
-                if self._known(tx_hash, exc):
-                    return tx_hash, nonce
-                self.nonces.resync(address)
-                raise self._refused(req, exc, []) from exc
-        except Exception as exc:  # noqa: BLE001 - a refusal, classified below
-            if self._known(tx_hash, exc):
-                return tx_hash, nonce
-            refusal = classify_refusal(str(exc))
-            if refusal in (Refusal.NONCE_TOO_LOW, Refusal.NONCE_TOO_HIGH):
-                # our nonce was stale and this transaction is provably unknown: one retry with a fresh nonce
-                self.nonces.resync(address)
-                fresh = self.nonces.reserve(address)
-                raw, tx_hash = self._sign(req, chain_id, fresh, fees)
-                try:
-                    self._raw_send(raw)
-                    return tx_hash, fresh
-                except Exception as again:  # noqa: BLE001
-                    self.nonces.resync(address)
-                    raise self._refused(req, again, []) from again
-            if refusal is Refusal.INSUFFICIENT_FUNDS or refusal is Refusal.OTHER:
-                self.nonces.release(address, nonce)
-            else:
-                self.nonces.resync(address)
-            raise self._refused(req, exc, []) from exc
-
-    def _known(self, tx_hash: str, exc: Exception) -> bool:
-        """True when the node already has ``tx_hash`` (its refusal was "already known", or "nonce too low"
-        because this very transaction was mined)."""
-        refusal = classify_refusal(str(exc))
-        if refusal is Refusal.ALREADY_KNOWN:
-            return True
-        if refusal is Refusal.NONCE_TOO_LOW:
+    def _sign_and_deliver(self, request: TxRequest, chain_id: int, fees: Fees, *, nonce: int | None = None,
+                          replaces: str | None = None) -> tuple[str, int]:
+        """Reserve (unless ``nonce`` is fixed, for a replacement), sign, record and deliver; on a nonce taken by
+        another sender, again with a fresh nonce. Returns the hash and nonce the node has."""
+        for _ in range(FRESH_NONCE_TRIES if nonce is None else 1):
+            n = self._reserve()[0] if nonce is None else nonce
             try:
-                self.w3.eth.get_transaction(tx_hash)
-                return True
-            except TransactionNotFound:
-                return False
-        return False
+                raw, tx_hash = self._sign(request, chain_id, n, fees)
+                self._record(request, raw, tx_hash, n, fees, replaces)
+            except BaseException:
+                if nonce is None:
+                    self.journal.release_nonce(n)
+                raise
+            if self._deliver(request, raw, tx_hash, n, fixed_nonce=nonce is not None):
+                return tx_hash, n
+        raise BroadcastError(f"{request.action or 'transaction'} not sent: its nonce was taken by another sender "
+                             f"of {self.signer.address} {FRESH_NONCE_TRIES} times in a row", Refusal.NONCE_TOO_LOW)
+
+    def _deliver(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, *, fixed_nonce: bool) -> bool:
+        """Broadcast the recorded bytes. True when the node has them; False when their nonce turned out to be
+        taken by someone else (re-sign with a fresh one).
+
+        Raises:
+            BroadcastError: refused, or unreachable without the bytes having left (nonce free again).
+            TransactionPending: the bytes may have reached a node, which cannot be asked now.
+        """
+        journal = self.journal
+        failure: Exception | None = None
+        maybe_delivered = False
+        for attempt in range(RESENDS):
+            try:
+                self._raw_send(raw)
+            except _TRANSPORT as exc:
+                failure = exc
+                if getattr(exc, "maybe_delivered", True):
+                    maybe_delivered = True
+                    journal.mark(tx_hash, "maybe_sent", detail=f"answer lost: {exc}"[:200])
+                time.sleep(0.2 * 2 ** attempt)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a node refusal, classified below
+                return self._after_refusal(request, tx_hash, nonce, exc, fixed_nonce=fixed_nonce)
+            journal.mark(tx_hash, "sent")
+            return True
+        # every attempt failed in transport: ask the node whether it has the bytes
+        try:
+            known = self._node_has(tx_hash)
+        except _TRANSPORT:
+            if maybe_delivered:
+                raise TransactionPending(tx_hash, 0, nonce, reason=f"the node's answer was lost ({failure})") from None
+            known = False
+        if known:
+            journal.mark(tx_hash, "sent")
+            return True
+        journal.mark(tx_hash, "not_sent", detail=f"node unreachable: {failure}"[:200])
+        raise BroadcastError(f"{request.action or 'transaction'} not sent: {failure} (nonce {nonce} is free again)",
+                             Refusal.OTHER) from None
+
+    def _after_refusal(self, request: TxRequest, tx_hash: str, nonce: int, exc: Exception, *,
+                       fixed_nonce: bool) -> bool:
+        """What a node's refusal of our bytes means: ours after all (True), nonce taken (False), or an error."""
+        if self._ours_known(tx_hash, exc):
+            self.journal.mark(tx_hash, "sent")
+            return True
+        refusal = classify_refusal(str(exc))
+        self.journal.mark(tx_hash, "not_sent", detail=refusal.value)
+        retryable = (Refusal.ALREADY_KNOWN, Refusal.NONCE_TOO_LOW, Refusal.NONCE_TOO_HIGH, Refusal.UNDERPRICED)
+        if refusal in retryable and not fixed_nonce:
+            return False
+        raise self._refused(request, exc, [])
+
+    def _ours_known(self, tx_hash: str, exc: Exception) -> bool:
+        """True when the node's "already known" / "nonce too low" is about bytes this journal recorded
+        broadcasting earlier (a lost answer), and the node has them."""
+        refusal = classify_refusal(str(exc))
+        if refusal not in (Refusal.ALREADY_KNOWN, Refusal.NONCE_TOO_LOW):
+            return False
+        if self.journal.recorded_bytes(tx_hash) is None:
+            return False  # never broadcast by us: identical bytes from another sender
+        return refusal is Refusal.ALREADY_KNOWN or self._node_has(tx_hash)
+
+    def _node_has(self, tx_hash: str) -> bool:
+        try:
+            self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+            return True
+        except TransactionNotFound:
+            return False
+
+    def _receipt(self, tx_hash: str) -> Any:
+        try:
+            return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+
+    def _replace(self, entry: JournalEntry, request: TxRequest, wait: bool,
+                 timeout: float | None) -> TxReceipt | str:
+        current = self.fees()
+        fees = Fees(max(int(entry.max_fee_per_gas * REPLACEMENT_BUMP) + 1, current.max_fee_per_gas),
+                    max(int(entry.max_priority_fee_per_gas * REPLACEMENT_BUMP) + 1, current.max_priority_fee_per_gas))
+        if self.max_fee_ceiling is not None and fees.max_fee_per_gas > self.max_fee_ceiling:
+            raise ValidationError(f"the replacement needs a max fee of {fees.max_fee_per_gas} wei/gas, above the "
+                                  f"ceiling of {self.max_fee_ceiling}")
+        new_hash, nonce = self._sign_and_deliver(request, self.chain_id(), fees, nonce=entry.nonce,
+                                                 replaces=entry.hash)
+        if not wait:
+            return new_hash
+        return self._await(new_hash, nonce, timeout)
 
     def _refused(self, req: TxRequest, exc: Exception, sent: list[str]) -> BroadcastError:
         refusal = classify_refusal(str(exc))
         what = req.action or "transaction"
         cls = InsufficientFundsError if refusal is Refusal.INSUFFICIENT_FUNDS else BroadcastError
         return cls(f"{what} not sent ({refusal.value}): {exc}", refusal, sent)
+
+    # ------------------------------------------------------------------ internals: receipts
+
+    def _await(self, tx_hash: str, nonce: int | None, timeout: float | None) -> TxReceipt:
+        """Wait for the receipt within ``timeout`` (retries included), recording the outcome in the journal;
+        every ``lost_after`` seconds without one, check that the node still has the transaction."""
+        limit = self.receipt_timeout if timeout is None else timeout
+        journal = self.journal
+
+        def idle() -> None:
+            entry = journal.get(tx_hash)
+            if entry is None or not entry.pending:
+                return
+            entry = self.refresh(tx_hash)
+            if entry.status == "dropped":  # the node lost it: the same bytes again (exactly-once safe)
+                self.resend(tx_hash)
+            elif entry.status == "replaced":
+                raise BroadcastError(f"transaction {tx_hash} was not mined: its nonce {entry.nonce} was used by "
+                                     f"another transaction{f' ({entry.replaced_by})' if entry.replaced_by else ''}",
+                                     Refusal.NONCE_TOO_LOW)
+
+        receipt = wait_for_receipt(self.w3, tx_hash, limit, names=self._names, nonce=nonce, on_idle=idle,
+                                   idle_every=self.lost_after)
+        if journal.get(tx_hash) is not None:
+            journal.mark(tx_hash, "mined" if receipt.status == 1 else "reverted",
+                         block_number=receipt.block_number, gas_used=receipt.gas_used)
+        return receipt
 
     def _settle(self, req: TxRequest, receipt: TxReceipt) -> TxReceipt:
         if receipt.status == 1:
@@ -334,22 +542,72 @@ class Sender:
         raise replay_revert(self.w3, call, receipt, req.action)
 
 
+def refresh_entry(w3: Web3, journal: Journal, entry: JournalEntry, lost_after: float = 30.0) -> JournalEntry:
+    """Bring a journal record up to date with the node (needs no key): mined or reverted when a receipt exists;
+    "dropped by a reorg, not mined" when it was recorded mined and the receipt is gone; replaced when its nonce
+    was used by another transaction; dropped when the node has not known it for ``lost_after`` seconds;
+    unchanged while the node still has it. Returns the updated entry."""
+    if entry.status not in ("signed", "sent", "maybe_sent", "mined", "reverted"):
+        return entry
+    tx_hash = entry.hash
+    try:
+        receipt: Any = w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+    except TransactionNotFound:
+        receipt = None
+    if receipt is not None:
+        status: Status = "mined" if receipt["status"] == 1 else "reverted"
+        return journal.mark(tx_hash, status, block_number=receipt["blockNumber"],
+                            block_hash="0x" + bytes(receipt["blockHash"]).hex(), gas_used=receipt["gasUsed"])
+    if entry.status in ("mined", "reverted"):
+        return journal.mark(tx_hash, "dropped", detail="dropped by a reorg, not mined")
+    try:
+        w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        return entry  # the node still has it
+    except TransactionNotFound:
+        pass
+    if w3.eth.get_transaction_count(Web3.to_checksum_address(journal.address), "latest") > entry.nonce:
+        return journal.mark(tx_hash, "replaced", detail=f"nonce {entry.nonce} used by another transaction")
+    if time.time() - (entry.sent_at or entry.created_at) > lost_after:
+        return journal.mark(tx_hash, "dropped", detail=f"unknown to the node after {lost_after:g} s")
+    return entry
+
+
+@contextmanager
+def _bounded(w3: Web3, seconds: float) -> Iterator[None]:
+    """Bound the provider's requests inside the block to ``seconds`` (providers without deadlines: no-op)."""
+    provider = w3.provider
+    with provider.deadline(seconds) if isinstance(provider, FailoverProvider) else nullcontext():
+        yield
+
+
 def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[str, str] | None = None,
-                     nonce: int | None = None) -> TxReceipt:
+                     nonce: int | None = None, on_idle: Callable[[], None] | None = None,
+                     idle_every: float = 30.0) -> TxReceipt:
     """Poll for the receipt of ``tx_hash`` (with backoff) and decode its logs; ``names`` maps contract
-    addresses to artifact names so logs decode by address and topic. Needs no account.
+    addresses to artifact names so logs decode by address and topic. Transport errors, rate limits and hanging
+    polls are retried until ``timeout`` runs out: the whole wait, retries included, ends by then. ``on_idle``
+    runs every ``idle_every`` seconds without a receipt. Needs no account.
 
     Raises:
-        TransactionPending: no receipt within ``timeout`` seconds.
+        TransactionPending: no receipt within ``timeout`` seconds (hash and nonce in the error).
     """
     names = names or {}
     deadline = time.monotonic() + timeout
+    next_idle = time.monotonic() + idle_every
     delay = 0.005
+    first = True
     while True:
-        try:
-            r = w3.eth.get_transaction_receipt(tx_hash)
-        except TransactionNotFound:
-            r = None
+        remaining = deadline - time.monotonic()
+        r = None
+        if remaining > 0 or first:  # a zero timeout still looks once
+            first = False
+            try:
+                with _bounded(w3, max(remaining, 2.0 if timeout == 0 else 0.05)):
+                    r = w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                pass
+            except _TRANSPORT:
+                pass  # a lost or refused poll: try again until the deadline
         if r is not None:
             logs = tuple(r["logs"])
             events = tuple(e for e in (decode_log(log, contract=names.get(log["address"])) for log in logs)
@@ -358,8 +616,15 @@ def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[s
                              nonce, logs, events)
         if time.monotonic() >= deadline:
             raise TransactionPending(tx_hash, timeout, nonce)
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)
+        if on_idle is not None and time.monotonic() >= next_idle:
+            next_idle = time.monotonic() + idle_every
+            try:
+                with _bounded(w3, max(deadline - time.monotonic(), 0.05)):
+                    on_idle()
+            except _TRANSPORT:
+                pass
+        time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+        delay = min(delay * 2, 0.5)
 
 
 def replay_revert(w3: Web3, call: dict[str, Any], receipt: TxReceipt, action: str = "") -> ContractRevertError:
@@ -368,7 +633,8 @@ def replay_revert(w3: Web3, call: dict[str, Any], receipt: TxReceipt, action: st
     tx = {k: v for k, v in call.items() if v is not None}
     data = b""
     try:
-        w3.eth.call(tx, receipt.block_number - 1)
+        w3.eth.call(tx, receipt.block_number - 1)  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - every backend raises its own class for a revert
         data = revert_data(exc) or b""
     return ContractRevertError(registry().decode_revert(data), data, action=action, tx_hash=receipt.tx_hash)
+

@@ -20,8 +20,8 @@ import eth_abi
 from eth_utils import keccak
 
 from nvm_chain.chain.reads import eth_call
-from nvm_chain.chain.tx.sender import TxReceipt, TxRequest
 from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.chain.tx.types import TxReceipt, TxRequest
 from nvm_chain.errors import (
     ContractRevertError,
     IdMismatchError,
