@@ -257,7 +257,7 @@ def test_time_controls_move_the_next_blocks(sim_revm):
 
 
 def test_the_devnet_server_serves_a_revm_chain_over_http(tmp_path):
-    from nvm_chain.sim.rpc_server import DevnetServer
+    from nvm_chain.sim.devnet import DevnetServer
 
     sim = Simulation.start(fees=True, engine="revm")
     book = tmp_path / "book.json"

@@ -77,7 +77,7 @@ def start_devnet(port: int = DEFAULT_PORT, *, fees: bool = True, book_out: str |
     """
     from nvm_chain.errors import ConfigurationError
     from nvm_chain.sim import EmbeddedChain, Simulation
-    from nvm_chain.sim.rpc_server import LOOPBACK, DevnetServer
+    from nvm_chain.sim.devnet import LOOPBACK, DevnetServer
 
     started = time.perf_counter()
     chain = EmbeddedChain()
