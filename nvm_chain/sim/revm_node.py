@@ -17,6 +17,9 @@ bookkeeping, and keep all state in revm's journal, never finalised):
   ``history`` blocks back; older state is refused like a pruned node does);
 - balance and nonce edits made outside the EVM (fees, nonce bumps) are not in revm's journal, so the node
   keeps its own journal of them (as deltas) and undoes them when it rewinds;
+- ``anvil_setCode`` / ``hardhat_setCode`` write code outside the EVM too: the write joins the node's journal
+  (undone by a rewind or by ``evm_revert`` to a snapshot taken before it) and is recorded with the block it
+  happened in, after that block's transaction, so re-executing the block re-applies it;
 - state reads run inside a throw-away checkpoint, so a read never warms an account for a later transaction.
 
 Known differences from a production client (documented, deliberate):
@@ -107,6 +110,18 @@ class _Mark:
     deltas: int
 
 
+@dataclass(frozen=True)
+class _CodeWrite:
+    """Code written at ``address`` outside the EVM, and the code it replaced (to undo it)."""
+
+    address: str
+    code: bytes
+    before: bytes
+
+
+_Delta = tuple[str, int, int] | _CodeWrite  # (address, balance delta, nonce delta), or a code write
+
+
 @dataclass
 class _Block:
     number: int
@@ -120,6 +135,7 @@ class _Block:
     tx_hashes: list[bytes] = field(default_factory=list)
     logs: list[_Log] = field(default_factory=list)
     bloom: int | None = None  # computed on first use
+    code_writes: list[tuple[str, bytes]] = field(default_factory=list)  # out of band, after the transaction
 
 
 @dataclass
@@ -146,6 +162,8 @@ class _Outcome:
 @dataclass(frozen=True)
 class _Snapshot:
     height: int
+    deltas: int  # length of the node's journal: undoes out-of-band writes made later in the same block
+    code_writes: int  # how many of the latest block's code writes came before the snapshot
     offset: int
     next_timestamp: int | None
 
@@ -279,7 +297,7 @@ class RevmNode(MethodTable):
         self._seal(genesis)
         self._blocks: list[_Block] = [genesis]
         self._txs: dict[bytes, _Mined] = {}
-        self._deltas: list[tuple[str, int, int]] = []  # (address, balance delta, nonce delta) made outside revm
+        self._deltas: list[_Delta] = []  # state edits made outside revm, in order
         self._snapshots: dict[int, _Snapshot] = {}
         self._next_snapshot = 1
         self._offset = 0
@@ -353,9 +371,33 @@ class RevmNode(MethodTable):
         """Rewind state to ``mark``: revm's journal, then the node's own balance/nonce edits."""
         self._evm.snapshot()  # pyrevm only reverts above depth 0: this throw-away checkpoint is popped
         self._evm.revert(mark.checkpoint)
-        for address, balance, nonce in reversed(self._deltas[mark.deltas:]):
-            self._edit(address, -balance, -nonce)
-        del self._deltas[mark.deltas:]
+        self._undo(mark.deltas)
+
+    def _undo(self, length: int) -> None:
+        """Undo the node's own journal back to ``length`` entries, newest first."""
+        for delta in reversed(self._deltas[length:]):
+            if isinstance(delta, _CodeWrite):
+                self._put_code(delta.address, delta.before)
+            else:
+                address, balance, nonce = delta
+                self._edit(address, -balance, -nonce)
+        del self._deltas[length:]
+
+    def _put_code(self, address: str, code: bytes) -> None:
+        """Replace the account's code, keeping its balance and nonce (not journaled by revm)."""
+        with self._sandbox():
+            info = self._evm.basic(address)
+        code_hash = keccak(code) if code else EMPTY_CODE_HASH
+        self._code_cache[code_hash] = code
+        self._evm.insert_account_info(address, self._pyrevm.AccountInfo(
+            balance=info.balance, nonce=info.nonce, code_hash=code_hash, code=code or None))
+
+    def _write_code(self, address: str, code: bytes) -> None:
+        """Set the code at ``address`` now, recorded in the node's journal so a rewind undoes it."""
+        with self._sandbox():
+            before = self._code(address)
+        self._put_code(address, code)
+        self._deltas.append(_CodeWrite(address, code, before))
 
     def _edit(self, address: str, balance: int, nonce: int = 0) -> None:
         """Change an externally owned account's balance and nonce outside revm (not journaled by revm)."""
@@ -431,6 +473,8 @@ class RevmNode(MethodTable):
                 result = again.result
                 if result is None or result.gas_used != mined.gas_used or result.is_success != (mined.status == 1):
                     raise RuntimeError(f"re-execution of block {block.number} diverged")
+            for address, code in block.code_writes:
+                self._write_code(address, code)
 
     def _block_number(self, tag: Any, *, default: str = "latest") -> int:
         """A block parameter (tag, hex number or EIP-1898 object) → a block number."""
@@ -859,7 +903,8 @@ class RevmNode(MethodTable):
         _params(params, 0, 0)
         snapshot_id = self._next_snapshot
         self._next_snapshot += 1
-        self._snapshots[snapshot_id] = _Snapshot(self.latest, self._offset, self._next_timestamp)
+        self._snapshots[snapshot_id] = _Snapshot(self.latest, len(self._deltas), len(self._blocks[-1].code_writes),
+                                                 self._offset, self._next_timestamp)
         return _hex(snapshot_id)
 
     def rpc_evm_revert(self, params: Any) -> bool:
@@ -877,9 +922,21 @@ class RevmNode(MethodTable):
                 for tx_hash in block.tx_hashes:
                     self._txs.pop(tx_hash, None)
             del self._blocks[snapshot.height + 1:]
+        self._undo(snapshot.deltas)  # code written later in the snapshot's own block
+        del self._blocks[-1].code_writes[snapshot.code_writes:]
         self._offset, self._next_timestamp = snapshot.offset, snapshot.next_timestamp
         self._snapshots = {k: v for k, v in self._snapshots.items() if k <= snapshot_id}
         return True
+
+    def rpc_anvil_setCode(self, params: Any) -> None:
+        """Replace the runtime code at an address (balance, nonce and storage stay), as anvil does: at once, in
+        the latest block, without mining."""
+        address_raw, code_raw = _params(params, 2, 2)
+        address, code = _address(address_raw), _data(code_raw, "code")
+        self._write_code(address, code)
+        self._blocks[-1].code_writes.append((address, code))
+
+    rpc_hardhat_setCode = rpc_anvil_setCode
 
     def rpc_evm_increaseTime(self, params: Any) -> str:
         """Move the clock ``seconds`` forward: the next block comes at least that much later than it would have."""
