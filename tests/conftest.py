@@ -152,7 +152,7 @@ def devnet(tmp_path_factory):
     """The protocol (fees on) on an embedded chain served at http://127.0.0.1:<port>, for CLI tests."""
     import json
 
-    from nvm_chain.sim.rpc_server import DevnetServer
+    from nvm_chain.sim.devnet import DevnetServer
 
     sim = Simulation.start(fees=True)
     server = DevnetServer(sim.chain)

@@ -76,9 +76,7 @@ def credits_plan(client: NvmChain, amount: int = 100) -> int:
 # ---------------------------------------------------------------------------------------------- the contract
 
 
-def test_multicall3_sits_at_the_canonical_address_with_the_canonical_interface(world, request):
-    if world.backend == "revm":  # the revm node has no anvil_setCode yet: the copy stays at its CREATE address
-        request.applymarker(pytest.mark.xfail(strict=True, reason="revm node cannot write code out of band yet"))
+def test_multicall3_sits_at_the_canonical_address_with_the_canonical_interface(world):
     w3, book = world.sim.w3, world.sim.book
     assert book["Multicall3"] == MULTICALL3_ADDRESS
     assert len(w3.eth.get_code(MULTICALL3_ADDRESS)) > 0
@@ -105,9 +103,7 @@ def test_multicall3_sits_at_the_canonical_address_with_the_canonical_interface(w
         world.proto.call("AssetsRegistry", "getTotalAgents")]
 
 
-def test_a_failing_call_inside_a_batch_decodes_to_its_typed_error(world, request):
-    if world.backend == "revm":  # the error names the caller: Multicall3 is not at the canonical address on revm yet
-        request.applymarker(pytest.mark.xfail(strict=True, reason="revm node cannot write code out of band yet"))
+def test_a_failing_call_inside_a_batch_decodes_to_its_typed_error(world):
     builder = world.client("builder")
     pid = credits_plan(builder)
     nft = builder.contracts.NFT1155Credits

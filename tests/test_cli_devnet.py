@@ -182,3 +182,44 @@ def test_devnet_in_process_exit_after_and_taken_port(tmp_path):
                    {"NVM_CONFIG": str(tmp_path / "none.json")})
     assert busy.code == 7 and f"cannot listen on 127.0.0.1:{port}" in busy.err and "--port" in busy.err
     assert not (tmp_path / "b2.json").exists()
+
+
+@pytest.mark.slow
+def test_devnet_on_the_revm_engine_serves_other_processes(tmp_path):
+    pytest.importorskip("pyrevm", reason="the revm engine needs pyrevm (pip install 'nvm-chain[revm]')")
+    book = tmp_path / "revm-book.json"
+    net = DevnetProcess("--format", "json", "devnet", "--engine", "revm", "--port", "0", "--address-book-out",
+                        str(book), cwd=tmp_path)
+    info = json.loads("".join(net.wait_for(lambda line: line.rstrip("\n") == "}")))
+    net.wait_for_stderr("listening")
+    try:
+        assert info["engine"] == "revm" and any("(revm)" in line for line in net.err)
+        w3 = Web3(Web3.HTTPProvider(info["rpcUrl"]))
+        assert w3.client_version.startswith("nvm-chain-revm/")  # the revm node answers, not eth-tester
+        assert w3.eth.chain_id == info["chainId"] == json.loads(book.read_text())["chainId"]
+        # Multicall3 was copied to its canonical address (anvil_setCode on the revm node)
+        assert info["contracts"]["Multicall3"] == "0xcA11bde05977b3631167028862bE2a173976CA11"
+        assert len(w3.eth.get_code(info["contracts"]["Multicall3"])) > 0
+
+        builder = next(a for a in info["accounts"] if a["name"] == "builder")
+        network = ["--network", "local", "--rpc-url", info["rpcUrl"], "--address-book", str(book)]
+        write = cli_process(*network, "-f", "json", "agents", "register-agent", "--agent-metadata",
+                            '{"name": "on revm"}', "--agent-api", json.dumps(API),
+                            NVM_PRIVATE_KEY=builder["privateKey"])
+        assert write.returncode == 0, write.stderr
+        agent = json.loads(write.stdout)
+        receipt = w3.eth.get_transaction_receipt(agent["txHash"])
+        assert receipt["status"] == 1 and receipt["from"] == builder["address"]
+        assert w3.eth.get_transaction_count(builder["address"]) == 1
+        read = run([*network, "-f", "json", "agents", "get-agent", agent["agentId"]], clean_env())
+        assert read.code == 0 and read.json()["owner"] == builder["address"]
+    finally:
+        code = net.stop(signal.SIGTERM)
+    assert code == 0 and "devnet stopped" in "".join(net.err)
+    assert not port_open(info["rpcUrl"])
+
+
+def test_devnet_refuses_an_unknown_engine(tmp_path):
+    result = run(["devnet", "--engine", "evmone", "--port", "0", "--address-book-out", str(tmp_path / "b.json")],
+                 {"NVM_CONFIG": str(tmp_path / "none.json")})
+    assert result.code == 2 and "evmone" in result.err and not (tmp_path / "b.json").exists()

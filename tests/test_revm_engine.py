@@ -4,11 +4,12 @@ time, the devnet server).
 
 Gas: revm uses less gas than py-evm for the same transactions. Measured with this file's ``scenario`` on fresh
 simulations: the deployment 31,524,714 vs 31,594,814 (-0.2%), an ERC-20 approve 46,330 on both, an ERC-20 order
-465,978 vs 619,778 (0.75x), a native order 488,821 vs 619,321 (0.79x). pyrevm 0.3.7 never finalises revm's journal between transactions, so accounts and storage slots that an
-earlier transaction touched stay warm (100 gas instead of 2,100/2,600 per first access) and each slot's EIP-2200
-"original value" stays the value it had when first loaded (so a changed slot costs 100 gas to change again, not
-2,900). The longer a chain has run, the more is warm, so the ratio drifts down; the test bounds it (0.45-1.01)
-instead of equating gas. State, return data, events and reverts are unaffected.
+465,978 vs 619,778 (0.75x), a native order 488,821 vs 619,321 (0.79x). pyrevm 0.3.7 never finalises revm's journal
+between transactions, so accounts and storage slots that an earlier transaction touched stay warm (100 gas instead
+of 2,100/2,600 per first access) and each slot's EIP-2200 "original value" stays the value it had when first loaded
+(so a changed slot costs 100 gas to change again, not 2,900). The longer a chain has run, the more is warm, so the
+ratio drifts down; the test bounds it (0.45-1.01) instead of equating gas. State, return data, events and reverts
+are unaffected.
 """
 
 from __future__ import annotations
@@ -257,7 +258,7 @@ def test_time_controls_move_the_next_blocks(sim_revm):
 
 
 def test_the_devnet_server_serves_a_revm_chain_over_http(tmp_path):
-    from nvm_chain.sim.rpc_server import DevnetServer
+    from nvm_chain.sim.devnet import DevnetServer
 
     sim = Simulation.start(fees=True, engine="revm")
     book = tmp_path / "book.json"
@@ -278,3 +279,42 @@ def test_the_devnet_server_serves_a_revm_chain_over_http(tmp_path):
 def test_an_unknown_engine_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="unknown engine 'evmone'"):
         Simulation.start(engine="evmone")
+
+
+RETURNS_42 = bytes.fromhex("602a60005260206000f3")  # PUSH1 42, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN
+RETURNS_43 = bytes.fromhex("602b60005260206000f3")
+
+
+def test_set_code_is_replayed_with_its_block_and_undone_by_revert():
+    from nvm_chain.sim.revm_chain import RevmChain
+
+    key = test_key("builder")
+    me = Account.from_key(key).address
+    chain = RevmChain(alloc={me: 10**18})
+    node, w3 = chain.node, chain.w3
+    where = Web3.to_checksum_address("0x" + "ca" * 20)
+    chain.travel(1)
+    before = chain.snapshot()
+    assert node.call("anvil_setCode", [where, "0x" + RETURNS_42.hex()]) is None
+    assert w3.eth.block_number == 1  # written in the latest block, nothing mined (as anvil)
+    call = {"type": 2, "chainId": w3.eth.chain_id, "nonce": 0, "to": where, "value": 0, "gas": 60_000,
+            "maxFeePerGas": 3 * 10**9, "maxPriorityFeePerGas": 10**6}
+    receipt = w3.eth.get_transaction_receipt(
+        w3.eth.send_raw_transaction(bytes(Account.sign_transaction(call, key).raw_transaction)))
+    assert receipt["status"] == 1 and receipt["blockNumber"] == 2 and receipt["gasUsed"] == 21_018  # ran the code
+    assert int.from_bytes(w3.eth.call({"to": where}), "big") == 42
+
+    # reading block 0 rewinds past the write and re-executes blocks 1-2; block 2's gas (checked on replay)
+    # depends on the code being back
+    assert (w3.eth.get_code(where, 0), w3.eth.call({"to": where}, 0)) == (b"", b"")
+    assert w3.eth.get_code(where, 1) == RETURNS_42 and w3.eth.get_code(where) == RETURNS_42
+
+    later = chain.snapshot()
+    node.call("hardhat_setCode", [where, "0x" + RETURNS_43.hex()])
+    assert int.from_bytes(w3.eth.call({"to": where}), "big") == 43
+    assert w3.eth.get_code(where, 1) == RETURNS_42  # the second write belongs to block 2
+    chain.revert(later)  # same block: only the later write is undone
+    assert (w3.eth.block_number, int.from_bytes(w3.eth.call({"to": where}), "big")) == (2, 42)
+    chain.revert(before)
+    assert (w3.eth.block_number, w3.eth.get_code(where), w3.eth.get_transaction_count(me)) == (1, b"", 0)
+    assert w3.eth.get_balance(me) == 10**18

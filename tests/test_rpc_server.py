@@ -32,7 +32,7 @@ from nvm_chain.errors import (
 from nvm_chain.sim import EmbeddedChain, RpcChain, Simulation
 from nvm_chain.sim.accounts import GENESIS_KEY
 from nvm_chain.sim.deploy import deploy_protocol
-from nvm_chain.sim.rpc_server import DevnetServer
+from nvm_chain.sim.devnet import DevnetServer
 
 CHAIN_ID = 131277322940537
 APPROVAL = "0x" + keccak(text="Approval(address,address,uint256)").hex()

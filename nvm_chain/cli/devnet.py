@@ -1,6 +1,8 @@
 """``nvm-chain devnet``: the embedded chain with the protocol deployed, served over JSON-RPC on 127.0.0.1.
 
-Like ``anvil``: deploys the simulation suite on a fresh eth-tester chain, funds the named test accounts, writes
+Like ``anvil``: deploys the simulation suite on a fresh embedded chain (``--engine pyevm``: eth-tester on py-evm, the
+default; ``--engine revm``: revm through pyrevm, far faster, ``pip install 'nvm-chain[revm]'``), funds the named test
+accounts, writes
 the address book file and prints the RPC URL, chain id, contracts and the test accounts with their keys (public
 by construction: ``keccak("nvm-chain/sim/" + name)``; TEST ONLY). Then it serves until Ctrl-C or SIGTERM and
 stops cleanly (exit 0). Other processes use it with::
@@ -31,6 +33,7 @@ from nvm_chain.cli.settings import global_options
 TEST_ONLY = "TEST ONLY — public keys, never use on a real network"
 DEFAULT_PORT = 8545
 DEFAULT_BOOK = "nvm-devnet.json"
+ENGINES = ("pyevm", "revm")
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Devnet:
     book_path: Path
     fees: bool
     seconds: float
+    engine: str = "pyevm"
 
     def info(self) -> dict[str, Any]:
         """What ``devnet`` prints: URL, chain id, address book (path and contracts) and the test accounts."""
@@ -52,7 +56,8 @@ class Devnet:
                      "balanceWei": str(w3.eth.get_balance(acct.address)), "testOnly": True}
                     for name, acct in self.sim.accounts.items()]
         return {
-            "rpcUrl": self.server.url, "chainId": self.sim.book.chain_id, "version": self.sim.book.version,
+            "rpcUrl": self.server.url, "engine": self.engine, "chainId": self.sim.book.chain_id,
+            "version": self.sim.book.version,
             "addressBook": str(self.book_path), "fees": self.fees,
             "feeReceiver": self.sim.deployment.fee_receiver, "contracts": dict(self.sim.book.contracts),
             "accountsWarning": TEST_ONLY, "accounts": accounts,
@@ -67,20 +72,24 @@ def _write_book(path: Path, book: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def start_devnet(port: int = DEFAULT_PORT, *, fees: bool = True, book_out: str | os.PathLike = DEFAULT_BOOK) -> Devnet:
-    """Deploy the protocol on a fresh embedded chain, bind a DevnetServer on 127.0.0.1:``port`` (0: a free
-    port) and write the address book to ``book_out``. Nothing is served until ``server.serve_forever()`` or
-    ``server.start()``.
+def start_devnet(port: int = DEFAULT_PORT, *, fees: bool = True, book_out: str | os.PathLike = DEFAULT_BOOK,
+                 engine: str = "pyevm") -> Devnet:
+    """Deploy the protocol on a fresh embedded chain run by ``engine`` (``"pyevm"`` or ``"revm"``), bind a
+    DevnetServer on 127.0.0.1:``port`` (0: a free port) and write the address book to ``book_out``. Nothing is
+    served until ``server.serve_forever()`` or ``server.start()``.
 
     Raises:
-        ConfigurationError: the port is taken or out of range (nothing is left running).
+        ConfigurationError: the port is taken or out of range, an unknown ``engine``, or ``"revm"`` without
+            pyrevm installed (nothing is left running).
     """
     from nvm_chain.errors import ConfigurationError
-    from nvm_chain.sim import EmbeddedChain, Simulation
-    from nvm_chain.sim.rpc_server import LOOPBACK, DevnetServer
+    from nvm_chain.sim import EmbeddedChain, RevmChain, Simulation
+    from nvm_chain.sim.devnet import LOOPBACK, DevnetServer
 
+    if engine not in ENGINES:
+        raise ConfigurationError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     started = time.perf_counter()
-    chain = EmbeddedChain()
+    chain = RevmChain() if engine == "revm" else EmbeddedChain()
     try:  # bind before deploying, so that a taken port fails at once
         server = DevnetServer(chain, LOOPBACK, port)
     except OSError as exc:
@@ -97,11 +106,12 @@ def start_devnet(port: int = DEFAULT_PORT, *, fees: bool = True, book_out: str |
     except OSError as exc:
         server.stop()
         raise ConfigurationError(f"cannot write the address book {path}: {exc.strerror or exc}") from None
-    return Devnet(sim, server, path, fees, time.perf_counter() - started)
+    return Devnet(sim, server, path, fees, time.perf_counter() - started, engine)
 
 
 def _print_table(info: dict[str, Any]) -> None:
     click.echo(f"RPC URL       {info['rpcUrl']}  (127.0.0.1 only)")
+    click.echo(f"engine        {info['engine']}")
     click.echo(f"chain id      {info['chainId']}")
     click.echo(f"address book  {info['addressBook']}  (protocol {info['version']}, "
                f"fees {'on' if info['fees'] else 'off'})")
@@ -119,6 +129,9 @@ def _print_table(info: dict[str, Any]) -> None:
 @click.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
               help="TCP port on 127.0.0.1 (0 picks a free one; the URL printed has the real port).")
+@click.option("--engine", type=click.Choice(ENGINES), default="pyevm", show_default=True,
+              help="The EVM behind the chain: py-evm (eth-tester) or revm (pyrevm, far faster; "
+                   "pip install 'nvm-chain[revm]').")
 @click.option("--fees/--no-fees", default=True, show_default=True,
               help="Protocol fees on (1% crypto, 2% fiat to the fee_receiver test account) or off.")
 @click.option("--address-book-out", "book_out", type=click.Path(dir_okay=False), default=DEFAULT_BOOK,
@@ -127,7 +140,8 @@ def _print_table(info: dict[str, Any]) -> None:
               help="Stop serving after this many seconds (for tests and scripted demos).")
 @global_options
 @click.pass_context
-def devnet(ctx: click.Context, port: int, fees: bool, book_out: str, exit_after: float | None, **_) -> None:
+def devnet(ctx: click.Context, port: int, engine: str, fees: bool, book_out: str, exit_after: float | None,
+           **_) -> None:
     """Serve a fresh embedded chain with the protocol deployed, like anvil (JSON-RPC on 127.0.0.1).
 
     Prints the RPC URL, chain id, contracts and the funded test accounts with their keys, which are PUBLIC
@@ -136,8 +150,8 @@ def devnet(ctx: click.Context, port: int, fees: bool, book_out: str, exit_after:
     from nvm_chain.cli.output import emit
 
     fmt = settings(ctx).format
-    say("deploying the protocol on a fresh embedded chain ...")
-    net = start_devnet(port, fees=fees, book_out=book_out)
+    say(f"deploying the protocol on a fresh embedded chain ({engine}) ...")
+    net = start_devnet(port, fees=fees, book_out=book_out, engine=engine)
     info = net.info()
     if fmt == "json":
         emit(info, "json")

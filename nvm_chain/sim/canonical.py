@@ -3,7 +3,8 @@
 Multicall3 sits at the same address on every public chain; the deployer copies the runtime code of its own
 Multicall3 there so that a client reads the same way on the embedded chain, on anvil and on Base. Writing code
 is a development-node feature: py-evm state through eth-tester's backend, ``anvil_setCode`` /
-``hardhat_setCode`` over JSON-RPC. Any other node keeps the copy at its CREATE address.
+``hardhat_setCode`` over JSON-RPC (anvil, hardhat, and the revm node, in process or behind the devnet). Any other
+node keeps the copy at its CREATE address.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """An in-process Ethereum node over revm (``pyrevm``): JSON-RPC in, JSON-RPC out, instant mining.
 
 Layer: simulation only. :class:`RevmNode` answers the JSON-RPC methods the client and the devnet use, from
-Python dicts (``request``) or HTTP bodies (``handle_json``), one request at a time (a lock).
+Python dicts (``request``) or HTTP bodies (``handle_json``), one request at a time (a lock). The envelope, error
+objects and revert answers are the devnet's (:mod:`nvm_chain.sim.devnet.jsonrpc`, ``node_errors``); refusals are
+worded from the client's own refusal table (:mod:`nvm_chain.chain.tx.refusals`).
 
 How it maps onto pyrevm 0.3.7 (whose ``message_call``/``deploy`` run a message without the transaction-level
 bookkeeping, and keep all state in revm's journal, never finalised):
@@ -15,6 +17,9 @@ bookkeeping, and keep all state in revm's journal, never finalised):
   ``history`` blocks back; older state is refused like a pruned node does);
 - balance and nonce edits made outside the EVM (fees, nonce bumps) are not in revm's journal, so the node
   keeps its own journal of them (as deltas) and undoes them when it rewinds;
+- ``anvil_setCode`` / ``hardhat_setCode`` write code outside the EVM too: the write joins the node's journal
+  (undone by a rewind or by ``evm_revert`` to a snapshot taken before it) and is recorded with the block it
+  happened in, after that block's transaction, so re-executing the block re-applies it;
 - state reads run inside a throw-away checkpoint, so a read never warms an account for a later transaction.
 
 Known differences from a production client (documented, deliberate):
@@ -31,19 +36,25 @@ Known differences from a production client (documented, deliberate):
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import eth_abi
-import rlp  # type: ignore[import-untyped]
+import rlp
 
+from nvm_chain.chain.tx import refusals
 from nvm_chain.errors import ConfigurationError
+from nvm_chain.sim.devnet.codecs import bloom_hex, bloom_of
+from nvm_chain.sim.devnet.jsonrpc import (
+    SERVER_ERROR,
+    MethodTable,
+    RpcError,
+    invalid_params,
+)
+from nvm_chain.sim.devnet.node_errors import reverted
 from nvm_chain.sim.revm_tx import (
     MAX_INITCODE_SIZE,
     SignedTx,
@@ -60,27 +71,8 @@ ZERO_ADDRESS = "0x" + "00" * 20
 EMPTY_CODE_HASH = keccak(b"")
 EMPTY_LIST_HASH = keccak(rlp.encode([]))
 EMPTY_TRIE_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
-ERROR_STRING = bytes.fromhex("08c379a0")
-
-PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = -32700, -32600, -32601, -32602, -32603
-SERVER_ERROR = -32000
-REVERTED = 3
 
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
-
-
-class RpcError(Exception):
-    """A JSON-RPC error answer: ``code``, ``message`` and optional ``data``."""
-
-    def __init__(self, code: int, message: str, data: Any = None):
-        super().__init__(message)
-        self.code, self.message, self.data = code, message, data
-
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
 
 
 def load_pyrevm() -> Any:
@@ -118,6 +110,18 @@ class _Mark:
     deltas: int
 
 
+@dataclass(frozen=True)
+class _CodeWrite:
+    """Code written at ``address`` outside the EVM, and the code it replaced (to undo it)."""
+
+    address: str
+    code: bytes
+    before: bytes
+
+
+_Delta = tuple[str, int, int] | _CodeWrite  # (address, balance delta, nonce delta), or a code write
+
+
 @dataclass
 class _Block:
     number: int
@@ -131,6 +135,7 @@ class _Block:
     tx_hashes: list[bytes] = field(default_factory=list)
     logs: list[_Log] = field(default_factory=list)
     bloom: int | None = None  # computed on first use
+    code_writes: list[tuple[str, bytes]] = field(default_factory=list)  # out of band, after the transaction
 
 
 @dataclass
@@ -157,15 +162,13 @@ class _Outcome:
 @dataclass(frozen=True)
 class _Snapshot:
     height: int
+    deltas: int  # length of the node's journal: undoes out-of-band writes made later in the same block
+    code_writes: int  # how many of the latest block's code writes came before the snapshot
     offset: int
     next_timestamp: int | None
 
 
 # ---------------------------------------------------------------------------------------------- param parsing
-
-
-def _bad(message: str) -> RpcError:
-    return RpcError(INVALID_PARAMS, f"invalid argument: {message}")
 
 
 def _quantity(value: Any, what: str = "quantity") -> int:
@@ -176,7 +179,7 @@ def _quantity(value: Any, what: str = "quantity") -> int:
             return int(value, 16)
         except ValueError:
             pass
-    raise _bad(f"{what} must be a 0x-prefixed hex quantity, got {value!r}")
+    raise invalid_params(f"{what} must be a 0x-prefixed hex quantity, got {value!r}")
 
 
 def _data(value: Any, what: str = "data") -> bytes:
@@ -187,7 +190,7 @@ def _data(value: Any, what: str = "data") -> bytes:
             return bytes.fromhex(value[2:])
         except ValueError:
             pass
-    raise _bad(f"{what} must be 0x-prefixed hex bytes, got {value!r}")
+    raise invalid_params(f"{what} must be 0x-prefixed hex bytes, got {value!r}")
 
 
 def _address(value: Any, what: str = "address") -> str:
@@ -196,16 +199,16 @@ def _address(value: Any, what: str = "address") -> str:
             return checksum(value)
         except ValueError:
             pass
-    raise _bad(f"{what} must be a 20-byte 0x-hex address, got {value!r}")
+    raise invalid_params(f"{what} must be a 20-byte 0x-hex address, got {value!r}")
 
 
 def _params(params: Any, low: int, high: int) -> list[Any]:
     if params is None:
         params = []
     if not isinstance(params, (list, tuple)):
-        raise _bad("params must be an array")
+        raise invalid_params("params must be an array")
     if not low <= len(params) <= high:
-        raise _bad(f"expected {low}..{high} params, got {len(params)}")
+        raise invalid_params(f"expected {low}..{high} params, got {len(params)}")
     return list(params) + [None] * (high - len(params))
 
 
@@ -217,40 +220,12 @@ def _bytes_hex(value: bytes) -> str:
     return "0x" + value.hex()
 
 
-# ---------------------------------------------------------------------------------------------- blooms
-
-
-def _bloom_bits(item: bytes) -> int:
-    digest = keccak(item)
-    bits = 0
-    for i in (0, 2, 4):
-        bits |= 1 << (int.from_bytes(digest[i:i + 2], "big") & 2047)
-    return bits
-
-
-def _bloom_of(logs: list[_Log]) -> int:
-    bloom = 0
-    for entry in logs:
-        bloom |= _bloom_bits(bytes.fromhex(entry.address[2:]))
-        for topic in entry.topics:
-            bloom |= _bloom_bits(topic)
-    return bloom
-
-
-def _bloom_hex(bloom: int) -> str:
-    return _bytes_hex(bloom.to_bytes(256, "big"))
-
-
 # ---------------------------------------------------------------------------------------------- errors
 
 
-def _reverted(data: bytes) -> RpcError:
-    """A revert as geth answers it: code 3, the revert bytes in ``data``, an Error(string) reason in the message."""
-    message = "execution reverted"
-    if data[:4] == ERROR_STRING:
-        with suppress(Exception):  # a malformed reason keeps the bare message
-            message += ": " + eth_abi.decode(["string"], data[4:])[0]
-    return RpcError(REVERTED, message, _bytes_hex(data))
+def _refused(refusal: refusals.NodeRefusal, detail: str = "") -> RpcError:
+    """A refused transaction as geth answers it (-32000, the refusal table's wording)."""
+    return RpcError(SERVER_ERROR, refusal.say(detail))
 
 
 def _halt_message(reason: str) -> str:
@@ -258,7 +233,8 @@ def _halt_message(reason: str) -> str:
     for needle, text in (("outofgas", "out of gas"), ("opcodenotfound", "invalid opcode"),
                          ("invalidfeopcode", "invalid opcode: INVALID"), ("invalidjump", "invalid jump destination"),
                          ("stackunderflow", "stack underflow"), ("stackoverflow", "stack limit reached"),
-                         ("calltoodeep", "max call depth exceeded"), ("outoffunds", "insufficient balance for transfer"),
+                         ("calltoodeep", "max call depth exceeded"),
+                         ("outoffunds", "insufficient balance for transfer"),
                          ("createcollision", "contract address collision"),
                          ("createcontractsizelimit", "max code size exceeded"),
                          ("statechangeduringstaticcall", "write protection")):
@@ -267,24 +243,27 @@ def _halt_message(reason: str) -> str:
     return reason
 
 
+# revm's names for the refusals it makes itself → the refusal table's entries
+_REVM_REFUSALS = (
+    ("lackoffundformaxfee", refusals.INSUFFICIENT_FUNDS), ("overflowpayment", refusals.INSUFFICIENT_FUNDS),
+    ("rejectcallerwithcode", refusals.SENDER_NOT_EOA), ("callgascostmorethangaslimit", refusals.INTRINSIC_GAS_TOO_LOW),
+    ("createinitcodesizelimit", refusals.INITCODE_TOO_LARGE),
+)
+
+
 def _validation_message(text: str) -> str:
     """revm's refusal to run a message, worded like geth."""
     lowered = text.lower()
-    if "lackoffundformaxfee" in lowered or "overflowpayment" in lowered:
-        return "insufficient funds for gas * price + value"
-    if "rejectcallerwithcode" in lowered:
-        return "sender not an eoa"
-    if "callgascostmorethangaslimit" in lowered:
-        return "intrinsic gas too low"
-    if "createinitcodesizelimit" in lowered:
-        return "max initcode size exceeded"
+    for needle, refusal in _REVM_REFUSALS:
+        if needle in lowered:
+            return refusal.say()
     return text
 
 
 # ---------------------------------------------------------------------------------------------- the node
 
 
-class RevmNode:
+class RevmNode(MethodTable):
     """A single-node chain over ``pyrevm.EVM(spec_id="PRAGUE")`` that answers JSON-RPC in-process."""
 
     def __init__(
@@ -318,7 +297,7 @@ class RevmNode:
         self._seal(genesis)
         self._blocks: list[_Block] = [genesis]
         self._txs: dict[bytes, _Mined] = {}
-        self._deltas: list[tuple[str, int, int]] = []  # (address, balance delta, nonce delta) made outside revm
+        self._deltas: list[_Delta] = []  # state edits made outside revm, in order
         self._snapshots: dict[int, _Snapshot] = {}
         self._next_snapshot = 1
         self._offset = 0
@@ -326,61 +305,7 @@ class RevmNode:
         self._env_block: tuple[int, int] | None = None
         self._access_list_set = False
         self._code_cache: dict[bytes, bytes] = {}
-        self.lock = threading.RLock()
-        self._methods: dict[str, Callable[[Any], Any]] = {
-            name[len("rpc_"):]: getattr(self, name) for name in dir(self) if name.startswith("rpc_")
-        }
-
-    # ------------------------------------------------------------------------------ JSON-RPC entry points
-
-    @property
-    def methods(self) -> list[str]:
-        """Names of the supported JSON-RPC methods."""
-        return sorted(self._methods)
-
-    def call(self, method: str, params: Any = None) -> Any:
-        """Run one method and return its JSON result.
-
-        Raises:
-            RpcError: unknown method, bad params, a revert (code 3), a refusal or an internal failure.
-        """
-        fn = self._methods.get(method)
-        if fn is None:
-            raise RpcError(METHOD_NOT_FOUND, f"the method {method} does not exist/is not available")
-        with self.lock:
-            try:
-                return fn(params)
-            except RpcError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - reported to the caller, never breaks the node
-                raise RpcError(INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}") from None
-
-    def request(self, method: str, params: Any = None, request_id: Any = 0) -> dict[str, Any]:
-        """One JSON-RPC request as a response dict (``result`` or ``error``)."""
-        try:
-            return {"jsonrpc": "2.0", "id": request_id, "result": self.call(method, params)}
-        except RpcError as exc:
-            return {"jsonrpc": "2.0", "id": request_id, "error": exc.to_json()}
-
-    def handle_json(self, body: bytes) -> bytes | None:
-        """Answer an HTTP body (a request or a batch); None when it held only notifications."""
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _dump(_error(None, RpcError(PARSE_ERROR, f"parse error: {exc}")))
-        if isinstance(payload, list):
-            if not payload:
-                return _dump(_error(None, RpcError(INVALID_REQUEST, "invalid request: empty batch")))
-            answers = [a for a in (self._handle_one(item) for item in payload) if a is not None]
-            return _dump(answers) if answers else None
-        answer = self._handle_one(payload)
-        return None if answer is None else _dump(answer)
-
-    def _handle_one(self, request: Any) -> dict[str, Any] | None:
-        if not isinstance(request, dict) or not isinstance(request.get("method"), str):
-            return _error(None, RpcError(INVALID_REQUEST, "invalid request: expected an object with a method"))
-        answer = self.request(request["method"], request.get("params"), request.get("id"))
-        return answer if "id" in request else None
+        super().__init__()
 
     # ------------------------------------------------------------------------------ public helpers
 
@@ -446,9 +371,33 @@ class RevmNode:
         """Rewind state to ``mark``: revm's journal, then the node's own balance/nonce edits."""
         self._evm.snapshot()  # pyrevm only reverts above depth 0: this throw-away checkpoint is popped
         self._evm.revert(mark.checkpoint)
-        for address, balance, nonce in reversed(self._deltas[mark.deltas:]):
-            self._edit(address, -balance, -nonce)
-        del self._deltas[mark.deltas:]
+        self._undo(mark.deltas)
+
+    def _undo(self, length: int) -> None:
+        """Undo the node's own journal back to ``length`` entries, newest first."""
+        for delta in reversed(self._deltas[length:]):
+            if isinstance(delta, _CodeWrite):
+                self._put_code(delta.address, delta.before)
+            else:
+                address, balance, nonce = delta
+                self._edit(address, -balance, -nonce)
+        del self._deltas[length:]
+
+    def _put_code(self, address: str, code: bytes) -> None:
+        """Replace the account's code, keeping its balance and nonce (not journaled by revm)."""
+        with self._sandbox():
+            info = self._evm.basic(address)
+        code_hash = keccak(code) if code else EMPTY_CODE_HASH
+        self._code_cache[code_hash] = code
+        self._evm.insert_account_info(address, self._pyrevm.AccountInfo(
+            balance=info.balance, nonce=info.nonce, code_hash=code_hash, code=code or None))
+
+    def _write_code(self, address: str, code: bytes) -> None:
+        """Set the code at ``address`` now, recorded in the node's journal so a rewind undoes it."""
+        with self._sandbox():
+            before = self._code(address)
+        self._put_code(address, code)
+        self._deltas.append(_CodeWrite(address, code, before))
 
     def _edit(self, address: str, balance: int, nonce: int = 0) -> None:
         """Change an externally owned account's balance and nonce outside revm (not journaled by revm)."""
@@ -524,6 +473,8 @@ class RevmNode:
                 result = again.result
                 if result is None or result.gas_used != mined.gas_used or result.is_success != (mined.status == 1):
                     raise RuntimeError(f"re-execution of block {block.number} diverged")
+            for address, code in block.code_writes:
+                self._write_code(address, code)
 
     def _block_number(self, tag: Any, *, default: str = "latest") -> int:
         """A block parameter (tag, hex number or EIP-1898 object) → a block number."""
@@ -602,38 +553,35 @@ class RevmNode:
             RpcError: -32000 with geth's message.
         """
         if tx.hash in self._txs:
-            raise RpcError(SERVER_ERROR, "already known")
+            raise _refused(refusals.ALREADY_KNOWN)
         if tx.chain_id is not None and tx.chain_id != self.chain_id:
-            raise RpcError(SERVER_ERROR, f"invalid chain id for signer: have {tx.chain_id} want {self.chain_id}")
+            raise _refused(refusals.WRONG_CHAIN_ID, f"have {tx.chain_id} want {self.chain_id}")
         if tx.gas > self.gas_limit:
-            raise RpcError(SERVER_ERROR, "exceeds block gas limit")
+            raise _refused(refusals.EXCEEDS_BLOCK_GAS_LIMIT)
         if tx.to is None and len(tx.data) > MAX_INITCODE_SIZE:
-            raise RpcError(SERVER_ERROR, f"max initcode size exceeded: code size {len(tx.data)} "
-                                         f"limit {MAX_INITCODE_SIZE}")
+            raise _refused(refusals.INITCODE_TOO_LARGE, f"code size {len(tx.data)} limit {MAX_INITCODE_SIZE}")
         if tx.max_priority_fee > tx.max_fee:
-            raise RpcError(SERVER_ERROR, f"max priority fee per gas higher than max fee per gas: address "
-                                         f"{tx.sender}, maxPriorityFeePerGas: {tx.max_priority_fee}, "
-                                         f"maxFeePerGas: {tx.max_fee}")
+            raise _refused(refusals.TIP_ABOVE_FEE_CAP, f"address {tx.sender}, maxPriorityFeePerGas: "
+                                                       f"{tx.max_priority_fee}, maxFeePerGas: {tx.max_fee}")
         intrinsic = tx.intrinsic_gas()
         if tx.gas < intrinsic:
-            raise RpcError(SERVER_ERROR, f"intrinsic gas too low: have {tx.gas}, want {intrinsic}")
+            raise _refused(refusals.INTRINSIC_GAS_TOO_LOW, f"have {tx.gas}, want {intrinsic}")
         base_fee = self._next_base_fee(self._blocks[-1])
         if tx.max_fee < base_fee:
-            raise RpcError(SERVER_ERROR, f"max fee per gas less than block base fee: address {tx.sender}, "
-                                         f"maxFeePerGas: {tx.max_fee}, baseFee: {base_fee}")
+            raise _refused(refusals.FEE_BELOW_BASE_FEE, f"address {tx.sender}, maxFeePerGas: {tx.max_fee}, "
+                                                        f"baseFee: {base_fee}")
         with self._sandbox():
             info = self._evm.basic(tx.sender)
             balance, nonce, code_hash = info.balance, info.nonce, bytes(info.code_hash or EMPTY_CODE_HASH)
         if code_hash != EMPTY_CODE_HASH:
-            raise RpcError(SERVER_ERROR, f"sender not an eoa: address {tx.sender}, codehash: 0x{code_hash.hex()}")
+            raise _refused(refusals.SENDER_NOT_EOA, f"address {tx.sender}, codehash: 0x{code_hash.hex()}")
         if tx.nonce < nonce:
-            raise RpcError(SERVER_ERROR, f"nonce too low: address {tx.sender}, tx: {tx.nonce} state: {nonce}")
+            raise _refused(refusals.NONCE_TOO_LOW, f"address {tx.sender}, tx: {tx.nonce} state: {nonce}")
         if tx.nonce > nonce:
-            raise RpcError(SERVER_ERROR, f"nonce too high: address {tx.sender}, tx: {tx.nonce} state: {nonce}")
+            raise _refused(refusals.NONCE_TOO_HIGH, f"address {tx.sender}, tx: {tx.nonce} state: {nonce}")
         cost = tx.gas * tx.max_fee + tx.value
         if balance < cost:
-            raise RpcError(SERVER_ERROR, f"insufficient funds for gas * price + value: address {tx.sender} "
-                                         f"have {balance} want {cost}")
+            raise _refused(refusals.INSUFFICIENT_FUNDS, f"address {tx.sender} have {balance} want {cost}")
 
     def _mine_tx(self, tx: SignedTx) -> None:
         """Mine ``tx`` alone in a new block.
@@ -664,7 +612,7 @@ class RevmNode:
 
     def _call_object(self, raw: Any) -> tuple[str, str | None, bytes, int, int]:
         if not isinstance(raw, dict):
-            raise _bad("call object must be an object")
+            raise invalid_params("call object must be an object")
         sender = _address(raw["from"], "from") if raw.get("from") else ZERO_ADDRESS
         to = _address(raw["to"], "to") if raw.get("to") else None
         payload = raw.get("input", raw.get("data"))
@@ -672,7 +620,7 @@ class RevmNode:
         value = _quantity(raw["value"], "value") if raw.get("value") is not None else 0
         gas = _quantity(raw["gas"], "gas") if raw.get("gas") is not None else self.gas_limit
         if raw.get("chainId") is not None and _quantity(raw["chainId"], "chainId") != self.chain_id:
-            raise _bad(f"chainId {raw['chainId']} is not this chain's ({hex(self.chain_id)})")
+            raise invalid_params(f"chainId {raw['chainId']} is not this chain's ({hex(self.chain_id)})")
         return sender, to, data, value, min(gas, self.gas_limit)
 
     def _simulate(self, sender: str, to: str | None, data: bytes, value: int, gas: int) -> _Outcome:
@@ -683,7 +631,7 @@ class RevmNode:
         if not outcome.result.is_success:
             if outcome.result.is_halt:
                 raise RpcError(SERVER_ERROR, _halt_message(outcome.result.reason))
-            raise _reverted(outcome.output)
+            raise reverted(outcome.output)
         return outcome
 
     # ------------------------------------------------------------------------------ formatting
@@ -692,7 +640,8 @@ class RevmNode:
     def _bloom(block: _Block) -> int:
         """The block's logs bloom (also its only transaction's: one transaction per block)."""
         if block.bloom is None:
-            block.bloom = _bloom_of(block.logs)
+            block.bloom = bloom_of(item for entry in block.logs
+                                   for item in (bytes.fromhex(entry.address[2:]), *entry.topics))
         return block.bloom
 
     def _fmt_log(self, entry: _Log) -> dict[str, Any]:
@@ -729,7 +678,8 @@ class RevmNode:
             "blockNumber": _hex(mined.block_number), "from": tx.sender, "to": tx.to,
             "cumulativeGasUsed": _hex(mined.gas_used), "gasUsed": _hex(mined.gas_used),
             "effectiveGasPrice": _hex(mined.price), "contractAddress": mined.contract_address,
-            "logs": [self._fmt_log(e) for e in mined.logs], "logsBloom": _bloom_hex(self._bloom(self._blocks[mined.block_number])),
+            "logs": [self._fmt_log(e) for e in mined.logs],
+            "logsBloom": bloom_hex(self._bloom(self._blocks[mined.block_number])),
             "status": _hex(mined.status), "type": _hex(tx.type),
         }
 
@@ -738,8 +688,8 @@ class RevmNode:
         return {
             "number": _hex(block.number), "hash": _bytes_hex(block.hash),
             "parentHash": _bytes_hex(block.parent_hash), "nonce": "0x0000000000000000",
-            "sha3Uncles": _bytes_hex(EMPTY_LIST_HASH), "logsBloom": _bloom_hex(self._bloom(block)),
-            "transactionsRoot": _bytes_hex(EMPTY_TRIE_ROOT if not block.tx_hashes else keccak(b"".join(block.tx_hashes))),
+            "sha3Uncles": _bytes_hex(EMPTY_LIST_HASH), "logsBloom": bloom_hex(self._bloom(block)),
+            "transactionsRoot": _bytes_hex(keccak(b"".join(block.tx_hashes)) if block.tx_hashes else EMPTY_TRIE_ROOT),
             "stateRoot": "0x" + "00" * 32, "receiptsRoot": _bytes_hex(EMPTY_TRIE_ROOT),
             "miner": self.coinbase, "difficulty": "0x0", "totalDifficulty": "0x0", "extraData": "0x",
             "size": _hex(600 + sum(len(self._txs[h].tx.raw) for h in block.tx_hashes)),
@@ -814,7 +764,7 @@ class RevmNode:
         """Run a call at a block (default latest) without changing anything; a revert answers code 3."""
         call, tag, overrides = _params(params, 1, 3)
         if overrides:
-            raise _bad("state overrides are not supported by this node")
+            raise invalid_params("state overrides are not supported by this node")
         sender, to, data, value, gas = self._call_object(call)
         with self._at(self._block_number(tag)) as block:
             self._use_block(block)
@@ -901,7 +851,7 @@ class RevmNode:
         """Logs matching address(es) and positional topics (None = any, list = one of) in a block range."""
         (query,) = _params(params, 1, 1)
         if not isinstance(query, dict):
-            raise _bad("filter must be an object")
+            raise invalid_params("filter must be an object")
         addresses = query.get("address")
         wanted_addresses = None
         if addresses is not None:
@@ -953,7 +903,8 @@ class RevmNode:
         _params(params, 0, 0)
         snapshot_id = self._next_snapshot
         self._next_snapshot += 1
-        self._snapshots[snapshot_id] = _Snapshot(self.latest, self._offset, self._next_timestamp)
+        self._snapshots[snapshot_id] = _Snapshot(self.latest, len(self._deltas), len(self._blocks[-1].code_writes),
+                                                 self._offset, self._next_timestamp)
         return _hex(snapshot_id)
 
     def rpc_evm_revert(self, params: Any) -> bool:
@@ -971,9 +922,21 @@ class RevmNode:
                 for tx_hash in block.tx_hashes:
                     self._txs.pop(tx_hash, None)
             del self._blocks[snapshot.height + 1:]
+        self._undo(snapshot.deltas)  # code written later in the snapshot's own block
+        del self._blocks[-1].code_writes[snapshot.code_writes:]
         self._offset, self._next_timestamp = snapshot.offset, snapshot.next_timestamp
         self._snapshots = {k: v for k, v in self._snapshots.items() if k <= snapshot_id}
         return True
+
+    def rpc_anvil_setCode(self, params: Any) -> None:
+        """Replace the runtime code at an address (balance, nonce and storage stay), as anvil does: at once, in
+        the latest block, without mining."""
+        address_raw, code_raw = _params(params, 2, 2)
+        address, code = _address(address_raw), _data(code_raw, "code")
+        self._write_code(address, code)
+        self._blocks[-1].code_writes.append((address, code))
+
+    rpc_hardhat_setCode = rpc_anvil_setCode
 
     def rpc_evm_increaseTime(self, params: Any) -> str:
         """Move the clock ``seconds`` forward: the next block comes at least that much later than it would have."""
@@ -1005,7 +968,7 @@ class RevmNode:
         elif option is not None:
             timestamp = option
         if not 1 <= blocks <= 10_000:
-            raise _bad("blocks must be between 1 and 10000")
+            raise invalid_params("blocks must be between 1 and 10000")
         for i in range(blocks):
             self.mine(_quantity(timestamp, "timestamp") if timestamp is not None and i == 0 else None)
         return "0x0"
@@ -1022,11 +985,3 @@ def _version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
-
-
-def _error(request_id: Any, error: RpcError) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": request_id, "error": error.to_json()}
-
-
-def _dump(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
