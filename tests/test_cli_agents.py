@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from nvm_chain.cli.errors import CONFIG, INVALID_INPUT, PENDING, REVERTED, USAGE
 from nvm_chain.client import NvmChain
 from nvm_chain.errors import ContractRevertError
 from nvm_chain.protocol.configs import get_fixed_credits_config, set_onchain_mirror
@@ -116,7 +115,7 @@ def test_add_and_remove_plan_plan_first_like_payments_py(agent_and_plan, builder
     assert removed["changed"] is True and removed["txHash"]
     assert ok(["agents", "get-agent-plans", agent], builder_env)["plans"] == []
     missing = run(["agents", "remove-plan-from-agent", plan, agent], builder_env)
-    assert missing.code == INVALID_INPUT and "does not list plan" in missing.err and missing.out == ""
+    assert missing.code == 3 and "does not list plan" in missing.err and missing.out == ""
 
 
 def test_dry_run_simulates_and_sends_nothing(agent_and_plan, devnet, builder_env):
@@ -135,7 +134,7 @@ def test_dry_run_simulates_and_sends_nothing(agent_and_plan, devnet, builder_env
     # a dry run still refuses what would revert
     reverted = run(["--dry-run", "agents", "register-agent", "--agent-metadata", '{"name": "d"}', "--agent-api",
                     json.dumps(API), "--plans", "5"], builder_env)
-    assert reverted.code == REVERTED and "PlanNotFound(planId=5)" in reverted.err
+    assert reverted.code == 4 and "PlanNotFound(planId=5)" in reverted.err
 
 
 def test_usage_errors_exit_2(builder_env, devnet, configs):
@@ -149,12 +148,12 @@ def test_usage_errors_exit_2(builder_env, devnet, configs):
     ]
     for args, message in cases:
         result = run(args, builder_env)
-        assert (result.code, message in result.err) == (USAGE, True), (args, result.err)
+        assert (result.code, message in result.err) == (2, True), (args, result.err)
     # a write without an account is a usage error; reads need none
     read_only = devnet.env()
     result = run(["agents", "register-agent", "--agent-metadata", str(configs["agent-metadata"]), "--agent-api",
                   str(configs["agent-api"])], read_only)
-    assert result.code == USAGE and "signs transactions" in result.err
+    assert result.code == 2 and "signs transactions" in result.err
 
 
 def test_invalid_input_exit_3_nothing_signed(builder_env, devnet, configs):
@@ -162,12 +161,12 @@ def test_invalid_input_exit_3_nothing_signed(builder_env, devnet, configs):
     nonce = w3.eth.get_transaction_count(builder)
     no_url = run(["agents", "register-agent", "--agent-metadata", '{"name": "x"}', "--agent-api", "{}"],
                  builder_env)
-    assert no_url.code == INVALID_INPUT and "agent_api has no URL" in no_url.err
+    assert no_url.code == 3 and "agent_api has no URL" in no_url.err
     bad_id = run(["agents", "get-agent", "not-an-id"], builder_env)
-    assert bad_id.code == INVALID_INPUT and bad_id.err.startswith("error: ")
+    assert bad_id.code == 3 and bad_id.err.startswith("error: ")
     bad_plan = run(["agents", "register-agent", "--agent-metadata", '{"name": "x"}', "--agent-api", json.dumps(API),
                     "--plans", "1,x"], builder_env)
-    assert bad_plan.code == INVALID_INPUT and "payment_plans[1]" in bad_plan.err
+    assert bad_plan.code == 3 and "payment_plans[1]" in bad_plan.err
     # a price without the Nevermined fee is refused before signing
     no_fee = json.loads(configs["price-config"].read_text())
     no_fee["amounts"], no_fee["receivers"] = no_fee["amounts"][:1], no_fee["receivers"][:1]
@@ -175,7 +174,7 @@ def test_invalid_input_exit_3_nothing_signed(builder_env, devnet, configs):
     for name in ("agent-metadata", "agent-api", "plan-metadata", "credits-config"):
         args += [f"--{name}", str(configs[name])]
     result = run(args, builder_env)
-    assert result.code == INVALID_INPUT and "Nevermined fee not included" in result.err
+    assert result.code == 3 and "Nevermined fee not included" in result.err
     assert len(result.err.strip().splitlines()) == 1  # one line, no traceback
     assert w3.eth.get_transaction_count(builder) == nonce
 
@@ -183,28 +182,28 @@ def test_invalid_input_exit_3_nothing_signed(builder_env, devnet, configs):
 def test_contract_revert_exits_4_with_the_decoded_error(builder_env):
     result = run(["agents", "register-agent", "--agent-metadata", '{"name": "x"}', "--agent-api", json.dumps(API),
                   "--plans", "5"], builder_env)
-    assert result.code == REVERTED and result.out == ""
+    assert result.code == 4 and result.out == ""
     assert result.err.strip() == "error: reverted: AssetsRegistry.register reverted: PlanNotFound(planId=5)"
 
 
 def test_configuration_problems_exit_7(devnet, tmp_path):
     no_book = run(["agents", "get-agent", "1"], devnet.env(NVM_ADDRESS_BOOK=""))
-    assert no_book.code == CONFIG and "address_book" in no_book.err
+    assert no_book.code == 7 and "address_book" in no_book.err
     missing = run(["agents", "get-agent", "1"], devnet.env(NVM_ADDRESS_BOOK=str(tmp_path / "none.json")))
-    assert missing.code == CONFIG and "address book not found" in missing.err
+    assert missing.code == 7 and "address book not found" in missing.err
 
 
 def test_unknown_agent_exits_3(builder_env):
     result = run(["agents", "get-agent", "12345"], builder_env)
     assert "agent 12345 not found" in result.err
-    assert result.code == INVALID_INPUT
+    assert result.code == 3
 
 
 def test_changing_another_owners_agent_exits_3(agent_and_plan, devnet):
     result = run(["agents", "add-plan-to-agent", agent_and_plan["planId"], agent_and_plan["agentId"]],
                  devnet.env("subscriber"))
     assert "is not the owner of agent" in result.err
-    assert result.code == INVALID_INPUT
+    assert result.code == 3
 
 
 # ---------------------------------------------------------------------------------------------- tx
@@ -240,7 +239,7 @@ def test_tx_of_a_reverted_transaction_status_shows_reason_wait_exits_4(devnet):
     assert status["revert"]["error"] == "AgentNotFound" and status["revert"]["args"]["agentId"] == 7
 
     waited = run(["-f", "json", "tx", "wait", tx_hash], env)
-    assert waited.code == REVERTED and waited.json()["status"] == "reverted"
+    assert waited.code == 4 and waited.json()["status"] == "reverted"
     assert "AssetsRegistry.addPlanToAgent reverted: AgentNotFound(agentId=7)" in waited.err
     assert tx_hash in waited.err
 
@@ -251,9 +250,9 @@ def test_tx_unknown_hash_status_unknown_wait_times_out_with_exit_5(devnet):
     status = run(["-f", "json", "tx", "status", unknown], env)
     assert status.code == 0 and status.json() == {"txHash": unknown, "state": "unknown"}
     waited = run(["tx", "wait", unknown, "--timeout", "0.2"], env)
-    assert waited.code == PENDING and f"pending, hash {unknown}" in waited.err and waited.out == ""
+    assert waited.code == 5 and f"pending, hash {unknown}" in waited.err and waited.out == ""
     bad = run(["tx", "status", "0x1234"], env)
-    assert bad.code == USAGE and "not a transaction hash" in bad.err
+    assert bad.code == 2 and "not a transaction hash" in bad.err
 
 
 def test_tx_status_pending_when_the_node_has_no_receipt_yet(agent_and_plan, devnet, monkeypatch):
@@ -267,4 +266,4 @@ def test_tx_status_pending_when_the_node_has_no_receipt_yet(agent_and_plan, devn
     status = ok(["tx", "status", agent_and_plan["txHash"]], devnet.env())
     assert status["state"] == "pending" and status["from"] == devnet.sim.account("builder").address
     waited = run(["tx", "wait", agent_and_plan["txHash"], "--timeout", "0.1"], devnet.env())
-    assert waited.code == PENDING and "not failed" in waited.err and "does not know" not in waited.err
+    assert waited.code == 5 and "not failed" in waited.err and "does not know" not in waited.err

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from nvm_chain.cli import cli
-from nvm_chain.cli.errors import CONFIG, INVALID_INPUT, PENDING, REVERTED, classify
+from nvm_chain.cli.errors import classify
 from nvm_chain.cli.output import emit, jsonable
 from nvm_chain.cli.settings import global_options, resolve
 
@@ -101,6 +101,7 @@ def test_json_rendering_keeps_big_ints_exact_and_tables_align(capsys):
 
 
 def test_errors_map_to_documented_exit_codes():
+    """The README's table: 3 invalid input or refused before signing; 4 reverted; 5 pending; 7 configuration."""
     from nvm_chain.chain.abi import registry
     from nvm_chain.errors import (
         ConfigurationError,
@@ -111,17 +112,17 @@ def test_errors_map_to_documented_exit_codes():
 
     data = bytes.fromhex("6b05f46e") + (42).to_bytes(32, "big")
     code, message = classify(ContractRevertError(registry().decode_revert(data), data, action="x"))
-    assert code == REVERTED and "PlanNotFound(planId=42)" in message
-    assert classify(TransactionPending("0xabc", 5))[0] == PENDING
-    assert classify(ValidationError("bad"))[0] == INVALID_INPUT
-    assert classify(ConfigurationError("bad"))[0] == CONFIG
+    assert code == 4 and "PlanNotFound(planId=42)" in message
+    assert classify(TransactionPending("0xabc", 5))[0] == 5
+    assert classify(ValidationError("bad"))[0] == 3
+    assert classify(ConfigurationError("bad"))[0] == 7
 
     from nvm_chain.errors import NotAgentOwnerError, WrongPasswordError
 
-    assert classify(WrongPasswordError("wrong password for keystore x"))[0] == CONFIG
+    assert classify(WrongPasswordError("wrong password for keystore x"))[0] == 7
     refused = NotAgentOwnerError.__new__(NotAgentOwnerError)  # a PermissionError: must not read as "network"
     Exception.__init__(refused, "0xabc is not the owner of agent 1")
-    assert classify(refused) == (INVALID_INPUT, "0xabc is not the owner of agent 1")
+    assert classify(refused) == (3, "0xabc is not the owner of agent 1")
 
 
 def test_help_is_fast_and_does_not_import_web3():

@@ -14,7 +14,6 @@ import logging
 
 import pytest
 
-from nvm_chain.cli.errors import API, CONFIG, INVALID_INPUT, USAGE
 from nvm_chain.client import NvmChain
 from nvm_chain.protocol.models import PlanMetadata
 from nvm_chain.rest import decode_access_token, encode_access_token
@@ -115,8 +114,8 @@ def test_get_token_table_format_prints_the_bare_token_for_piping(env, fake, key)
 
 def test_rest_commands_need_nvm_api_key_and_never_take_it_from_a_flag(env, fake, key):
     result = run(["x402", "get-token", PLAN_ID], {**env, "NVM_API_KEY": ""})
-    assert result.code == CONFIG and "set NVM_API_KEY" in result.err
-    assert run(["x402", "get-token", PLAN_ID, "--api-key", key], env).code == USAGE
+    assert result.code == 7 and "set NVM_API_KEY" in result.err
+    assert run(["x402", "get-token", PLAN_ID, "--api-key", key], env).code == 2
     assert fake.requests == []
 
 
@@ -154,7 +153,7 @@ def test_verify_refused_prints_the_answer_and_exits_9(env, fake, key, tmp_path):
     fake.script("POST", "/api/v1/x402/verify", Reply(body={"isValid": False, "invalidReason": "insufficient credits"}))
     token = token_for(SUBSCRIBER, PLAN_ID)
     result = run(["x402", "verify", "--payment-required", str(path), "-f", "json"], env, input=token + "\n")
-    assert result.code == API
+    assert result.code == 9
     assert result.json() == {"isValid": False, "invalidReason": "insufficient credits"}
     assert "refused the token: insufficient credits" in result.err
     assert fake.last.body == {"paymentRequired": required, "x402AccessToken": token}  # stdin token, no maxAmount
@@ -179,7 +178,7 @@ def test_settle_with_success_false_on_http_200_exits_9(env, fake, key):
                 Reply(body={"success": False, "errorReason": "no credits and the auto-order reverted"}))
     token = token_for(SUBSCRIBER, PLAN_ID)
     result = run(["x402", "settle", "--plan-id", PLAN_ID, "--token", "-", "-f", "json"], env, input=token)
-    assert result.code == API
+    assert result.code == 9
     out = result.json()
     assert (out["success"], out["errorReason"]) == (False, "no credits and the auto-order reverted")
     assert "auto-order reverted" in result.err
@@ -192,9 +191,9 @@ def test_api_errors_exit_9_with_the_key_masked(env, fake, key):
                 envelope(400, "BCK.X402.0059", "Access token already used"))
     token = token_for(SUBSCRIBER, PLAN_ID)
     first = run(["x402", "settle", "--plan-id", PLAN_ID, "--token", token], env)
-    assert first.code == API and "HTTP 401" in first.err and "BCK.AUTH.0001" in first.err
+    assert first.code == 9 and "HTTP 401" in first.err and "BCK.AUTH.0001" in first.err
     second = run(["x402", "settle", "--plan-id", PLAN_ID, "--token", token], env)
-    assert second.code == API and "BCK.X402.0059" in second.err
+    assert second.code == 9 and "BCK.X402.0059" in second.err
     for result in (first, second):
         assert result.out == ""
         assert_clean(result, key)
@@ -207,10 +206,10 @@ def test_bad_payment_inputs_are_refused_before_any_request(env, fake, key):
     garbage = run(["x402", "verify", "--payment-required", "not json at all"], token_env)
     wrong_shape = run(["x402", "verify", "--payment-required", '{"accepts": [{"planId": "x"}]}'], token_env)
     no_token = run(["x402", "verify", "--plan-id", PLAN_ID], env)
-    assert (both.code, neither.code, no_token.code) == (USAGE, USAGE, USAGE)
+    assert (both.code, neither.code, no_token.code) == (2, 2, 2)
     assert "not both" in both.err and "--plan-id" in neither.err and "no x402 access token" in no_token.err
-    assert garbage.code == INVALID_INPUT and "must be JSON, a JSON file or base64 JSON" in garbage.err
-    assert wrong_shape.code == INVALID_INPUT and "invalid --payment-required" in wrong_shape.err
+    assert garbage.code == 3 and "must be JSON, a JSON file or base64 JSON" in garbage.err
+    assert wrong_shape.code == 3 and "invalid --payment-required" in wrong_shape.err
     assert fake.requests == []
 
 
@@ -258,7 +257,7 @@ def test_check_flags_an_unknown_plan_and_refuses_a_malformed_token(devnet):
     assert unknown.code == 1 and unknown.json()["planExists"] is False
     assert f"plan {0xDEADBEEF} does not exist on this chain" in unknown.err
     malformed = run(["x402", "check", "bm90LWEtdG9rZW4"], env)
-    assert malformed.code == INVALID_INPUT and "invalid x402 access token" in malformed.err
+    assert malformed.code == 3 and "invalid x402 access token" in malformed.err
     assert "bm90LWEtdG9rZW4" not in malformed.err and "Traceback" not in malformed.err
 
 

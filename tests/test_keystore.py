@@ -166,6 +166,33 @@ def test_temp_file_is_0600_before_key_material_is_written(kdir, monkeypatch):
     assert seen and all(m == 0o600 for m in seen)
 
 
+@posix_only
+def test_temp_file_is_created_0600_exclusively_never_wider_even_briefly(kdir, monkeypatch):
+    """The temp file's mode is fixed by the creating open() itself (0600, O_CREAT|O_EXCL, no symlink follow),
+    not by a chmod afterwards: with umask 0 the file is 0600 the instant it exists."""
+    created = []
+    real_open = os.open
+
+    def spy_open(path, flags, mode=0o777, *args, **kwargs):
+        fd = real_open(path, flags, mode, *args, **kwargs)
+        if str(path).endswith(".tmp"):
+            created.append((os.path.basename(path), flags, mode, stat.S_IMODE(os.fstat(fd).st_mode)))
+        return fd
+
+    monkeypatch.setattr(ks.os, "open", spy_open)
+    old = os.umask(0o000)
+    try:
+        import_account("alice", KEY, PASSWORD, kdir, scrypt_n=N)
+    finally:
+        os.umask(old)
+    assert len(created) == 1
+    name, flags, mode, mode_at_creation = created[0]
+    assert name.startswith(".alice.json.")
+    assert mode == 0o600 and mode_at_creation == 0o600
+    assert flags & os.O_CREAT and flags & os.O_EXCL and flags & os.O_NOFOLLOW
+    assert [p.name for p in kdir.iterdir()] == ["alice.json"]
+
+
 def test_existing_keystore_is_never_overwritten(kdir):
     import_account("alice", KEY, PASSWORD, kdir, scrypt_n=N)
     before = (kdir / "alice.json").read_bytes()

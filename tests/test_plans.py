@@ -27,10 +27,10 @@ from nvm_chain.errors import (
 from nvm_chain.protocol import ids
 from nvm_chain.protocol.configs import get_erc20_price_config
 from nvm_chain.protocol.fees import fees_included
-from nvm_chain.protocol.models import ZERO, PlanMetadata, RedemptionType
+from nvm_chain.protocol.models import ZERO, CreditsConfig, PlanMetadata, RedemptionType
 from nvm_chain.protocol.results import OrderResult, PlanRegistration
 from nvm_chain.services.plans import PlansAPI
-from nvm_chain.services.plans.reads import CREDITS_BURNER_ROLE, CREDITS_MINTER_ROLE
+from nvm_chain.services.plans.reads import CREDITS_BURNER_ROLE, CREDITS_MINTER_ROLE, credits_to_burn
 
 PRICE = 1_000_000
 NET, FEE = 990_000, 10_000
@@ -395,6 +395,21 @@ def test_an_order_within_the_allowance_sends_no_approval(ctx):
     assert ctx.allowance(ctx.sub) == 4 * PRICE
 
 
+def test_an_allowance_exactly_equal_to_the_total_is_used_without_an_approval(ctx):
+    """An allowance that covers the total (here: equals it) needs no approve: one transaction, the order."""
+    reg = ctx.plan()
+    ctx.approve(ctx.sub, 2_000_000)
+    sent, paid_before = ctx.nonce(ctx.sub), ctx.tokens(ctx.sub)
+
+    order = ctx.sub.plans.order_plan(reg.plan_id, number_of_purchases=2)  # 2 x 1_000_000
+
+    assert (order.approve_tx, order.approval_added, order.amount_paid) == (None, 0, 2_000_000)
+    assert ctx.nonce(ctx.sub) == sent + 1  # the order alone, no approve before it
+    assert ctx.events(order.tx, "Approval") == []
+    assert ctx.allowance(ctx.sub) == 0  # used up exactly
+    assert ctx.tokens(ctx.sub) == paid_before - 2_000_000
+
+
 def test_native_order_sends_the_exact_value_and_credits_a_third_party(ctx):
     reg = ctx.plan(price=ETH_PRICE, token=None)
     builder_before = ctx.w3.eth.get_balance(ctx.builder.address)
@@ -618,6 +633,63 @@ def test_burn_reports_what_the_contract_took(ctx):
     assert (clamped_high.holder, clamped_high.burner) == (ctx.sub.address, ctx.sub.address)
     assert ctx.sub.plans.get_plan_balance(dynamic.plan_id).balance == 38
     assert ctx.sub.plans.get_plan_balance(fixed.plan_id).balance == 47
+
+
+@pytest.mark.parametrize(("fixed", "minimum", "maximum", "requested", "burned"), [
+    (False, 2, 10, 0, 2),  # below the minimum: raised to it (a request of 0 burns minAmount)
+    (False, 2, 10, 1, 2),
+    (False, 2, 10, 2, 2),
+    (False, 2, 10, 7, 7),  # within [min, max]: as asked
+    (False, 2, 10, 10, 10),
+    (False, 2, 10, 11, 10),  # above the maximum: lowered to it
+    (False, 5, 5, 1, 5),
+    (True, 3, 3, 1, 3),  # fixed: always minAmount
+    (True, 3, 3, 100, 3),
+])
+def test_credits_to_burn_clamps_to_min_and_max(fixed, minimum, maximum, requested, burned):
+    """docs/protocol.md#burn: c = minAmount if fixed, else min(max(amount, minAmount), maxAmount)."""
+    credits = CreditsConfig(is_redemption_amount_fixed=fixed, redemption_type=RedemptionType.ONLY_SUBSCRIBER,
+                            duration_secs=0, amount=100, min_amount=minimum, max_amount=maximum)
+    assert credits_to_burn(credits, requested) == burned
+
+
+def _holder_plan(ctx, minimum: int, maximum: int, minted: int) -> int:
+    """An ONLY_SUBSCRIBER plan (nobody but the holder may burn) whose subscriber holds ``minted`` credits."""
+    plans = ctx.builder.plans
+    credits = plans.set_redemption_type(
+        plans.set_onchain_mirror(plans.get_dynamic_credits_config(CREDITS, minimum, maximum)),
+        RedemptionType.ONLY_SUBSCRIBER)
+    pid = ctx.plan(price=0, credits=credits).plan_id
+    plans.mint_plan_credits(pid, minted, ctx.sub.address)
+    return pid
+
+
+def test_a_holder_may_burn_its_whole_balance(ctx):
+    pid = _holder_plan(ctx, 1, 10, minted=7)
+    sent = ctx.nonce(ctx.sub)
+
+    result = ctx.sub.plans.burn_credits(pid, 7)
+
+    assert (result.requested, result.burned, result.holder) == (7, 7, ctx.sub.address)
+    assert ctx.nonce(ctx.sub) == sent + 1
+    assert ctx.sub.plans.get_plan_balance(pid).balance == 0
+
+
+def test_a_request_below_the_minimum_is_checked_as_the_minimum(ctx):
+    """minAmount 3: a request of 1 burns 3. A holder with 2 is refused before signing (the contract would take
+    3); a holder with exactly 3 burns all three."""
+    short = _holder_plan(ctx, 3, 10, minted=2)
+    sent = ctx.nonce(ctx.sub)
+    with pytest.raises(RedemptionRefused, match="holds 2 credits .* fewer than the 3 this burn takes"):
+        ctx.sub.plans.burn_credits(short, 1)
+    assert ctx.nonce(ctx.sub) == sent
+    assert ctx.sub.plans.get_plan_balance(short).balance == 2
+
+    enough = _holder_plan(ctx, 3, 10, minted=3)
+    result = ctx.sub.plans.burn_credits(enough, 1)
+    assert (result.requested, result.burned) == (1, 3)
+    assert ctx.nonce(ctx.sub) == sent + 1
+    assert ctx.sub.plans.get_plan_balance(enough).balance == 0
 
 
 def _redeem_plan(ctx, rtype: RedemptionType) -> int:

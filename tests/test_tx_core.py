@@ -6,6 +6,9 @@ import pickle
 
 import eth_abi
 import pytest
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.providers import JSONBaseProvider
 
 from nvm_chain.chain.abi import (
     ERROR_STRING_SELECTOR,
@@ -13,6 +16,7 @@ from nvm_chain.chain.abi import (
     decode_log,
     registry,
 )
+from nvm_chain.chain.reads import eth_call
 from nvm_chain.chain.tx.gas import GWEI, eip1559_fees
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.chain.tx.signer import LocalSigner
@@ -110,3 +114,51 @@ def test_erc20_and_erc721_transfer_logs_are_told_apart_by_topic_count():
     assert decode_log(erc20).args["value"] == 7
     assert decode_log(erc721).args["tokenId"] == 9
     assert decode_log({"address": "0x" + "cc" * 20, "topics": [bytes(32)], "data": b""}) is None
+
+
+class _ScriptedNode(JSONBaseProvider):
+    """Answers eth_chainId and fails every other request with one JSON-RPC error object, so that web3's own
+    revert formatter builds the exception (the shapes real nodes send)."""
+
+    def __init__(self, error: dict):
+        super().__init__()
+        self.error = error
+
+    def make_request(self, method, params):
+        if method == "eth_chainId":
+            return {"jsonrpc": "2.0", "id": 1, "result": "0x7a69"}
+        return {"jsonrpc": "2.0", "id": 1, "error": self.error}
+
+
+PLAN_NOT_FOUND_42 = "0x6b05f46e" + "00" * 31 + "2a"  # PlanNotFound(uint256 planId = 42)
+ALLOWANCE_SHORT = ("0xfb8f41b2" + "00" * 12 + "66a15edcc3b50a663e72f1457ffd49b9ae284ddc"  # ERC20InsufficientAllowance(
+                   + "00" * 31 + "05" + "00" * 29 + "0f4240")  # spender, allowance 5, needed 1_000_000)
+
+
+def _call_through(error: dict) -> ContractRevertError:
+    w3 = Web3(_ScriptedNode(error))
+    with pytest.raises(ContractRevertError) as info:
+        eth_call(w3, "0x" + "11" * 20, b"\x01", action="AssetsRegistry.getPlan")
+    return info.value
+
+
+def test_revert_data_as_a_0x_hex_string_is_decoded():
+    """anvil/geth: error.data is the hex string; web3 raises ContractCustomError whose message IS that hex (no
+    "revert" in it), so only ``.data`` carries the error."""
+    err = _call_through({"code": 3, "message": "execution reverted", "data": PLAN_NOT_FOUND_42})
+    assert (err.error_name, err.error_args) == ("PlanNotFound", {"planId": 42})
+    assert str(err) == "AssetsRegistry.getPlan reverted: PlanNotFound(planId=42)"
+    assert revert_data(ContractCustomError(PLAN_NOT_FOUND_42, data=PLAN_NOT_FOUND_42)) == \
+        bytes.fromhex(PLAN_NOT_FOUND_42[2:])
+
+
+def test_revert_data_nested_in_a_dict_is_decoded():
+    """Hardhat-style nodes: error.data is an object whose "data" holds the hex; web3 raises ContractLogicError
+    with that dict as ``.data`` and a message that names no error."""
+    err = _call_through({"code": -32603, "message": "VM Exception while processing transaction: reverted",
+                         "data": {"message": "reverted", "data": ALLOWANCE_SHORT}})
+    assert err.error_name == "ERC20InsufficientAllowance"
+    assert err.error_args == {"spender": "0x66a15edcC3b50a663e72F1457FFd49b9AE284dDc", "allowance": 5,
+                              "needed": 1_000_000}
+    raw = ContractLogicError("execution reverted: reverted", data={"message": "x", "data": PLAN_NOT_FOUND_42})
+    assert revert_data(raw) == bytes.fromhex(PLAN_NOT_FOUND_42[2:])
