@@ -9,6 +9,7 @@ codes"). Subclasses also inherit the matching builtin, so callers may catch eith
     │   ├── InsufficientBalanceError                 the payer cannot pay the order
     │   ├── PlanNotInAgentError                      removing a plan the agent does not list
     │   ├── ApiKeyError, InvalidAccessTokenError     malformed API key / x402 access token
+    │   │   └── X402NetworkMismatchError             an access token minted for another network
     ├── NotFoundError (LookupError)              3  PlanNotFoundError, AgentNotFoundError
     ├── NotPermittedError (PermissionError)      3  RedemptionRefused, NotAgentOwnerError
     ├── ConfigurationError (ValueError)          7  network, address book, profile, artifact
@@ -33,7 +34,8 @@ codes"). Subclasses also inherit the matching builtin, so callers may catch eith
     ├── IdMismatchError                          1  an offline id differs from the emitted one (tx WAS mined)
     └── DeploymentError                          1  the simulation suite could not be deployed
 
-    NvmChainWarning (UserWarning): OffchainCreditsWarning, MetadataUnavailableWarning, DeploymentMismatchWarning
+    NvmChainWarning (UserWarning): OffchainCreditsWarning, MetadataUnavailableWarning, DeploymentMismatchWarning,
+                                   EnvironmentMismatchWarning
 """
 
 from __future__ import annotations
@@ -113,6 +115,17 @@ class ApiKeyError(ValidationError):
 
 class InvalidAccessTokenError(ValidationError):
     """An x402 access token cannot be decoded or does not have the documented shape."""
+
+
+class X402NetworkMismatchError(InvalidAccessTokenError):
+    """A well-formed x402 access token names another network (``accepted.network``) than the connected chain;
+    nothing was read. ``token_network`` is the token's, ``chain_network`` the chain's (``eip155:<chain id>``)."""
+
+    def __init__(self, token_network: str, chain_network: str):
+        self.token_network = token_network
+        self.chain_network = chain_network
+        super().__init__(f"the x402 access token was minted for network {shown(token_network, 40)}, but the "
+                         f"connected chain is {chain_network}: it cannot pay here")
 
 
 class NotFoundError(NvmChainError, LookupError):
@@ -454,3 +467,8 @@ class MetadataUnavailableWarning(NvmChainWarning):
 
 class DeploymentMismatchWarning(NvmChainWarning):
     """The backend's deployment differs from the address book in use."""
+
+
+class EnvironmentMismatchWarning(NvmChainWarning):
+    """The API key's prefix names another environment than the one passed: the key's environment is used (as
+    payments-py does), the one passed is ignored."""

@@ -105,7 +105,7 @@ def test_get_token_table_format_prints_the_bare_token_for_piping(env, fake, key)
     result = run(["x402", "get-token", PLAN_ID, "--token-version", "3", "--resource", ENDPOINT,
                   "--http-verb", "GET"], env)
     assert result.code == 0, result.err
-    assert fake.last.body["resource"] == ENDPOINT and fake.last.body["httpVerb"] == "GET"
+    assert fake.last.body["resource"] == {"url": ENDPOINT} and fake.last.body["accepted"]["extra"]["httpVerb"] == "GET"
     assert fake.last.body["tokenVersion"] == 3 and "delegationConfig" not in fake.last.body
     assert decode_access_token(result.out.strip()).plan_id == int(PLAN_ID)  # stdout is only the token
     assert f"plan {PLAN_ID}, subscriber {SUBSCRIBER}" in result.err
@@ -230,8 +230,12 @@ def test_check_a_token_whose_subscriber_holds_credits(devnet, devnet_plan, fake)
     assert higher.code == 1 and f"holds {CREDITS} credits" in higher.err
 
 
-def test_get_token_piped_into_check_for_a_subscriber_without_credits(env, fake, key, devnet_plan):
-    minted = run(["x402", "get-token", str(devnet_plan)], env)
+def test_get_token_piped_into_check_for_a_subscriber_without_credits(devnet, env, fake, key, devnet_plan):
+    # the default network (Base Sepolia) is not the devnet's: check refuses such a token before reading
+    foreign = run(["x402", "get-token", str(devnet_plan)], env)
+    refused = run(["x402", "check", "-f", "json"], env, input=foreign.out)
+    assert refused.code == INVALID_INPUT and "minted for network 'eip155:84532'" in refused.err
+    minted = run(["x402", "get-token", str(devnet_plan), "--x402-network", f"eip155:{devnet.sim.book.chain_id}"], env)
     assert minted.code == 0, minted.err
     document = plan_document(str(devnet_plan))
     fake.script("GET", f"/api/v1/protocol/plans/{devnet_plan}", Reply(body=document))
@@ -253,7 +257,8 @@ def test_get_token_piped_into_check_for_a_subscriber_without_credits(env, fake, 
 
 def test_check_flags_an_unknown_plan_and_refuses_a_malformed_token(devnet):
     env = devnet.env(None, NVM_FORMAT="")
-    unknown = run(["x402", "check", token_for(SUBSCRIBER, 0xDEADBEEF), "-f", "json"], env)
+    network = f"eip155:{devnet.sim.book.chain_id}"
+    unknown = run(["x402", "check", token_for(SUBSCRIBER, 0xDEADBEEF, network), "-f", "json"], env)
     assert unknown.code == 1 and unknown.json()["planExists"] is False
     assert f"plan {0xDEADBEEF} does not exist on this chain" in unknown.err
     malformed = run(["x402", "check", "bm90LWEtdG9rZW4"], env)

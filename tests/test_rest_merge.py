@@ -17,9 +17,10 @@ from nvm_chain.errors import (
     InvalidAccessTokenError,
     MetadataUnavailableWarning,
     ValidationError,
+    X402NetworkMismatchError,
 )
 from nvm_chain.protocol.models import Plan, PlanMetadata
-from nvm_chain.rest import NO_RETRY, RestClient, encode_access_token
+from nvm_chain.rest import NO_RETRY, RestClient, X402TokenOptions, decode_access_token, encode_access_token
 from nvm_chain.services.plans import PlanWithMetadata
 from nvm_chain.services.x402 import X402TokenCheck, check_x402_token
 from tests.rest.fake_backend import SUBSCRIBER, Reply, envelope, plan_document
@@ -202,15 +203,47 @@ def test_a_token_whose_subscriber_holds_credits(setup):
 
 
 def test_a_token_minted_by_the_backend_for_a_subscriber_without_credits(setup, fake, key):
+    network = f"eip155:{setup.world.sim.book.chain_id}"
     with rest_client(fake.url, key) as rest:
-        minted = rest.get_x402_access_token(setup.plan_id)  # the fake mints for its fixed SUBSCRIBER
+        # the fake mints for its fixed SUBSCRIBER, on the network asked for
+        minted = rest.get_x402_access_token(setup.plan_id, token_options=X402TokenOptions(network=network))
         client = setup.reader(rest)
         fake.script("GET", setup.path, Reply(body=plan_document(str(setup.plan_id))))
         result = check_x402_token(client, minted)
     assert (result.subscriber, result.plan_exists, result.balance, result.holds_credits) == \
         (SUBSCRIBER, True, 0, False)
     assert result.plan_name == f"Plan {str(setup.plan_id)[:6]}"  # merged through get_plan_balance
-    assert result.network_matches is False  # minted for eip155:84532, checked on the embedded chain
+    assert (result.network, result.network_matches) == (network, True)
+
+
+@pytest.mark.parametrize("network", ["eip155:84532", "eip155:8453", "stripe"])
+def test_a_token_of_another_network_is_a_typed_error_and_nothing_is_read(setup, fake, key, network):
+    """A token minted for Base Sepolia (the sandbox default) cannot pay on the embedded chain."""
+    chain = f"eip155:{setup.world.sim.book.chain_id}"
+    client = setup.reader(rest_client(fake.url, key))
+    token = encode_access_token({**decode_access_token(setup.token(setup.sub.address)).raw,
+                                 "accepted": {"scheme": "nvm:erc4337", "network": network,
+                                              "planId": str(setup.plan_id), "extra": {}}})
+    with pytest.raises(X402NetworkMismatchError) as info:
+        check_x402_token(client, token)
+    assert isinstance(info.value, InvalidAccessTokenError) and isinstance(info.value, ValidationError)
+    assert (info.value.token_network, info.value.chain_network) == (network, chain)
+    assert f"minted for network '{network}', but the connected chain is {chain}" in str(info.value)
+    assert fake.requests == []  # refused before the plan-name merge through REST
+
+
+def test_a_card_delegation_token_names_a_provider_not_a_chain_and_is_checked(setup):
+    token = encode_access_token({**decode_access_token(setup.token(setup.sub.address)).raw,
+                                 "accepted": {"scheme": "nvm:card-delegation", "network": "stripe",
+                                              "planId": str(setup.plan_id), "extra": {}}})
+    result = check_x402_token(setup.reader(None), token)
+    assert (result.network, result.network_matches, result.balance, result.holds_credits) == \
+        ("stripe", False, CREDITS, True)
+    foreign = encode_access_token({**decode_access_token(token).raw,
+                                   "accepted": {"scheme": "nvm:card-delegation", "network": "eip155:84532",
+                                                "planId": str(setup.plan_id), "extra": {}}})
+    with pytest.raises(X402NetworkMismatchError):
+        check_x402_token(setup.reader(None), foreign)
 
 
 def test_a_single_use_v3_token_is_reported_as_version_3(setup):

@@ -3,7 +3,8 @@
 It reaches the Nevermined backend for what has no on-chain home: plan/agent documents and listings, the plan
 balance as the backend sees it (the source of truth for ``onchainMirror=false`` plans), deployment info
 (``GET /``, compared with an address book by :meth:`RestClient.check_deployment`), x402 access-token minting,
-facilitator verify/settle, and fiat (Stripe) checkout. Pure helpers decode, encode and shape-check x402
+facilitator verify/settle, delegations and enrolled payment methods (:class:`DelegationAPI`), and fiat (Stripe)
+checkout. Pure helpers decode, encode and shape-check x402
 access tokens (:mod:`nvm_chain.rest.x402`) and build ``PaymentRequired`` payloads.
 
 Metadata gap: the REST API has **no endpoint to attach metadata** (``metadataAttributes``/``agentApiAttributes``)
@@ -22,6 +23,7 @@ from nvm_chain.errors import (
     AccessTokenAlreadyUsedError,
     ApiKeyError,
     DeploymentMismatchWarning,
+    EnvironmentMismatchWarning,
     InvalidAccessTokenError,
     RestAuthError,
     RestClientError,
@@ -32,6 +34,7 @@ from nvm_chain.errors import (
     RestResponseError,
     RestServerError,
     RestTimeout,
+    X402NetworkMismatchError,
 )
 from nvm_chain.protocol.models import (
     AgentAPIAttributes,
@@ -44,6 +47,7 @@ from nvm_chain.rest.access_tokens import (
     DelegationConfig,
     X402AccessToken,
     X402TokenOptions,
+    token_request_body,
 )
 from nvm_chain.rest.api_key import (
     API_KEY_PREFIX_TO_ENVIRONMENT,
@@ -51,6 +55,16 @@ from nvm_chain.rest.api_key import (
     parse_api_key,
 )
 from nvm_chain.rest.client import RestClient
+from nvm_chain.rest.delegation import (
+    DELEGATION_PROVIDERS,
+    CreateDelegationPayload,
+    CreateDelegationResponse,
+    DelegationCurrency,
+    DelegationProvider,
+    DelegationSummary,
+    PaymentMethodSummary,
+)
+from nvm_chain.rest.delegation_api import DelegationAPI
 from nvm_chain.rest.deployment import (
     DeploymentComparison,
     DeploymentInfo,
@@ -82,17 +96,24 @@ from nvm_chain.rest.payment_required import (
 )
 from nvm_chain.rest.transport import NO_RETRY, X402_TOKEN_ALREADY_USED_CODE, RetryPolicy
 from nvm_chain.rest.x402 import (
+    X402_TOKEN_VERSION_V2,
+    X402_TOKEN_VERSION_V3,
     X402Token,
     decode_access_token,
     decode_access_token_or_none,
+    detect_access_token_version,
     encode_access_token,
+    is_single_use_access_token,
     validate_access_token,
 )
 
 __all__ = [
     "API_KEY_PREFIX_TO_ENVIRONMENT",
+    "DELEGATION_PROVIDERS",
     "NO_RETRY",
     "X402_TOKEN_ALREADY_USED_CODE",
+    "X402_TOKEN_VERSION_V2",
+    "X402_TOKEN_VERSION_V3",
     "AccessTokenAlreadyUsedError",
     "AgentAPIAttributes",
     "AgentDocument",
@@ -100,19 +121,27 @@ __all__ = [
     "ApiKeyError",
     "ApiResult",
     "AuthType",
+    "CreateDelegationPayload",
+    "CreateDelegationResponse",
+    "DelegationAPI",
     "DelegationConfig",
+    "DelegationCurrency",
+    "DelegationProvider",
+    "DelegationSummary",
     "DeploymentComparison",
     "DeploymentInfo",
     "DeploymentMismatch",
     "DeploymentMismatchWarning",
     "Endpoint",
     "Environment",
+    "EnvironmentMismatchWarning",
     "EnvironmentName",
     "FiatCheckout",
     "InvalidAccessTokenError",
     "NvmApiKey",
     "Page",
     "PaginationOptions",
+    "PaymentMethodSummary",
     "PaymentRequired",
     "PaymentRequirement",
     "PaymentRequirementExtra",
@@ -134,6 +163,7 @@ __all__ = [
     "StartAgentRequest",
     "VerifyResponse",
     "X402AccessToken",
+    "X402NetworkMismatchError",
     "X402Scheme",
     "X402Token",
     "X402TokenOptions",
@@ -143,8 +173,11 @@ __all__ = [
     "decode_access_token",
     "decode_access_token_or_none",
     "default_network",
+    "detect_access_token_version",
     "encode_access_token",
     "get_environment",
+    "is_single_use_access_token",
     "parse_api_key",
+    "token_request_body",
     "validate_access_token",
 ]

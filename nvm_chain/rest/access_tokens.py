@@ -1,7 +1,15 @@
-"""Options and result of the x402 token mint (``POST /api/v1/x402/permissions``) (pure: no I/O).
+"""Options, request body and result of the x402 token mint (``POST /api/v1/x402/permissions``) (pure: no I/O).
 
 REST fallback models. Delegations are "create-first": create one (web app or delegation API), then mint
 tokens with ``DelegationConfig(delegation_id=…)``. The backend generally requires a delegation config to mint.
+
+The body is the one payments-py sends::
+
+    {"accepted": {"scheme", "network", "planId", "extra": {"agentId"?, "httpVerb"?}},
+     "resource"?: {"url", "description"?, "mimeType"?}, "tokenVersion"?: 2|3, "delegationConfig"?: {...}}
+
+``resource``, ``accepted.extra.httpVerb`` and ``tokenVersion`` are what a single-use v3 token is signed over;
+they are sent whenever given (a v2 mint ignores them) and left out when not.
 """
 
 from __future__ import annotations
@@ -10,9 +18,11 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from nvm_chain.rest.payment_required import X402Scheme
-from nvm_chain.rest.wire import OptionalUint256, WireModel
-from nvm_chain.rest.x402 import X402Token, decode_access_token
+from nvm_chain.errors import ValidationError
+from nvm_chain.rest.environments import default_network
+from nvm_chain.rest.payment_required import PaymentResource, X402Scheme
+from nvm_chain.rest.wire import OptionalUint256, WireModel, to_uint256
+from nvm_chain.rest.x402 import X402Token, decode_access_token, detect_access_token_version
 
 
 class DelegationConfig(WireModel):
@@ -38,18 +48,61 @@ class DelegationConfig(WireModel):
 
 
 class X402TokenOptions(WireModel):
-    """Options of :meth:`RestClient.get_x402_access_token`.
+    """Options of :meth:`RestClient.get_x402_access_token` (payments-py's ``X402TokenOptions``).
 
-    ``network`` defaults by scheme and environment. ``resource``, ``http_verb`` and ``token_version`` ask for a
-    single-use v3 token and are sent only when set.
+    ``network`` defaults by scheme and environment. ``resource`` (a URL, or a :class:`PaymentResource` with
+    description and MIME type), ``http_verb`` and ``token_version`` bind a single-use v3 token to one seller
+    endpoint; each is sent only when set. Asking for v3 does not guarantee it: read
+    :attr:`X402AccessToken.token_version` of the result.
     """
 
     scheme: X402Scheme = "nvm:erc4337"
     network: str | None = None
     delegation_config: DelegationConfig | None = None
-    resource: str | None = None
+    resource: str | PaymentResource | None = None
     http_verb: str | None = None
     token_version: Literal[2, 3] | None = None
+
+
+def _resource_wire(resource: str | PaymentResource) -> dict[str, Any]:
+    wire = {"url": resource} if isinstance(resource, str) else resource.to_wire()
+    url = wire.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise ValidationError("resource.url must not be empty: pass the URL of the protected resource the token "
+                              "is minted for, or leave resource out")
+    return wire
+
+
+def token_request_body(
+    plan_id: int | str, agent_id: int | str | None, options: X402TokenOptions | None, environment: str | None
+) -> dict[str, Any]:
+    """The JSON body of ``POST /api/v1/x402/permissions``, key for key as payments-py builds it (see the module
+    docstring); IDs go as decimal strings, the network defaults by scheme and ``environment``.
+
+    Raises:
+        ValidationError: a bad plan or agent ID, or a blank ``resource`` URL.
+    """
+    options = options or X402TokenOptions()
+    extra: dict[str, Any] = {}
+    if agent_id is not None:
+        extra["agentId"] = str(to_uint256(agent_id, what="agent_id"))
+    if options.http_verb is not None:
+        extra["httpVerb"] = options.http_verb
+    body: dict[str, Any] = {
+        "accepted": {
+            "scheme": options.scheme,
+            "network": options.network or default_network(options.scheme, environment),
+            "planId": str(to_uint256(plan_id, what="plan_id")),
+            "extra": extra,
+        }
+    }
+    if options.resource is not None:
+        body["resource"] = _resource_wire(options.resource)
+    if options.token_version is not None:
+        body["tokenVersion"] = options.token_version
+    if options.delegation_config is not None:
+        body["delegationConfig"] = options.delegation_config.to_wire()
+    return body
 
 
 class X402AccessToken(WireModel):
@@ -68,6 +121,12 @@ class X402AccessToken(WireModel):
         if not isinstance(body, dict):
             return cls.model_validate(body)
         return cls.model_validate({"access_token": body.get("accessToken"), "raw": body})
+
+    @property
+    def token_version(self) -> int:
+        """The version of the token that came back (3: single-use), read from the token itself, never from the
+        version asked for (a backend without v3 drops ``tokenVersion`` silently); 2 if it does not decode."""
+        return detect_access_token_version(self.access_token)
 
     def decode(self) -> X402Token:
         """Decode and shape-check the token (see :func:`nvm_chain.rest.x402.decode_access_token`).

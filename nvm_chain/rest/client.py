@@ -11,6 +11,7 @@ on-chain, so none is offered here; ``update_agent_metadata`` only updates agents
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -20,12 +21,21 @@ import pydantic
 from nvm_chain.errors import (
     ConfigurationError,
     DeploymentMismatchWarning,
+    EnvironmentMismatchWarning,
     RestResponseError,
     ValidationError,
 )
 from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, PlanBalance
-from nvm_chain.rest.access_tokens import X402AccessToken, X402TokenOptions
+from nvm_chain.rest.access_tokens import X402AccessToken, X402TokenOptions, token_request_body
 from nvm_chain.rest.api_key import NvmApiKey, parse_api_key
+from nvm_chain.rest.delegation import (
+    CreateDelegationPayload,
+    CreateDelegationResponse,
+    DelegationSummary,
+    PaymentMethodSummary,
+    check_provider,
+    parse_list,
+)
 from nvm_chain.rest.deployment import (
     DeploymentComparison,
     DeploymentInfo,
@@ -40,7 +50,6 @@ from nvm_chain.rest.documents import (
 from nvm_chain.rest.environments import (
     EnvironmentName,
     check_environment_name,
-    default_network,
     display_url,
     get_environment,
 )
@@ -57,18 +66,36 @@ from nvm_chain.rest.transport import (
 from nvm_chain.rest.wire import to_address, to_uint256
 
 T = TypeVar("T")
+M = TypeVar("M", bound=pydantic.BaseModel)
 
 PLANS = "/api/v1/protocol/plans"
 AGENTS = "/api/v1/protocol/agents"
 X402 = "/api/v1/x402"
+DELEGATION = "/api/v1/delegation"
+PAYMENT_METHODS = "/api/v1/payment-methods"
 FIAT_PAYMENT = "/api/v1/fiat/stripe/payment"
 INFO = "/"
 
 
-def _shape_error(exc: pydantic.ValidationError, what: str) -> RestResponseError:
+def _problems(exc: pydantic.ValidationError) -> str:
     # Field locations and reasons only: pydantic's own text would echo input values (tokens, say).
-    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5])
-    return RestResponseError(f"unexpected {what} response shape: {problems}")
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:5])
+
+
+def _shape_error(exc: pydantic.ValidationError, what: str) -> RestResponseError:
+    return RestResponseError(f"unexpected {what} response shape: {_problems(exc)}")
+
+
+def _input(model: type[M], value: Any, what: str) -> M:
+    """Validate caller input into ``model``; field locations and reasons only, never the values.
+
+    Raises:
+        ValidationError: the input does not fit ``model``.
+    """
+    try:
+        return model.model_validate(value)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(f"invalid {what}: {_problems(exc)}") from None
 
 
 def _parse(build: Callable[[Any], T], data: Any, what: str) -> T:
@@ -80,17 +107,37 @@ def _parse(build: Callable[[Any], T], data: Any, what: str) -> T:
         raise RestResponseError(f"unexpected {what} response shape: {exc}") from None
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by the calling function point at the first frame
+    outside the nvm_chain package (the user's line, however deep the facade)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
+
 def resolve_environment_name(key: NvmApiKey | None, environment: str | None) -> EnvironmentName:
-    """Pick the environment: a recognised key prefix, else ``environment``, else ``custom``.
+    """Pick the environment as payments-py does: a recognised key prefix wins, else ``environment``, else
+    ``custom``. ``custom`` may be combined with any key (a self-hosted backend named by ``base_url`` or
+    ``NVM_BACKEND_URL``).
+
+    Warns :class:`EnvironmentMismatchWarning` (at the caller's line) when ``environment`` names another
+    environment than the key's prefix; the key's environment is then used.
 
     Raises:
-        ConfigurationError: unknown name, or ``environment`` names another environment than the key's prefix
-            (``custom`` may be combined with any key).
+        ConfigurationError: unknown environment name.
     """
     name = check_environment_name(environment) if environment is not None else None
     key_env = key.environment if key is not None else None
     if key_env is not None and name not in (None, "custom", key_env):
-        raise ConfigurationError(f"the API key was minted for '{key_env}' but environment '{name}' was requested")
+        warnings.warn(EnvironmentMismatchWarning(
+            f"the API key was minted for '{key_env}': environment '{name}' is ignored and '{key_env}' is used"),
+            stacklevel=_caller_stacklevel())
+        return key_env
     return name or key_env or "custom"
 
 
@@ -99,8 +146,9 @@ class RestClient:
 
     Args:
         api_key: ``<prefix>:<jwt>`` string or a parsed :class:`NvmApiKey`; needed for authenticated calls only.
-        environment: ``sandbox``, ``live`` or ``custom``; defaults to the key's prefix,
-            else ``custom``.
+        environment: ``sandbox``, ``live`` or ``custom``; a key whose prefix names an environment uses that
+            one (``custom`` excepted), warning :class:`EnvironmentMismatchWarning` if this names another;
+            without a recognised prefix it defaults to ``custom``.
         base_url: backend URL overriding the environment's (``custom`` otherwise uses ``NVM_BACKEND_URL``).
         api_version: ``Nevermined-Version`` header (default ``1.1``).
         organization_id: sent as ``X-Current-Org-Id`` when set.
@@ -108,7 +156,7 @@ class RestClient:
         retry: retry policy for idempotent GETs; POST/PUT/DELETE are never retried.
 
     Raises:
-        ApiKeyError: malformed key. ConfigurationError: bad environment, URL, timeouts or key/environment clash.
+        ApiKeyError: malformed key. ConfigurationError: unknown environment, bad URL or timeouts.
     """
 
     def __init__(
@@ -323,36 +371,30 @@ class RestClient:
     ) -> X402AccessToken:
         """``POST /api/v1/x402/permissions``: mint an access token for the key's account.
 
-        Body: ``{"accepted": {scheme, network, planId, extra: {agentId?}}, "delegationConfig"?, "resource"?,
-        "httpVerb"?, "tokenVersion"?}``; the network defaults by scheme and environment.
+        Body as payments-py sends it (see :func:`nvm_chain.rest.access_tokens.token_request_body`): ``{"accepted":
+        {scheme, network, planId, extra: {agentId?, httpVerb?}}, "resource"?: {"url", …}, "tokenVersion"?,
+        "delegationConfig"?}``; the network defaults by scheme and environment. The version actually minted is
+        ``result.token_version``.
 
         Raises:
-            ValidationError: bad IDs. ConfigurationError: no API key. RestError subclasses (never retried).
+            ValidationError: bad IDs or a blank resource URL (nothing sent). ConfigurationError: no API key.
+            RestError subclasses (never retried).
         """
-        options = token_options or X402TokenOptions()
-        extra: dict[str, str] = {}
-        if agent_id is not None:
-            extra["agentId"] = str(to_uint256(agent_id, what="agent_id"))
-        body: dict[str, Any] = {
-            "accepted": {
-                "scheme": options.scheme,
-                "network": options.network or default_network(options.scheme, self._env.name),
-                "planId": str(to_uint256(plan_id, what="plan_id")),
-                "extra": extra,
-            }
-        }
-        if options.delegation_config is not None:
-            body["delegationConfig"] = options.delegation_config.to_wire()
-        for attr, wire_name in (("resource", "resource"), ("http_verb", "httpVerb"), ("token_version", "tokenVersion")):
-            if getattr(options, attr) is not None:
-                body[wire_name] = getattr(options, attr)
+        body = token_request_body(plan_id, agent_id, token_options, self._env.name)
         data = self._http.request("POST", f"{X402}/permissions", authenticated=True, body=body)
         return _parse(X402AccessToken.from_wire, data, "x402 permissions")
 
     def _facilitator_body(
-        self, payment_required: PaymentRequired, token: str | X402AccessToken, max_amount: int | str | None
+        self,
+        payment_required: PaymentRequired,
+        x402_access_token: str | X402AccessToken | None,
+        token: str | X402AccessToken | None,
+        max_amount: int | str | None,
     ) -> dict[str, Any]:
-        access_token = token.access_token if isinstance(token, X402AccessToken) else token
+        if x402_access_token is not None and token is not None:
+            raise ValidationError("pass the access token once: x402_access_token= or token=, not both")
+        given = x402_access_token if x402_access_token is not None else token
+        access_token = given.access_token if isinstance(given, X402AccessToken) else given
         if not isinstance(access_token, str) or not access_token:
             raise ConfigurationError("an x402 access token string is required")
         body: dict[str, Any] = {"paymentRequired": payment_required.to_wire(), "x402AccessToken": access_token}
@@ -361,35 +403,81 @@ class RestClient:
         return body
 
     def verify_permissions(
-        self, payment_required: PaymentRequired, token: str | X402AccessToken, max_amount: int | str | None = None
+        self,
+        payment_required: PaymentRequired,
+        x402_access_token: str | X402AccessToken | None = None,
+        max_amount: int | str | None = None,
+        *,
+        token: str | X402AccessToken | None = None,
     ) -> VerifyResponse:
         """``POST /api/v1/x402/verify``: check a token can pay (simulation; burns nothing).
 
+        The token goes second, or as ``x402_access_token=`` (payments-py's name) or ``token=`` (older name).
+
         Raises:
-            ValidationError: bad ``max_amount``. ConfigurationError: no API key or token.
+            ValidationError: bad ``max_amount``, or the token given twice. ConfigurationError: no API key or token.
             RestError subclasses (never retried).
         """
-        body = self._facilitator_body(payment_required, token, max_amount)
+        body = self._facilitator_body(payment_required, x402_access_token, token, max_amount)
         data = self._http.request("POST", f"{X402}/verify", authenticated=True, body=body)
         return _parse(VerifyResponse.model_validate, data, "verify")
 
     def settle_permissions(
         self,
         payment_required: PaymentRequired,
-        token: str | X402AccessToken,
+        x402_access_token: str | X402AccessToken | None = None,
         max_amount: int | str | None = None,
         agent_request_id: str | None = None,
+        *,
+        token: str | X402AccessToken | None = None,
     ) -> SettleResponse:
         """``POST /api/v1/x402/settle``: burn the credits for one request.
 
-        **Check** ``.success``: HTTP 200 with ``success: false`` is returned, not raised.
+        **Check** ``.success``: HTTP 200 with ``success: false`` is returned, not raised. The token goes second,
+        or as ``x402_access_token=`` (payments-py's name) or ``token=`` (older name).
 
         Raises:
-            ValidationError: bad ``max_amount``. ConfigurationError: no API key or token.
+            ValidationError: bad ``max_amount``, or the token given twice. ConfigurationError: no API key or token.
             AccessTokenAlreadyUsedError: a v3 token settled twice. Other RestError subclasses (never retried).
         """
-        body = self._facilitator_body(payment_required, token, max_amount)
+        body = self._facilitator_body(payment_required, x402_access_token, token, max_amount)
         if agent_request_id is not None:
             body["agentRequestId"] = agent_request_id
         data = self._http.request("POST", f"{X402}/settle", authenticated=True, body=body)
         return _parse(SettleResponse.model_validate, data, "settle")
+
+    # -- delegations (authenticated) --------------------------------------------------------------------
+
+    def create_delegation(self, payload: CreateDelegationPayload | Mapping[str, Any]) -> CreateDelegationResponse:
+        """``POST /api/v1/delegation/create``: create a delegation (card or ``erc4337``) to mint tokens against.
+
+        ``payload`` is a :class:`CreateDelegationPayload` or a mapping of its fields (snake_case or camelCase).
+
+        Raises:
+            ValidationError: a payload of the wrong shape (nothing sent). ConfigurationError: no API key.
+            RestError subclasses (never retried; ``BCK.VISA.0014`` for a Visa delegation outside the web app).
+        """
+        if not isinstance(payload, CreateDelegationPayload):
+            payload = _input(CreateDelegationPayload, payload, "delegation payload")
+        data = self._http.request("POST", f"{DELEGATION}/create", authenticated=True, body=payload.to_wire())
+        return _parse(CreateDelegationResponse.model_validate, data, "create delegation")
+
+    def list_delegations(self) -> list[DelegationSummary]:
+        """``GET /api/v1/delegation``: the user's delegations.
+
+        Raises:
+            ConfigurationError: no API key. RestError subclasses; RestResponseError on a bad shape.
+        """
+        data = self._http.request("GET", DELEGATION, authenticated=True)
+        return _parse(lambda body: parse_list(body, DelegationSummary), data, "delegation list")
+
+    def list_payment_methods(self, provider: str | None = None) -> list[PaymentMethodSummary]:
+        """``GET /api/v1/payment-methods[?provider=]``: the user's enrolled cards and smart-account wallet.
+
+        Raises:
+            ValidationError: unknown ``provider`` (nothing sent). ConfigurationError: no API key.
+            RestError subclasses; RestResponseError on a bad shape.
+        """
+        params = {"provider": check_provider(provider)} if provider is not None else None
+        data = self._http.request("GET", PAYMENT_METHODS, authenticated=True, params=params)
+        return _parse(lambda body: parse_list(body, PaymentMethodSummary), data, "payment methods")

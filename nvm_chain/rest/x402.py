@@ -9,7 +9,8 @@ x402 v2 PaymentPayload::
                  "sessionKeys": […], "nonce"?: "…"}},
      "extensions": {}}
 
-A token with a non-empty ``authorization.nonce`` is a single-use v3 token; otherwise it is a reusable v2
+A token whose ``authorization.nonce`` is a string with non-blank content is a single-use v3 token (the
+predicate payments-py and the backend use); otherwise (no nonce, a blank one, a number) it is a reusable v2
 bearer credential. Validation here checks the shape only; whether the subscriber holds credits, and whether
 the signature is genuine, must be checked elsewhere (on-chain, or by the facilitator). Error messages name the
 offending field but never echo the token.
@@ -34,6 +35,15 @@ from nvm_chain.rest.wire import UINT256_MAX, Address, WireModel, to_address
 SUPPORTED_X402_VERSIONS: frozenset[int] = frozenset({2})
 MAX_TOKEN_LENGTH = 64 * 1024
 _SIGNATURE_RE = re.compile(r"^0x(?:[0-9a-fA-F]{2})+$")
+#: The reusable bearer token the backend mints by default.
+X402_TOKEN_VERSION_V2 = 2
+#: The single-use token bound to one seller endpoint (its signature covers agent, resource, verb and a nonce).
+X402_TOKEN_VERSION_V3 = 3
+
+
+def is_v3_nonce(nonce: Any) -> bool:
+    """Whether an ``authorization.nonce`` value marks a v3 token: a string with non-blank content."""
+    return isinstance(nonce, str) and nonce.strip() != ""
 
 
 class X402Token(WireModel):
@@ -52,13 +62,13 @@ class X402Token(WireModel):
     signature: str = Field(repr=False)
     subscriber: Address
     session_keys_provider: str | None = None
-    nonce: str | None = None
+    nonce: str | int | None = None
     raw: dict[str, Any] = Field(repr=False)
 
     @property
     def token_version(self) -> int:
-        """3 for a single-use token (non-empty ``authorization.nonce``), else 2."""
-        return 3 if self.nonce else 2
+        """3 for a single-use token (``authorization.nonce`` a non-blank string), else 2."""
+        return X402_TOKEN_VERSION_V3 if is_v3_nonce(self.nonce) else X402_TOKEN_VERSION_V2
 
     @property
     def is_single_use(self) -> bool:
@@ -123,7 +133,7 @@ def validate_access_token(payload: Mapping[str, Any]) -> X402Token:
             signature=signature,
             subscriber=subscriber,
             session_keys_provider=provider if isinstance(provider, str) else None,
-            nonce=None if nonce in (None, "") else str(nonce),
+            nonce=nonce,
             raw=doc,
         )
     except pydantic.ValidationError:
@@ -155,6 +165,33 @@ def decode_access_token(token: str) -> X402Token:
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise _fail("not base64-encoded JSON") from None
     return validate_access_token(_object(payload, "token"))
+
+
+def _decode_json(token: str) -> Any:
+    """The JSON inside a token (lenient: no shape check), or ``None``."""
+    if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        return json.loads(_b64_decode(token.strip()).decode("utf-8"))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def is_single_use_access_token(token: str | None) -> bool:
+    """Whether ``token`` is a single-use v3 token: its ``payload.authorization.nonce`` is a non-blank string.
+
+    Read from the token itself, never from the version asked for at mint (a backend without v3 support drops
+    ``tokenVersion`` silently). Anything that does not decode counts as reusable. Never raises.
+    """
+    doc = _decode_json(token) if token else None
+    body = doc.get("payload") if isinstance(doc, dict) else None
+    authorization = body.get("authorization") if isinstance(body, dict) else None
+    return isinstance(authorization, dict) and is_v3_nonce(authorization.get("nonce"))
+
+
+def detect_access_token_version(token: str | None) -> int:
+    """3 for a single-use token (see :func:`is_single_use_access_token`), else 2. Never raises."""
+    return X402_TOKEN_VERSION_V3 if is_single_use_access_token(token) else X402_TOKEN_VERSION_V2
 
 
 def decode_access_token_or_none(token: str) -> X402Token | None:

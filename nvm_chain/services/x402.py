@@ -17,15 +17,17 @@ What is checked and what is not:
 - Not checked: the EIP-712 signature and the session keys (the facilitator's job: ``x402 verify``), nor the
   backend's off-chain ledger. For plans with ``onchain_mirror=False`` the credits live in that ledger and the
   on-chain balance stays 0: ``onchain_mirror`` is reported so a False ``holds_credits`` can be read correctly.
-- ``network_matches`` says whether the token's ``accepted.network`` names this chain (``eip155:<chain id>``);
-  it does not change ``holds_credits``.
+- The token's ``accepted.network`` must name this chain (``eip155:<chain id>``): a token minted for another
+  chain cannot pay here and raises :class:`~nvm_chain.errors.X402NetworkMismatchError` (an
+  InvalidAccessTokenError) before anything is read. Card-delegation tokens name a payment provider
+  (``stripe``, …), not a chain: they are checked, with ``network_matches=False``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from nvm_chain.errors import PlanNotFoundError, ValidationError
+from nvm_chain.errors import PlanNotFoundError, ValidationError, X402NetworkMismatchError
 from nvm_chain.protocol.models import Address, CoreModel, Id, Uint256, to_uint256
 from nvm_chain.rest.access_tokens import X402AccessToken
 from nvm_chain.rest.x402 import X402Token, decode_access_token
@@ -45,7 +47,9 @@ __all__ = ["X402TokenCheck", "check_x402_token", "decode_token"]
 class X402TokenCheck(CoreModel):
     """The outcome of :func:`check_x402_token` (camelCase in ``model_dump(by_alias=True)``).
 
-    ``holds_credits`` is ``plan_exists and balance >= min_credits``. ``balance`` is 0 for an unknown plan;
+    ``holds_credits`` is ``plan_exists and balance >= min_credits``. ``network_matches`` is True for a token of
+    this chain and False only for a card-delegation token (its network is a payment provider).
+    ``balance`` is 0 for an unknown plan;
     ``plan_name`` is filled only when the client has a REST fallback; ``onchain_mirror`` is None for an
     unknown plan.
     """
@@ -81,14 +85,16 @@ def decode_token(token: str | X402Token | X402AccessToken) -> X402Token:
 
 def check_x402_token(client: ServiceContext | HasContext, token: str | X402Token | X402AccessToken,
                      min_credits: int = 1) -> X402TokenCheck:
-    """Decode ``token`` locally and check on the chain of ``client`` (an ``NvmChain`` or a service context) that its subscriber holds at least
-    ``min_credits`` credits of its plan (via ``client.plans.get_plan_balance``).
+    """Decode ``token`` locally and check on the chain of ``client`` (an ``NvmChain`` or a service context)
+    that its subscriber holds at least ``min_credits`` credits of its plan (via ``client.plans.get_plan_balance``).
 
     An unknown plan is reported with ``plan_exists=False`` (and ``holds_credits=False``), not raised, so one call
     answers "may this token be served?" for any well-formed token.
 
     Raises:
         InvalidAccessTokenError: malformed token (nothing is read).
+        X402NetworkMismatchError: the token names another chain (``eip155:<id>``), or an ``nvm:erc4337`` token
+            names no chain (nothing is read).
         ValidationError: ``min_credits`` is not a whole number ≥ 1.
         ContractRevertError, ConnectionError: the chain read failed.
     """
@@ -97,10 +103,13 @@ def check_x402_token(client: ServiceContext | HasContext, token: str | X402Token
     minimum = to_uint256(min_credits, "min_credits")
     if minimum < 1:
         raise ValidationError("min_credits must be at least 1")
+    chain_network = f"eip155:{ctx.book.chain_id}"
+    if decoded.network != chain_network and (decoded.scheme == "nvm:erc4337" or decoded.network.startswith("eip155:")):
+        raise X402NetworkMismatchError(decoded.network, chain_network)
     fields: dict[str, Any] = {
         "subscriber": decoded.subscriber, "plan_id": decoded.plan_id, "agent_id": decoded.agent_id,
         "scheme": decoded.scheme, "network": decoded.network,
-        "network_matches": decoded.network == f"eip155:{ctx.book.chain_id}",
+        "network_matches": decoded.network == chain_network,
         "token_version": decoded.token_version, "min_credits": minimum,
     }
     try:

@@ -8,6 +8,7 @@ documented error envelope ``{code, message, httpStatus, hint, details}``.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import threading
@@ -73,6 +74,20 @@ VERIFIED = {"isValid": True, "payer": SUBSCRIBER, "network": "eip155:84532", "ag
             "urlMatching": "/weather"}
 SETTLED = {"success": True, "payer": SUBSCRIBER, "transaction": "0x" + "ab" * 32, "network": "eip155:84532",
            "creditsRedeemed": "1", "remainingBalance": "99"}
+DELEGATION_ID = "0b8e4f6c-2d1a-4e7b-9c3f-5a6b7c8d9e0f"
+DELEGATION_CREATED = {"delegationId": DELEGATION_ID, "delegationToken": "dlg-token-SECRET"}
+DELEGATIONS = [
+    {"id": DELEGATION_ID, "cardId": None, "spendingLimitCents": 10000, "spentCents": 250, "durationSecs": 604800,
+     "currency": "usdc", "status": "active", "createdAt": "2026-09-01T00:00:00Z", "expiresAt": "2026-09-08T00:00:00Z"},
+    {"id": "7d9c1e2f-0000-4000-8000-000000000002", "cardId": "card-uuid-1", "spendingLimitCents": 500,
+     "spentCents": 0, "durationSecs": 3600, "currency": "usd", "status": "expired"},
+]
+PAYMENT_METHODS = [
+    {"id": "pm_1", "type": "card", "brand": "visa", "last4": "4242", "expMonth": 12, "expYear": 2028,
+     "provider": "stripe"},
+    {"id": SUBSCRIBER, "type": "crypto_wallet", "brand": "ethereum", "last4": SUBSCRIBER[-4:], "expMonth": None,
+     "expYear": None, "provider": "erc4337"},
+]
 STRIPE_CHECKOUT = {"result": {  # the TS SDK's StripeCheckoutResult shape
     "checkoutLink": "https://checkout.stripe.com/c/pay/cs_test_1", "stripeCheckoutSessionId": "cs_test_1",
     "clientReferenceId": "ref-1", "linkCreatedAt": "2026-09-01T00:00:00Z", "linkExpiresAt": "2026-09-02T00:00:00Z",
@@ -162,6 +177,10 @@ class FakeBackend:
             ("POST", r"/api/v1/x402/verify", True, lambda m: Reply(body=VERIFIED)),
             ("POST", r"/api/v1/x402/settle", True, lambda m: Reply(body=SETTLED)),
             ("POST", r"/api/v1/fiat/stripe/payment", True, lambda m: Reply(201, STRIPE_CHECKOUT)),
+            ("POST", r"/api/v1/delegation/create", True, lambda m: Reply(201, DELEGATION_CREATED)),
+            ("GET", r"/api/v1/delegation", True, lambda m: Reply(body=DELEGATIONS)),
+            ("GET", r"/api/v1/payment-methods", True, lambda m: Reply(body=[
+                pm for pm in PAYMENT_METHODS if pm["provider"] in r.query.get("provider", [pm["provider"]])])),
         ]
         for method, pattern, needs_auth, make in routes:
             match = re.fullmatch(pattern, r.path)
@@ -190,8 +209,15 @@ class FakeBackend:
 
     @staticmethod
     def mint(body: Any) -> str:
-        """A v2 token for the requested ``accepted`` block, as the backend would mint it."""
-        authorization = {"from": SUBSCRIBER.lower(), "sessionKeysProvider": "zerodev", "sessionKeys": []}
+        """A token for the requested ``accepted`` block, as the backend would mint it: v2, or v3 (bound to the
+        agent, resource and verb, with a nonce derived from the body) when ``tokenVersion`` 3 is asked for."""
+        authorization: dict[str, Any] = {"from": SUBSCRIBER.lower(), "sessionKeysProvider": "zerodev",
+                                         "sessionKeys": []}
+        if body.get("tokenVersion") == 3:
+            extra = body["accepted"].get("extra", {})
+            authorization.update(agentId=extra.get("agentId", ""), resourceUrl=body.get("resource", {}).get("url", ""),
+                                 httpVerb=extra.get("httpVerb", ""),
+                                 nonce="0x" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest())
         return b64url_json({
             "x402Version": 2,
             "accepted": body["accepted"],

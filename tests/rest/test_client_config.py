@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import inspect
 import ssl
+import warnings
 
 import httpx
 import pytest
 
-from nvm_chain.errors import ConfigurationError
+from nvm_chain.errors import ConfigurationError, EnvironmentMismatchWarning, NvmChainWarning
 from nvm_chain.rest import RestClient, get_environment
 from nvm_chain.rest.transport import _tls_context
 
@@ -56,11 +57,42 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         assert client.api_key is not None
 
 
-def test_key_and_environment_must_agree() -> None:
-    with pytest.raises(ConfigurationError, match="minted for 'sandbox'"):
-        RestClient(make_key("sandbox"), environment="live")
-    with RestClient(make_key("sandbox"), environment="custom", base_url="http://127.0.0.1:9") as client:
-        assert client.environment == "custom"
+def test_a_key_for_another_environment_wins_and_warns_at_the_callers_line(backend: FakeBackend) -> None:
+    """payments-py's rule: a recognised key prefix beats the environment passed (which only warns)."""
+    with pytest.warns(EnvironmentMismatchWarning, match="minted for 'sandbox': environment 'live' is ignored") as w:
+        client = RestClient(make_key("sandbox"), environment="live")
+    assert (w[0].filename, len(w)) == (__file__, 1)
+    assert isinstance(w[0].message, NvmChainWarning)
+    with client:
+        assert (client.environment, client.base_url) == ("sandbox", "https://api.sandbox.nevermined.app")
+    # on the wire: the token is minted for the key's (sandbox) chain, not live's eip155:8453
+    with pytest.warns(EnvironmentMismatchWarning), \
+            RestClient(make_key("sandbox"), environment="live", base_url=backend.url) as client:
+        client.get_x402_access_token(PLAN_ID)
+    assert backend.last.body["accepted"]["network"] == "eip155:84532"
+
+
+def test_from_env_with_a_mismatched_environment_warns_at_the_callers_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NVM_API_KEY", make_key("live"))
+    monkeypatch.setenv("NVM_ENVIRONMENT", "sandbox")
+    with pytest.warns(EnvironmentMismatchWarning) as caught:
+        client = RestClient.from_env()
+    assert caught[0].filename == __file__
+    with client:
+        assert client.environment == "live"
+
+
+@pytest.mark.parametrize(("key", "environment", "expected"), [
+    (make_key("sandbox"), "sandbox", "sandbox"),
+    (make_key("sandbox"), "custom", "custom"),  # a self-hosted backend, named by base_url
+    (make_key("nvm"), "live", "live"),  # no recognised prefix: the environment passed is the only one
+    (make_key("sandbox"), None, "sandbox"),
+])
+def test_no_warning_when_key_and_environment_do_not_clash(key: str, environment: str | None, expected: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with RestClient(key, environment=environment, base_url="http://127.0.0.1:9") as client:
+            assert client.environment == expected
 
 
 @pytest.mark.parametrize("kwargs", [{"environment": "mainnet"}, {"base_url": "ftp://x"}, {"base_url": "no-scheme"},
@@ -105,7 +137,9 @@ def test_public_call_headers_have_no_authorization(client: RestClient, backend: 
     assert "x-current-org-id" not in headers
 
 
-def test_authenticated_call_sends_the_full_key_as_bearer(client: RestClient, backend: FakeBackend, api_key: str) -> None:
+def test_authenticated_call_sends_the_full_key_as_bearer(
+    client: RestClient, backend: FakeBackend, api_key: str
+) -> None:
     client.order_fiat_plan(PLAN_ID)
     assert backend.last.headers["authorization"] == f"Bearer {api_key}"
     assert api_key.startswith("sandbox:")

@@ -155,6 +155,7 @@ def test_x402_token_minimal_wire_and_result(client: RestClient, backend: FakeBac
 
 
 def test_x402_token_full_options_wire(backend: FakeBackend) -> None:
+    """payments-py's body: resource as an object, the verb in accepted.extra, tokenVersion, then the delegation."""
     options = X402TokenOptions(
         delegation_config=DelegationConfig(delegation_id="0b8e-uuid", spending_limit_cents=1000, duration_secs=3600,
                                            currency="usdc", plan_id=int(PLAN_ID)),
@@ -163,15 +164,17 @@ def test_x402_token_full_options_wire(backend: FakeBackend) -> None:
         token_version=3,
     )
     with RestClient(make_key("live"), base_url=backend.url) as live:
-        live.get_x402_access_token(PLAN_ID, agent_id=AGENT_ID, token_options=options)
+        token = live.get_x402_access_token(PLAN_ID, agent_id=AGENT_ID, token_options=options)
     assert backend.last.body == {
-        "accepted": {"scheme": "nvm:erc4337", "network": "eip155:8453", "planId": PLAN_ID, "extra": {"agentId": AGENT_ID}},
+        "accepted": {"scheme": "nvm:erc4337", "network": "eip155:8453", "planId": PLAN_ID,
+                     "extra": {"agentId": AGENT_ID, "httpVerb": "POST"}},
+        "resource": {"url": "https://agent.example/api/forecast"},
+        "tokenVersion": 3,
         "delegationConfig": {"delegationId": "0b8e-uuid", "spendingLimitCents": 1000, "durationSecs": 3600,
                              "currency": "usdc", "planId": PLAN_ID},
-        "resource": "https://agent.example/api/forecast",
-        "httpVerb": "POST",
-        "tokenVersion": 3,
     }
+    assert list(backend.last.body) == ["accepted", "resource", "tokenVersion", "delegationConfig"]
+    assert token.token_version == 3  # the fake backend mints v3 when asked
 
 
 def test_x402_token_card_scheme_defaults_to_stripe(client: RestClient, backend: FakeBackend) -> None:
