@@ -9,6 +9,7 @@ codes"). Subclasses also inherit the matching builtin, so callers may catch eith
     │   ├── InsufficientBalanceError                 the payer cannot pay the order
     │   ├── PlanNotInAgentError                      removing a plan the agent does not list
     │   ├── ApiKeyError, InvalidAccessTokenError     malformed API key / x402 access token
+    │   ├── ScenarioError                            a simulation scenario file that cannot be run
     ├── NotFoundError (LookupError)              3  PlanNotFoundError, AgentNotFoundError
     ├── NotPermittedError (PermissionError)      3  RedemptionRefused, NotAgentOwnerError
     ├── ConfigurationError (ValueError)          7  network, address book, profile, artifact
@@ -113,6 +114,10 @@ class ApiKeyError(ValidationError):
 
 class InvalidAccessTokenError(ValidationError):
     """An x402 access token cannot be decoded or does not have the documented shape."""
+
+
+class ScenarioError(ValidationError):
+    """A scenario file of ``nvm-chain simulate`` is unreadable or invalid; the message names each field path."""
 
 
 class NotFoundError(NvmChainError, LookupError):
