@@ -14,6 +14,7 @@ codes"). Subclasses also inherit the matching builtin, so callers may catch eith
     ├── NotPermittedError (PermissionError)      3  RedemptionRefused, NotAgentOwnerError
     ├── ConfigurationError (ValueError)          7  network, address book, profile, artifact
     │   ├── ChainMismatchError                       the node is on another chain; nothing signed
+    │   ├── PlotsUnavailableError                    matplotlib is missing (pip install 'nvm-chain[plots]')
     │   └── KeystoreError                            WrongPassword, InsecureFile, AccountExists,
     │                                                AccountNotFound, PasswordUnavailable
     ├── ContractRevertError                      4  reverted in simulation, or mined with status 0
@@ -186,6 +187,10 @@ class ConfigurationError(NvmChainError, ValueError):
 
 class ChainMismatchError(ConfigurationError):
     """The node reports a different chain id than the one the caller expects; nothing was signed."""
+
+
+class PlotsUnavailableError(ConfigurationError):
+    """Plots were asked for but matplotlib is not installed (``pip install 'nvm-chain[plots]'``)."""
 
 
 class KeystoreError(ConfigurationError):

@@ -31,10 +31,11 @@ from typing import Any
 
 from nvm_chain.client import NvmChain
 from nvm_chain.errors import ContractRevertError, NvmChainError
-from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, PlanMetadata
+from nvm_chain.protocol.models import AgentAPIAttributes, AgentMetadata, Endpoint, PlanMetadata
+from nvm_chain.protocol.results import PlanRegistration
 from nvm_chain.scenarios.ledger import Ledger
 from nvm_chain.scenarios.patterns import poisson, seed32
-from nvm_chain.scenarios.schema import PlanSpec, Scenario, SubscriberGroup
+from nvm_chain.scenarios.schema import AgentSpec, PlanSpec, Scenario, SubscriberGroup
 from nvm_chain.sim import Simulation
 
 DAY = 86_400
@@ -102,6 +103,8 @@ class RunResult:
     requests: dict[str, Counter[str]]
     chain: dict[str, Any]
     timing: dict[str, float]
+    simulation: Simulation
+    addresses: dict[str, str]  # account name → address, for every account that acted
 
 
 def account_names(scenario: Scenario) -> list[str]:
@@ -189,6 +192,7 @@ class Runner:
         address = self.builders[builder].address
         metadata = PlanMetadata(name=spec.key)
         nonce = self.rng.getrandbits(128)
+        register: Callable[[], PlanRegistration]
         if spec.kind == "pay-as-you-go":
             price = plans.get_pay_as_you_go_price_config(spec.base_price, address, self.token)
             register = lambda: plans.register_pay_as_you_go_plan(metadata, price, nonce=nonce)  # noqa: E731
@@ -200,9 +204,10 @@ class Runner:
             if spec.timed:
                 credits = credits.replace(duration_secs=round(spec.duration_days * DAY))  # type: ignore[operator]
             credits = plans.set_redemption_type(plans.set_onchain_mirror(credits), spec.redemption_type)
-            method = {"credits": plans.register_credits_plan, "time": plans.register_time_plan,
-                      "credits-trial": plans.register_credits_trial_plan,
-                      "time-trial": plans.register_time_trial_plan}[spec.kind]
+            method: Callable[..., PlanRegistration] = {
+                "credits": plans.register_credits_plan, "time": plans.register_time_plan,
+                "credits-trial": plans.register_credits_trial_plan,
+                "time-trial": plans.register_time_trial_plan}[spec.kind]
             register = lambda: method(metadata, price, credits, nonce=nonce)  # noqa: E731
         try:
             reg = register()
@@ -216,12 +221,12 @@ class Runner:
         self.ledger.add(self.now(), "register_plan", builder=builder, plan=spec.key, actor=f"builder-{builder}",
                         gas=reg.tx.gas_used, txs=1, tx=reg.tx.tx_hash)
 
-    def _register_agent(self, builder: str, agent) -> None:
+    def _register_agent(self, builder: str, agent: AgentSpec) -> None:
         client = self.builders[builder]
         ids = [self.plans[k].plan_id for k in agent.plans]
         reg = client.agents.register_agent(
             AgentMetadata(name=agent.name),
-            AgentAPIAttributes(endpoints=[{"verb": "POST", "url": f"https://{agent.name}.example/ask"}]),
+            AgentAPIAttributes(endpoints=(Endpoint(verb="POST", url=f"https://{agent.name}.example/ask"),)),
             ids, seed=seed32(self.rng))
         self.ledger.add(self.now(), "register_agent", builder=builder, actor=f"builder-{builder}",
                         gas=reg.tx.gas_used, txs=1, tx=reg.tx.tx_hash)
@@ -385,7 +390,7 @@ class Runner:
         self.order(member, seat.group.plan)
         return member
 
-    def _requests(self, seat: Seat, day_start: int, earliest: int, schedule: list) -> None:
+    def _requests(self, seat: Seat, day_start: int, earliest: int, schedule: list[tuple[int, int, str, Seat]]) -> None:
         """Draw the day's requests of ``seat`` (times in [earliest, end of day)) into ``schedule``."""
         usage = seat.group.usage
         member = seat.member
@@ -441,9 +446,15 @@ def run_scenario(scenario: Scenario, *, engine: str | None = None, seed: int | N
     runner = Runner(scenario, engine, seed, progress)
     started = time.perf_counter()
     runner.setup()
-    ready = time.perf_counter()
+    ready, cpu = time.perf_counter(), time.process_time()
     runner.run()
-    finished = time.perf_counter()
+    finished, cpu = time.perf_counter(), time.process_time() - cpu
     chain = runner.closing()
+    addresses = {f"builder-{n}": c.address for n, c in runner.builders.items()}
+    addresses |= {f"agent-{n}": c.address for n, c in runner.agents.items()}
+    addresses |= {m.name: m.client.address for m in runner.members}
+    addresses["fee_receiver"] = runner.fee_receiver
     return RunResult(scenario, engine, seed, runner.ledger, runner.plans, runner.requests, chain,
-                     {"setupSeconds": round(ready - started, 3), "runSeconds": round(finished - ready, 3)})
+                     {"setupSeconds": round(ready - started, 3), "runSeconds": round(finished - ready, 3),
+                      "runCpuSeconds": round(cpu, 3)},
+                     runner.sim, addresses)
