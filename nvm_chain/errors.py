@@ -10,10 +10,12 @@ codes"). Subclasses also inherit the matching builtin, so callers may catch eith
     │   ├── PlanNotInAgentError                      removing a plan the agent does not list
     │   ├── ApiKeyError, InvalidAccessTokenError     malformed API key / x402 access token
     │   │   └── X402NetworkMismatchError             an access token minted for another network
+    │   └── ScenarioError                            a simulation scenario file that cannot be run
     ├── NotFoundError (LookupError)              3  PlanNotFoundError, AgentNotFoundError
     ├── NotPermittedError (PermissionError)      3  RedemptionRefused, NotAgentOwnerError
     ├── ConfigurationError (ValueError)          7  network, address book, profile, artifact
     │   ├── ChainMismatchError                       the node is on another chain; nothing signed
+    │   ├── PlotsUnavailableError                    matplotlib is missing (pip install 'nvm-chain[plots]')
     │   └── KeystoreError                            WrongPassword, InsecureFile, AccountExists,
     │                                                AccountNotFound, PasswordUnavailable
     ├── ContractRevertError                      4  reverted in simulation, or mined with status 0
@@ -128,6 +130,10 @@ class X402NetworkMismatchError(InvalidAccessTokenError):
                          f"connected chain is {chain_network}: it cannot pay here")
 
 
+class ScenarioError(ValidationError):
+    """A scenario file of ``nvm-chain simulate`` is unreadable or invalid; the message names each field path."""
+
+
 class NotFoundError(NvmChainError, LookupError):
     """What the call names does not exist on the connected deployment; nothing was signed."""
 
@@ -194,6 +200,10 @@ class ConfigurationError(NvmChainError, ValueError):
 
 class ChainMismatchError(ConfigurationError):
     """The node reports a different chain id than the one the caller expects; nothing was signed."""
+
+
+class PlotsUnavailableError(ConfigurationError):
+    """Plots were asked for but matplotlib is not installed (``pip install 'nvm-chain[plots]'``)."""
 
 
 class KeystoreError(ConfigurationError):

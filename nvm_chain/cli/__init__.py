@@ -20,6 +20,7 @@ COMMANDS = {
     "demo": ("nvm_chain.cli.demo:demo", "Run the payments-docs example end to end on the embedded chain."),
     "devnet": ("nvm_chain.cli.devnet:devnet", "Serve the embedded chain with the protocol deployed (JSON-RPC)."),
     "plans": ("nvm_chain.cli.plans:plans", "Register, order, mint, redeem and read payment plans (nvm plans)."),
+    "simulate": ("nvm_chain.cli.simulate:simulate", "Run a scenario file (an agent economy) and write its reports."),
     "tx": ("nvm_chain.cli.tx:tx", "Look up, wait for, list, resend, speed up or cancel transactions."),
     "x402": ("nvm_chain.cli.x402:x402", "x402 access tokens and facilitator verify/settle (REST)."),
 }
