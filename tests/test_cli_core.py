@@ -134,3 +134,16 @@ def test_help_is_fast_and_does_not_import_web3():
 def test_unknown_command_is_a_usage_error():
     result = CliRunner().invoke(cli, ["no-such-command"])
     assert result.exit_code == 2 and "No such command" in result.output
+
+
+@pytest.mark.parametrize("debug", [[], ["--debug"]])
+def test_a_key_pasted_into_rpc_url_or_max_amount_is_never_echoed(tmp_path, capsys, debug):
+    key = "0x" + "c3" * 32
+    book = tmp_path / "book.json"
+    book.write_text(json.dumps({"chainId": 31337, "version": "1.5.0", "contracts": {}}))
+    env = {"NVM_CONFIG": str(tmp_path / "none.json"), "NVM_NETWORK": "local", "NVM_ADDRESS_BOOK": str(book)}
+    assert _main([*debug, "--rpc-url", key, "tx", "status", "0x" + "11" * 32], env) == 7
+    assert _main([*debug, "--rpc-url", f"http://{key[2:]}:8545", "tx", "status", "0x" + "11" * 32], env) == 7
+    assert _main([*debug, "--max-amount", key, "tx", "status", "0x" + "11" * 32], env) == 2
+    out = capsys.readouterr()
+    assert "c3c3c3c3" not in out.out + out.err and out.err.count("error") >= 2

@@ -361,9 +361,10 @@ class Journal:
 
     def record_signed(self, *, tx_hash: str, nonce: int, raw: bytes, to: str | None, value: int, data: bytes,
                       gas: int, max_fee_per_gas: int, max_priority_fee_per_gas: int, action: str = "",
-                      replaces: str | None = None) -> JournalEntry:
+                      replaces: str | None = None, intent: bytes = b"") -> JournalEntry:
         """Record a signed transaction (status ``signed``) before it is broadcast; its nonce's reservation
-        becomes this held row. ``replaces`` is the hash of the transaction it speeds up or cancels. Recording
+        becomes this held row. ``replaces`` is the hash of the transaction it speeds up or cancels; ``intent``
+        stands for the calldata in its :func:`intent_key` when given (e.g. an order without its random seed). Recording
         the same bytes again after they became ``not_sent``/``dropped`` resets them to ``signed``.
 
         Raises:
@@ -382,7 +383,7 @@ class Journal:
                 raise ValidationError(f"{what} must not be negative")
         now = time.time()
         row = (tx_hash, nonce, raw.hex(), recipient, action, str(value), calldata_hash(data),
-               intent_key(self.chain_id, self.address, recipient, value, data), gas, str(max_fee_per_gas),
+               intent_key(self.chain_id, self.address, recipient, value, intent or data), gas, str(max_fee_per_gas),
                str(max_priority_fee_per_gas), "signed", replaced, None, None, None, None, None, now, now, None)
         with self._write() as db:
             existing = db.execute("SELECT status FROM txs WHERE hash = ?", (tx_hash,)).fetchone()

@@ -193,8 +193,10 @@ class Sender:
             raise ContractRevertError(registry().decode_revert(raw), raw, action=request.action) from None
 
     def intent_of(self, request: TxRequest) -> str:
-        """The journal key of ``request``'s intent: chain, account, destination, value and calldata."""
-        return intent_key(self.chain_id(), self.signer.address, request.to, request.value, request.data)
+        """The journal key of ``request``'s intent: chain, account, destination, value and calldata (or the
+        request's own ``intent`` bytes)."""
+        return intent_key(self.chain_id(), self.signer.address, request.to, request.value,
+                          request.intent or request.data)
 
     # ------------------------------------------------------------------ sending
 
@@ -355,7 +357,7 @@ class Sender:
         self.journal.record_signed(tx_hash=tx_hash, nonce=nonce, raw=raw, to=request.to, value=request.value,
                                    data=request.data, gas=request.gas, max_fee_per_gas=fees.max_fee_per_gas,
                                    max_priority_fee_per_gas=fees.max_priority_fee_per_gas, action=request.action,
-                                   replaces=replaces)
+                                   replaces=replaces, intent=request.intent)
 
     def _entry(self, tx_hash: str) -> JournalEntry:
         entry = self.journal.get(tx_hash)

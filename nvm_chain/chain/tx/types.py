@@ -11,13 +11,16 @@ from nvm_chain.chain.abi import DecodedEvent
 @dataclass(frozen=True)
 class TxRequest:
     """What to send: ``to`` (None deploys ``data`` as creation code), calldata, gas limit and value; ``action``
-    names it in messages and in the journal (e.g. ``"FixedPaymentTemplate.order"``)."""
+    names it in messages and in the journal (e.g. ``"FixedPaymentTemplate.order"``). ``intent`` is what makes
+    two requests "the same write" when the calldata alone does not (an order's random seed): empty means the
+    calldata."""
 
     to: str | None
     data: bytes
     gas: int
     value: int = 0
     action: str = ""
+    intent: bytes = b""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ and checked against the ``AgreementRegistered`` event.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import eth_abi
@@ -176,6 +177,12 @@ def _pay_and_send(ctx: ServiceContext, plan: Plan, total: int,
     return ctx.sender.send(request, simulate=False), TxResult.of(approve), total - allowance
 
 
+def _seedless(request: TxRequest, seed: Any) -> TxRequest:
+    """An order with a random seed (its first argument) identified by everything but the seed, so the same order
+    asked again from an earlier run is recognised as the same write (see ``Sender(refuse_duplicates=True)``)."""
+    return request if seed is not None else replace(request, intent=request.data[:4] + bytes(32) + request.data[36:])
+
+
 def order_fixed(ctx: ServiceContext, plan_id: Any, number_of_purchases: Any = 1, credits_receiver: Any = None,
                 seed: Any = None) -> OrderResult:
     """``FixedPaymentTemplate.order`` paid by the client's account (see ``PlansAPI.order_plan``)."""
@@ -187,7 +194,7 @@ def order_fixed(ctx: ServiceContext, plan_id: Any, number_of_purchases: Any = 1,
     total = plan.price.total * n
     agreement = ids.fixed_agreement_id(buyer, s, plan.plan_id, n, [])
     value = total if plan.price.token_address == ZERO else 0
-    request = ctx.contracts[FIXED].tx("order", s, plan.plan_id, receiver, n, [], value=value)
+    request = _seedless(ctx.contracts[FIXED].tx("order", s, plan.plan_id, receiver, n, [], value=value), seed)
     receipt, approve_tx, added = _pay_and_send(ctx, plan, total, request)
     agreement_hex = _agreement_checked(receipt, agreement)
     return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer, sender=buyer,
@@ -204,7 +211,7 @@ def order_payg(ctx: ServiceContext, plan_id: Any, seed: Any = None) -> OrderResu
     total = plan.price.total
     agreement = ids.pay_as_you_go_agreement_id(payer, s, plan.plan_id, [])
     value = total if plan.price.token_address == ZERO else 0
-    request = ctx.contracts[PAYG].tx("order", s, plan.plan_id, [], value=value)
+    request = _seedless(ctx.contracts[PAYG].tx("order", s, plan.plan_id, [], value=value), seed)
     receipt, approve_tx, added = _pay_and_send(ctx, plan, total, request)
     return OrderResult(agreement_id=_agreement_checked(receipt, agreement), plan_id=plan.plan_id, template=PAYG,
                        payer=payer, sender=payer, credits_receiver=None, number_of_purchases=1,
