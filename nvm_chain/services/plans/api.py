@@ -502,10 +502,11 @@ class PlansAPI:
 
     # ------------------------------------------------------------------------------------------ orders
 
-    def order_quote(self, plan_id: Any, number_of_purchases: Any = 1, template: str = FIXED, *,
+    def order_quote(self, plan_id: Any, number_of_purchases: Any = 1, template: str | None = None, *,
                     allow_offchain_credits: bool = False) -> tuple[Plan, int]:
-        """The plan and what ordering it ``number_of_purchases`` times through ``template`` costs (its total price,
-        in base units of its token), so a caller can confirm the spend first. Sends nothing.
+        """The plan and what ordering it ``number_of_purchases`` times through ``template`` (None: the one
+        :meth:`order_plan` picks, PayAsYouGoTemplate for a pay-as-you-go plan, else FixedPaymentTemplate) costs
+        (its total price, in base units of its token), so a caller can confirm the spend first. Sends nothing.
 
         Raises:
             PlanNotFoundError: no such plan.
@@ -515,6 +516,8 @@ class PlansAPI:
                 ``allow_offchain_credits``.
         """
         n = purchases(number_of_purchases)
+        if template is None:
+            template = PAYG if is_pay_as_you_go(self._ctx, read_plan(self._ctx, plan_id, hooks=False)) else FIXED
         plan = orderable_plan(self._ctx, plan_id, template)
         if template == FIXED:
             self._require_ledger(plan, allow_offchain_credits)
