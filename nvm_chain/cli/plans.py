@@ -15,7 +15,8 @@ import click
 
 from nvm_chain.cli import plans_configs, plans_writes
 from nvm_chain.cli.context import open_client
-from nvm_chain.cli.plans_common import command, dump, show, with_warnings
+from nvm_chain.cli.plans_common import command, dump, pagination_options, show, with_warnings
+from nvm_chain.cli.plans_common import pagination as paginate_flags
 from nvm_chain.cli.settings import global_options
 
 
@@ -42,41 +43,9 @@ def _plan_row(plan: dict[str, Any]) -> dict[str, Any]:
             "template": price["templateAddress"]}
 
 
-def _pagination_options(f: Any) -> Any:
-    """payments-py's pagination flags: --page, --offset, --sort-by, --sort-order, or all at once as --pagination."""
-    options = [
-        click.option("--pagination", help='Pagination as JSON, e.g. \'{"page": 1, "offset": 10}\' (payments-py '
-                                          "PaginationOptions; overrides the other flags)."),
-        click.option("--sort-order", type=click.Choice(["asc", "desc"]), default=None,
-                     help="desc (the default with paging) lists the newest first."),
-        click.option("--sort-by", type=click.Choice(["created", "id"]), default=None,
-                     help="created (registration or listing order, the default) or id."),
-        click.option("--offset", type=click.IntRange(min=1, max=1000), default=None, help="Items per page."),
-        click.option("--page", type=click.IntRange(min=1), default=None, help="Page number, from 1."),
-    ]
-    for option in options:
-        f = option(f)
-    return f
-
-
-def _pagination(page: int | None, offset: int | None, sort_by: str | None, sort_order: str | None,
-                pagination: str | None, default_all: bool = False) -> dict[str, Any] | None:
-    """The pagination the flags ask for; None (every item, natural order) when none is given and
-    ``default_all``, else payments-py's defaults (page 1 of 10, newest first) for the unset ones."""
-    if pagination is not None:
-        from nvm_chain.cli.plans_common import load_json
-
-        return load_json(pagination, "--pagination")
-    given = {k: v for k, v in (("page", page), ("offset", offset), ("sort_by", sort_by), ("sort_order", sort_order))
-             if v is not None}
-    if not given and default_all:
-        return None
-    return given
-
-
 @command("get-plans")
 @click.option("--creator", help="Plans registered by this address (default: the account).")
-@_pagination_options
+@pagination_options
 @click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
               help="First block to scan for PlanRegistered events.")
 def get_plans(ctx: click.Context, creator: str | None, page: int | None, offset: int | None, sort_by: str | None,
@@ -85,7 +54,7 @@ def get_plans(ctx: click.Context, creator: str | None, page: int | None, offset:
     page 1 of 10, newest first, unless paged otherwise)."""
     client = open_client(ctx, account=False)
     who = _account_or(client, creator, "--creator")
-    paging = _pagination(page, offset, sort_by, sort_order, pagination)
+    paging = paginate_flags(page, offset, sort_by, sort_order, pagination)
     listing = client.plans.get_plans_registered_by(who, from_block, pagination=paging)
     found = with_warnings(lambda: [dump(plan) for plan in client.plans.get_plans(listing.plans)])
     data = {"creator": who, "total": listing.total, "page": listing.page, "offset": listing.offset, "plans": found}
@@ -116,7 +85,7 @@ def get_plan_balance(ctx: click.Context, plan_id: str, account_address: str | No
 
 @command("get-agents-associated-to-a-plan")
 @click.argument("plan_id")
-@_pagination_options
+@pagination_options
 @click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
               help="First block to scan for agent events.")
 def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, page: int | None, offset: int | None,
@@ -128,7 +97,7 @@ def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, page: int 
 
     client = open_client(ctx, account=False)
     pid = parse_id(plan_id)
-    paging = _pagination(page, offset, sort_by, sort_order, pagination, default_all=True)
+    paging = paginate_flags(page, offset, sort_by, sort_order, pagination, default_all=True)
     listing = client.plans.get_agents_associated_to_plan(pid, paging, from_block=from_block)
     agents = [dump(a) for a in client.agents.get_agents(listing.agents)]
     rows = [{"agentId": a["agentId"], "owner": a["owner"], "url": a["url"], "plans": len(a["plans"])}
