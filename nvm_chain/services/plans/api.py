@@ -485,7 +485,10 @@ class PlansAPI:
             ConfigurationError: read-only ctx.
             ValidationError: bad pagination.
         """
-        return self.get_plans_registered_by(self._ctx.address, pagination=pagination)
+        from nvm_chain.rest.documents import PaginationOptions
+
+        return self.get_plans_registered_by(self._ctx.address,
+                                            pagination=PaginationOptions() if pagination is None else pagination)
 
     def get_agents_associated_to_plan(self, plan_id: Any, pagination: Any = None, *, from_block: int = 0,
                                       to_block: int | None = None) -> AgentsPage:
