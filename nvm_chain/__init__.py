@@ -76,9 +76,9 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load lazily above
     from nvm_chain.chain.tx.signer import LocalSigner as LocalSigner
     from nvm_chain.client import NvmChain as NvmChain
+    from nvm_chain.errors import *  # noqa: F403
     from nvm_chain.payments import PaymentOptions as PaymentOptions
     from nvm_chain.payments import Payments as Payments
-    from nvm_chain.errors import *  # noqa: F403
     from nvm_chain.protocol.configs import *  # noqa: F403
     from nvm_chain.protocol.models import *  # noqa: F403
     from nvm_chain.protocol.results import *  # noqa: F403

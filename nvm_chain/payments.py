@@ -161,10 +161,10 @@ class _RestAPI:
         self._what = what
 
     @property
-    def _rest(self) -> Any:
+    def _rest(self) -> RestClient:
         if self._rest_client is None:
-            raise ConfigurationError(f"{self._what} is done by the Nevermined API: give PaymentOptions(nvm_api_key=...) "
-                                     "(or rest=) to use it")
+            raise ConfigurationError(f"{self._what} is done by the Nevermined API: give "
+                                     "PaymentOptions(nvm_api_key=...) (or rest=) to use it")
         return self._rest_client
 
     def __repr__(self) -> str:
@@ -236,7 +236,12 @@ class FacilitatorAPI(_RestAPI):
 
 
 class DelegationAPI(_RestAPI):
-    """payments-py's ``payments.delegation``: payment methods and spending delegations, held by the backend."""
+    """payments-py's ``payments.delegation``: payment methods and spending delegations, held by the backend (the
+    REST client's delegation endpoints, rest-api.md §2.3)."""
+
+    @property
+    def _api(self) -> Any:
+        return self._rest
 
     def list_payment_methods(self, provider: str | None = None) -> Any:
         """The key's enrolled payment methods (``provider``: e.g. ``stripe``, ``erc4337``).
@@ -244,7 +249,7 @@ class DelegationAPI(_RestAPI):
         Raises:
             ConfigurationError: no API key. RestError: the API refused or failed.
         """
-        return self._rest.list_payment_methods(provider)
+        return self._api.list_payment_methods(provider)
 
     def create_delegation(self, payload: Any) -> Any:
         """Create a spending delegation (``result['delegationId']``).
@@ -252,7 +257,7 @@ class DelegationAPI(_RestAPI):
         Raises:
             ValidationError: malformed payload. ConfigurationError: no API key. RestError: the API failed.
         """
-        return self._rest.create_delegation(payload)
+        return self._api.create_delegation(payload)
 
     def list_delegations(self) -> Any:
         """The key's delegations.
@@ -260,7 +265,7 @@ class DelegationAPI(_RestAPI):
         Raises:
             ConfigurationError: no API key. RestError: the API refused or failed.
         """
-        return self._rest.list_delegations()
+        return self._api.list_delegations()
 
 
 # ---------------------------------------------------------------------------------------------- the facade

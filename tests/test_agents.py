@@ -368,7 +368,8 @@ def test_register_agent_and_plan_completes_a_fee_less_price_and_refuses_a_wrong_
     builder = world.client("builder")
     token, fee_receiver = world.sim.book["MockERC20"], world.address("fee_receiver")
     raw_price = configs.get_erc20_price_config(1_000_000, token, builder.address)  # no fee entry (payments-py)
-    result = builder.agents.register_agent_and_plan(META, API, PLAN_META, raw_price, configs.get_fixed_credits_config(10))
+    result = builder.agents.register_agent_and_plan(META, API, PLAN_META, raw_price,
+                                                    configs.get_fixed_credits_config(10))
     # the buyer still pays 1_000_000: 1% of it goes to the fee receiver, as the backend would split it
     assert result.price_config.amounts == (990_000, 10_000)
     assert result.price_config.receivers == (builder.address, fee_receiver)

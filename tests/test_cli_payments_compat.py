@@ -6,17 +6,10 @@ from __future__ import annotations
 
 import json
 
-from tests.test_cli_plans import (  # noqa: F401 - fixtures
-    book,
-    credits_json,
-    erc20_price,
-    nonce,
-    ok,
-    one_line_error,
-    register,
-    run,
-    who,
-)
+from tests import test_cli_plans as _cli
+from tests.test_cli_plans import credits_json, erc20_price, nonce, ok, one_line_error, register
+
+run, who, book = _cli.run, _cli.who, _cli.book  # the CLI tests' fixtures: the devnet runner and its accounts
 
 
 def credits_of(devnet, plan_id: str, holder: str) -> int:

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "payments_docs_example.py"
 STORY = ["Initial balance: 0", "Is subscriber: False", "Order success: True", "Final balance: 100",
          "Is subscriber: True", "Minted 50 additional credits", "Updated balance: 150"]
+ZERO_ADDRESS = "0x" + "00" * 20
 API = AgentAPIAttributes(endpoints=[{"verb": "POST", "url": "https://agent.example/query"}])
 
 
@@ -61,9 +62,29 @@ def story(output: str) -> list[str]:
     return [line for line in output.splitlines() if not line.startswith("Created plan: ")]
 
 
+# ---------------------------------------------------------------------------------------------- results as dicts
+
+
+def test_results_read_like_payments_py_dicts_with_camel_case_keys():
+    from nvm_chain import OrderResult, TxResult
+
+    tx = TxResult(tx_hash="0x" + "ab" * 32, block_number=7, gas_used=21_000)
+    order = OrderResult(agreement_id="0x01", plan_id=2**200, template="FixedPaymentTemplate", payer=ZERO_ADDRESS,
+                        sender=ZERO_ADDRESS, credits_receiver=None, number_of_purchases=1, token=ZERO_ADDRESS,
+                        amount_paid=20, credits_received=100, seed="0x02", tx=tx)
+    assert order["success"] is True and order.success is True
+    assert order["planId"] == str(2**200) and order.plan_id == 2**200  # wire form by key, int by attribute
+    assert order["plan_id"] == order["planId"] and order["amountPaid"] == "20" and order["creditsReceived"] == 100
+    assert order["txHash"] == tx.tx_hash and order["tx"]["blockNumber"] == 7  # a property, and a nested model
+    assert "agreementId" in order and "nope" not in order and order.get("nope", 5) == 5
+    with pytest.raises(KeyError):
+        order["nope"]
+
+
 # ---------------------------------------------------------------------------------------------- the entry point
 
 
+@pytest.mark.slow
 def test_options_hide_secrets_and_two_instances_share_the_embedded_simulation():
     key = "0x" + test_key("builder").hex()
     options = PaymentOptions(network="embedded", private_key=key, nvm_api_key=make_key("sandbox"))
@@ -90,7 +111,7 @@ def test_the_network_follows_the_environment_like_payments_py():
     assert (live.chain.network, sandbox.chain.network) == ("base", "base-sepolia")
     assert live.environment_name == "live" and live.rest is not None
     with pytest.raises(ConfigurationError, match="no account"):
-        live.account_address
+        _ = live.account_address
 
 
 # ---------------------------------------------------------------------------------------------- the docs' example
@@ -167,6 +188,7 @@ def test_the_docs_example_runs_on_anvil(_sim_anvil, _anvil_node, tmp_path, capsy
 # ---------------------------------------------------------------------------------------------- the docs' sections
 
 
+@pytest.mark.slow
 def test_the_payments_and_balance_sections(world_embedded, fake, capsys):
     """Each section of the docs page, with its placeholders filled in; only the options differ."""
     world = world_embedded
@@ -237,6 +259,7 @@ def test_the_payments_and_balance_sections(world_embedded, fake, capsys):
 # ---------------------------------------------------------------------------------------------- the class reference
 
 
+@pytest.mark.slow
 def test_every_plans_and_agents_method_of_the_class_reference_by_keyword(world_embedded, fake):
     world = world_embedded
     builder = payments(world, "builder")
@@ -435,6 +458,7 @@ def test_order_plan_routes_pay_as_you_go_and_points_fiat_to_order_fiat_plan(worl
 # ---------------------------------------------------------------------------------------------- pagination
 
 
+@pytest.mark.slow
 def test_listings_page_and_sort_like_payments_py(world_embedded):
     world = world_embedded
     builder = payments(world, "builder")

@@ -1,9 +1,10 @@
 """Price and credits config helpers with payments-py's names, arguments and defaults (pure: no I/O).
 
-Each returns a :class:`~nvm_chain.protocol.models.PriceConfig` or :class:`~nvm_chain.protocol.models.CreditsConfig`. Like
-payments-py, prices carry exactly ``[amount]`` / ``[receiver]`` with no fee entry: registration turns such a price into
-the protocol's fee-inclusive split of the same total (:func:`nvm_chain.protocol.fees.complete_fees`). Credits default
-to ``ONLY_SUBSCRIBER`` and no ``nft_address`` (the client fills in the credits contract from the address book).
+Each returns a :class:`~nvm_chain.protocol.models.PriceConfig` or a
+:class:`~nvm_chain.protocol.models.CreditsConfig`. Like payments-py, prices carry exactly ``[amount]`` / ``[receiver]``
+with no fee entry: registration turns such a price into the protocol's fee-inclusive split of the same total
+(:func:`nvm_chain.protocol.fees.complete_fees`). Credits default to ``ONLY_SUBSCRIBER`` and no ``nft_address`` (the
+client fills in the credits contract from the address book).
 
 One deliberate difference: the credits helpers default to ``onchain_mirror=True`` (payments-py: False). Without a
 backend in between, a plan whose credits are kept off chain takes the buyer's payment and mints nothing the buyer

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nvm_chain.chain.networks import AddressBook
+from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.errors import ConfigurationError
 from nvm_chain.sim.accounts import (
@@ -19,7 +20,6 @@ from nvm_chain.sim.accounts import (
     TestAccount,
     test_account,
 )
-from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.sim.canonical import SANDBOX_ERC20, place_sandbox_token
 from nvm_chain.sim.chain import EmbeddedChain, RpcChain
 from nvm_chain.sim.deploy import DEFAULT_TOKENS, Deployment, deploy_protocol
@@ -80,7 +80,7 @@ class Simulation:
         owner: LocalSigner | None = None,
         engine: str = "pyevm",
         sandbox_token: bool = False,
-    ) -> "Simulation":
+    ) -> Simulation:
         """Deploy the suite on ``chain`` (default: a fresh embedded chain) and fund ``accounts``.
 
         With ``fees=True`` the ``fee_receiver`` account becomes the protocol fee receiver (1% crypto,
