@@ -59,7 +59,8 @@ class PaymentOptions:
     in the repr.
 
     On chain (names of ``NvmChain.connect``): ``network`` (``base-sepolia``, ``base``, ``local``, ``embedded``;
-    default: the chain of ``environment`` or of the API key's prefix, else ``base-sepolia``), ``private_key`` or
+    default: ``embedded`` with a ``simulation``, ``local`` with an ``address_book``, else the chain of
+    ``environment`` or of the API key's prefix, else ``base-sepolia``), ``private_key`` or
     ``account`` (a :class:`LocalSigner`, or a name: a test account of the simulation on ``embedded``, a keystore
     account elsewhere, its password from ``NVM_KEYSTORE_PASSWORD(_FILE)``), ``rpc_url``, ``address_book``,
     ``engine`` (embedded EVM), ``simulation`` (an explicit one instead of the shared one), ``dry_run``.
@@ -131,6 +132,8 @@ def _network(options: PaymentOptions, rest: RestClient | None) -> str:
         return options.network
     if options.simulation is not None:
         return "embedded"
+    if options.address_book is not None:
+        return "local"  # a deployment of one's own: the bundled networks carry their books
     environment = rest.environment if rest is not None else options.environment
     return ENVIRONMENT_NETWORKS.get(environment or "", "base-sepolia")
 
