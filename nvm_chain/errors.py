@@ -8,6 +8,8 @@ codes"). Subclasses also inherit the matching builtin, so callers may catch eith
     │   ├── FeeError                                 a price split without the protocol fee
     │   ├── InsufficientBalanceError                 the payer cannot pay the order
     │   ├── PlanNotInAgentError                      removing a plan the agent does not list
+    │   ├── OffchainCreditsError                     credits kept off chain and no REST ledger to use
+    │   ├── ClampedAmountError                       strict burn/redemption the contract would clamp
     │   ├── ApiKeyError, InvalidAccessTokenError     malformed API key / x402 access token
     │   │   └── X402NetworkMismatchError             an access token minted for another network
     │   └── ScenarioError                            a simulation scenario file that cannot be run
@@ -109,6 +111,33 @@ class PlanNotInAgentError(ValidationError):
         self.plans = plans
         listed = ", ".join(str(p) for p in plans) or "none"
         super().__init__(f"agent {agent_id} does not list plan {plan_id} (its plans: {listed}); nothing was signed")
+
+
+class OffchainCreditsError(ValidationError):
+    """The plan keeps its credits ledger off chain (``onchain_mirror=False``) and no REST fallback is configured:
+    an order would take the payment and mint nothing on chain, and the on-chain balance would read 0. Nothing was
+    signed."""
+
+    def __init__(self, plan_id: int, action: str):
+        self.plan_id = plan_id
+        self.action = action
+        super().__init__(
+            f"plan {plan_id} keeps its credits off chain (onchain_mirror=False): {action}. Only the Nevermined "
+            "backend holds that ledger; configure the REST fallback (nvm_api_key=, or rest=), or pass "
+            "allow_offchain_credits=True to order anyway; nothing was signed")
+
+
+class ClampedAmountError(ValidationError):
+    """A strict burn or redemption asked for an amount the contract would clamp (a fixed amount per request, or
+    outside the plan's ``[min, max]``). Nothing was signed."""
+
+    def __init__(self, plan_id: int, requested: int, will_burn: int):
+        self.plan_id = plan_id
+        self.requested = requested
+        self.will_burn = will_burn
+        super().__init__(f"plan {plan_id}: requested {requested} credits but the contract will burn {will_burn} "
+                         "(it clamps to the plan's per-request amount); refused because strict=True, nothing was "
+                         "signed")
 
 
 class ApiKeyError(ValidationError):

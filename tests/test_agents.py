@@ -91,7 +91,7 @@ def test_register_agent_id_offline_equals_emitted_and_record(world):
     assert (agent.agent_id, agent.owner, agent.creator, agent.url, agent.plans) == (
         expected, builder.address, builder.address, result.url, (plan_a, plan_b))
     assert agent.last_updated > 0
-    assert builder.agents.get_agent_plans(hex(expected)) == (plan_a, plan_b)
+    assert builder.agents.get_agent_plans(hex(expected)).plans == (plan_a, plan_b)
     assert world.proto.call("AssetsRegistry", "ownerOf", expected) == builder.address
 
 
@@ -104,7 +104,7 @@ def test_register_agent_seed_forms_and_definition_url_fallback(world, seed_form)
     result = builder.agents.register_agent({"name": "x"}, api, [], seed=seed)
     assert result.agent_id == ids.agent_id(raw, builder.address)
     assert builder.agents.get_agent(result.agent_id).url == "https://agent.example/card.json"
-    assert builder.agents.get_agent_plans(result.agent_id) == ()
+    assert builder.agents.get_agent_plans(result.agent_id).plans == ()
 
 
 def test_register_agent_without_seed_uses_a_fresh_random_one(world):
@@ -193,7 +193,7 @@ def test_add_plan_to_agent_then_again_sends_nothing(world):
     change = builder.agents.add_plan_to_agent(str(plan_b), hex(agent_id))  # payments-py order: plan first
     assert (change.agent_id, change.plan_id, change.changed) == (agent_id, plan_b, True)
     assert change.tx.events == ("PlanAddedToAgent",)
-    assert builder.agents.get_agent_plans(agent_id) == (plan_a, plan_b)
+    assert builder.agents.get_agent_plans(agent_id).plans == (plan_a, plan_b)
 
     before = nonce_of(world, builder)
     again = builder.agents.add_plan_to_agent(plan_a, agent_id)
@@ -214,7 +214,7 @@ def test_remove_plan_from_agent_and_a_plan_it_does_not_list(world):
 
     change = builder.agents.remove_plan_from_agent(plans[0], agent_id)
     assert (change.plan_id, change.changed, change.tx.events) == (plans[0], True, ("PlanRemovedFromAgent",))
-    assert builder.agents.get_agent_plans(agent_id) == (plans[2], plans[1])  # swap and pop
+    assert builder.agents.get_agent_plans(agent_id).plans == (plans[2], plans[1])  # swap and pop
 
     before = nonce_of(world, builder)
     with pytest.raises(PlanNotInAgentError) as info:
@@ -232,7 +232,7 @@ def test_replace_plans_for_agent_sorts_and_deduplicates(world):
     result = builder.agents.replace_plans_for_agent(agent_id, [plans[2], hex(plans[1]), str(plans[2])])
     assert result.plans == (plans[1], plans[2])
     assert result.tx.events == ("AgentPlansReplaced",)
-    assert builder.agents.get_agent_plans(agent_id) == (plans[1], plans[2])
+    assert builder.agents.get_agent_plans(agent_id).plans == (plans[1], plans[2])
 
     unknown = plans[0] ^ 1
     before = nonce_of(world, builder)
@@ -244,7 +244,7 @@ def test_replace_plans_for_agent_sorts_and_deduplicates(world):
     assert nonce_of(world, builder) == before
 
     assert builder.agents.replace_plans_for_agent(agent_id, []).plans == ()
-    assert builder.agents.get_agent_plans(agent_id) == ()
+    assert builder.agents.get_agent_plans(agent_id).plans == ()
 
 
 def test_transfer_agent_ownership_moves_who_may_manage_the_agent(world):
@@ -364,12 +364,20 @@ def test_register_agent_and_plan_with_fee_inclusive_price(world):
     _check_one_shot(world, builder, result, seed, result.price_config, result.credits_config)
 
 
-def test_register_agent_and_plan_raw_price_with_fees_on_is_a_fee_error_before_signing(world):
+def test_register_agent_and_plan_completes_a_fee_less_price_and_refuses_a_wrong_fee(world):
     builder = world.client("builder")
-    raw_price = configs.get_erc20_price_config(1_000_000, world.sim.book["MockERC20"], builder.address)
+    token, fee_receiver = world.sim.book["MockERC20"], world.address("fee_receiver")
+    raw_price = configs.get_erc20_price_config(1_000_000, token, builder.address)  # no fee entry (payments-py)
+    result = builder.agents.register_agent_and_plan(META, API, PLAN_META, raw_price,
+                                                    configs.get_fixed_credits_config(10))
+    # the buyer still pays 1_000_000: 1% of it goes to the fee receiver, as the backend would split it
+    assert result.price_config.amounts == (990_000, 10_000)
+    assert result.price_config.receivers == (builder.address, fee_receiver)
+
+    wrong = raw_price.with_distribution([990_001, 9_999], [builder.address, fee_receiver])
     before = nonce_of(world, builder)
     with pytest.raises(FeeError, match="fee not included"):
-        builder.agents.register_agent_and_plan(META, API, PLAN_META, raw_price, configs.get_fixed_credits_config(10))
+        builder.agents.register_agent_and_plan(META, API, PLAN_META, wrong, configs.get_fixed_credits_config(10))
     assert nonce_of(world, builder) == before
 
 
@@ -392,7 +400,7 @@ def test_register_agent_and_plan_reuses_an_existing_plan(world_nofee):
     builder = world.client("builder")
     seed = os.urandom(32)
     price = configs.get_native_token_price_config(5_000, builder.address)
-    credits = configs.get_fixed_credits_config(10)  # payments-py's default: onchain_mirror=False
+    credits = configs.set_onchain_mirror(configs.get_fixed_credits_config(10), False)  # payments-py's default
     with pytest.warns(OffchainCreditsWarning, match="mint no credits on chain"):
         first = builder.agents.register_agent_and_plan(META, API, PLAN_META, price, credits, seed=seed)
 
@@ -412,7 +420,7 @@ def test_register_agent_and_plan_reuses_an_existing_plan(world_nofee):
         access_limit="credits", seed=seed2)
     assert (again.plan_id, again.plan_created) == (plan_id, False)
     assert "PlanRegistered" not in again.tx.events
-    assert builder.agents.get_agent_plans(again.agent_id) == (plan_id,)
+    assert builder.agents.get_agent_plans(again.agent_id).plans == (plan_id,)
     assert first.plan_id != plan_id
 
 

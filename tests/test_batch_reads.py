@@ -268,8 +268,8 @@ def test_agents_listing_a_plan_are_confirmed_in_one_multicall(world):
 
     reader = world.client("agent")
     with counted(world.sim.w3) as requests:
-        listed = reader.plans.get_agents_associated_to_plan(a)
-    assert listed == agents[1::2]
+        listed = reader.plans.get_agents_associated_to_plan(a).agents
+    assert listed == tuple(agents[1::2])
     assert work(requests) == ["eth_blockNumber", "eth_getLogs", "eth_getLogs", "eth_call"]
     with counted(world.sim.w3) as requests:
         records = reader.agents.get_agents(listed)

@@ -83,7 +83,7 @@ def test_register_agent_and_plan_prints_decimal_ids_and_reads_back(agent_and_pla
     assert (agent["agentId"], agent["owner"], agent["creator"], agent["plans"]) == (
         got["agentId"], builder, builder, [got["planId"]])
     plans = ok(["agents", "get-agent-plans", hex(int(got["agentId"]))], builder_env)  # hex ids accepted too
-    assert plans == {"agentId": got["agentId"], "plans": [got["planId"]], "total": 1}
+    assert plans == {"agentId": got["agentId"], "plans": [got["planId"]], "total": 1, "page": 1, "offset": 1}
     table = run(["agents", "get-agent-plans", got["agentId"]], builder_env)
     assert table.code == 0 and table.out.split() == ["PLANID", got["planId"]]
 
@@ -167,10 +167,10 @@ def test_invalid_input_exit_3_nothing_signed(builder_env, devnet, configs):
     bad_plan = run(["agents", "register-agent", "--agent-metadata", '{"name": "x"}', "--agent-api", json.dumps(API),
                     "--plans", "1,x"], builder_env)
     assert bad_plan.code == 3 and "payment_plans[1]" in bad_plan.err
-    # a price without the Nevermined fee is refused before signing
-    no_fee = json.loads(configs["price-config"].read_text())
-    no_fee["amounts"], no_fee["receivers"] = no_fee["amounts"][:1], no_fee["receivers"][:1]
-    args = ["agents", "register-agent-and-plan", "--price-config", json.dumps(no_fee)]
+    # a price whose Nevermined fee entry is wrong is refused before signing (one without any is completed)
+    wrong_fee = json.loads(configs["price-config"].read_text())
+    wrong_fee["amounts"] = [str(int(wrong_fee["amounts"][0]) + 1), str(int(wrong_fee["amounts"][1]) - 1)]
+    args = ["agents", "register-agent-and-plan", "--price-config", json.dumps(wrong_fee)]
     for name in ("agent-metadata", "agent-api", "plan-metadata", "credits-config"):
         args += [f"--{name}", str(configs[name])]
     result = run(args, builder_env)

@@ -71,10 +71,12 @@ def one_line_error(result, code, *needles):
 
 
 def credits_json(run, *args, mirror=True, redemption=None):
-    """A credits config printed by a helper, piped through set-onchain-mirror / set-redemption-type."""
+    """A credits config printed by a helper (on-chain mirror by default), piped through set-onchain-mirror /
+    set-redemption-type."""
     config = json.dumps(ok(run("plans", *args, "-f", "json")))
-    if mirror:
-        config = json.dumps(ok(run("plans", "set-onchain-mirror", "--credits-config", config, "-f", "json")))
+    if not mirror:
+        config = json.dumps(ok(run("plans", "set-onchain-mirror", "--no-onchain-mirror", "--credits-config", config,
+                                   "-f", "json")))
     if redemption is not None:
         config = json.dumps(ok(run("plans", "set-redemption-type", "--credits-config", config,
                                    "--redemption-type", redemption, "-f", "json")))
@@ -129,7 +131,7 @@ def test_config_helpers_print_the_current_api_shape_offline(run, who):
 
     fixed = ok(run("plans", "get-fixed-credits-config", "--credits-granted", 100, "--credits-per-request", 2,
                    "-f", "json", env=dead))
-    assert fixed == {"isRedemptionAmountFixed": True, "redemptionType": 4, "onchainMirror": False,
+    assert fixed == {"isRedemptionAmountFixed": True, "redemptionType": 4, "onchainMirror": True,
                      "durationSecs": "0", "amount": "100", "minAmount": "2", "maxAmount": "2"}
     dynamic = ok(run("plans", "get-dynamic-credits-config", "--credits-granted", 50, "--min-credits-per-request", 1,
                      "--max-credits-per-request", 5, "-f", "json", env=dead))
@@ -232,12 +234,17 @@ def test_amounts_must_be_whole_base_units(run, who, credits_plan, devnet):
     assert nonce(devnet, "subscriber") == before
 
 
-def test_price_without_the_fee_is_refused_before_signing(run, who, book, devnet):
-    raw = json.dumps(ok(run("plans", "get-erc20-price-config", "--amount", 1_000_000, "--receiver", who["builder"],
-                            "--token-address", book["MockERC20"], "--no-fees", "-f", "json")))
+def test_price_without_the_fee_is_split_and_a_wrong_fee_refused_before_signing(run, who, book, devnet):
+    raw = ok(run("plans", "get-erc20-price-config", "--amount", 1_000_000, "--receiver", who["builder"],
+                 "--token-address", book["MockERC20"], "--no-fees", "-f", "json"))
     credits = credits_json(run, "get-fixed-credits-config", "--credits-granted", 5)
+    plan = ok(run("plans", "register-credits-plan", "--price-config", json.dumps(raw), "--credits-config", credits,
+                  "-f", "json"))
+    assert plan["priceConfig"]["amounts"] == ["990000", "10000"]  # the buyer still pays 1_000_000
+    wrong = {**raw, "amounts": ["990001", "9999"], "receivers": [who["builder"], who["fee_receiver"]]}
     before = nonce(devnet, "builder")
-    one_line_error(run("plans", "register-credits-plan", "--price-config", raw, "--credits-config", credits), 3, "fee")
+    one_line_error(run("plans", "register-credits-plan", "--price-config", json.dumps(wrong), "--credits-config",
+                       credits), 3, "fee")
     assert nonce(devnet, "builder") == before
 
 
@@ -382,8 +389,8 @@ def test_native_and_free_plans_and_pay_as_you_go(run, who, book):
     paid = ok(run("plans", "order-pay-as-you-go-plan", payg["planId"], "--yes", "-f", "json", account="subscriber"))
     assert paid["template"] == "PayAsYouGoTemplate" and paid["amountPaid"] == "1000" and paid["creditsReceived"] == 0
     assert run("plans", "order-pay-as-you-go-plan", payg["planId"], account="subscriber").exit_code == 8
-    one_line_error(run("plans", "order-plan", payg["planId"], "--yes", account="subscriber"), 3,
-                   "order_pay_as_you_go_plan")
+    routed = ok(run("plans", "order-plan", payg["planId"], "--yes", "-f", "json", account="subscriber"))
+    assert routed["template"] == "PayAsYouGoTemplate" and routed["amountPaid"] == "1000"  # as payments-py routes it
     one_line_error(run("plans", "order-pay-as-you-go-plan", native["planId"], "--yes", account="subscriber"), 3,
                    "not a pay-as-you-go plan")
 

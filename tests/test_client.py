@@ -176,7 +176,7 @@ def test_read_only_client_reads_and_refuses_writes(world):
     reader = NvmChain(world.sim.w3, world.sim.book, None, network=network)
 
     assert "account=read-only" in repr(reader)
-    assert reader.agents.get_agent_plans(agent_id) == (plan_id,)
+    assert reader.agents.get_agent_plans(agent_id).plans == (plan_id,)
     assert reader.plans.get_plan(plan_id).owner == builder.address
     for write in (lambda: reader.address, lambda: reader.sender,
                   lambda: reader.agents.register_agent(META, API, []),

@@ -133,7 +133,8 @@ def credit_fields(c: CreditsConfig) -> tuple:
 
 def assert_defaults(c: CreditsConfig) -> None:
     assert c.redemption_type is RedemptionType.ONLY_SUBSCRIBER
-    assert c.onchain_mirror is False and c.nft_address is None
+    # nvm-chain's helpers keep the credits on chain by default (payments-py's keep them in the backend)
+    assert c.onchain_mirror is True and c.nft_address is None
 
 
 @pytest.mark.parametrize(("config", "expected"), [
@@ -177,18 +178,18 @@ def test_modifiers_return_new_configs_keeping_every_field():
     with pytest.raises(ValidationError, match="redemption_type"):
         set_redemption_type(base, 9)
 
-    mirrored = set_onchain_mirror(base)
-    assert mirrored.onchain_mirror is True and base.onchain_mirror is False and mirrored.nft_address == NFT
-    assert set_onchain_mirror(mirrored, False) == base
+    offchain = set_onchain_mirror(base, False)
+    assert offchain.onchain_mirror is False and base.onchain_mirror is True and offchain.nft_address == NFT
+    assert set_onchain_mirror(offchain) == base
 
 
 def test_set_proof_required_is_a_deprecated_alias():
     base = get_fixed_credits_config(10)
     with pytest.warns(DeprecationWarning, match="set_onchain_mirror"):
-        result = set_proof_required(base)
-    assert result == set_onchain_mirror(base)
+        result = set_proof_required(base, False)
+    assert result == set_onchain_mirror(base, False) and result.onchain_mirror is False
     with pytest.warns(DeprecationWarning):
-        assert set_proof_required(base, False) == base
+        assert set_proof_required(result) == base
 
 
 def test_module_has_no_io():

@@ -311,11 +311,14 @@ def test_plan_balance_wire_names_and_builder():
     balance = PlanBalance.model_validate(wire)
     assert (balance.plan_id, balance.balance, balance.holder_address) == (42, 100, BOB)
     assert balance.price_per_credit == Decimal("0.5")
-    assert set(balance.model_dump(by_alias=True)) == set(wire) | {"batch"}  # batch: the REST endpoint's flag
+    # batch: the REST endpoint's flag; ledger: where nvm-chain read the balance (unset for a parsed document)
+    assert set(balance.model_dump(by_alias=True)) == set(wire) | {"batch", "ledger"}
+    assert balance.ledger is None
 
     plan = Plan.from_chain(42, chain_plan())
     built = PlanBalance.from_plan(plan, BOB, 40)
     assert built.plan_name == "" and built.plan_type == "credits" and built.credits_contract == NFT
+    assert built.ledger == "onchain"
     assert built.is_subscriber and built.price_per_credit == Decimal(10_000)  # 1_000_000 / 100 credits
     assert not PlanBalance.from_plan(plan, BOB, 0).is_subscriber
     free = plan.replace(price=PriceConfig(is_crypto=True))

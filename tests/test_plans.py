@@ -147,18 +147,23 @@ def test_without_a_fee_receiver_prices_keep_the_single_receiver_and_orders_pay_t
     assert (order.amount_paid, order.credits_received) == (PRICE, CREDITS)
 
 
-def test_a_price_without_the_fee_is_refused_before_signing_naming_the_fee(ctx):
+def test_a_price_without_the_fee_entry_is_split_at_registration_and_a_wrong_fee_refused(ctx):
     raw = get_erc20_price_config(PRICE, ctx.token, ctx.builder.address)  # payments-py style: no fee entry
     credits = ctx.builder.plans.set_onchain_mirror(ctx.builder.plans.get_fixed_credits_config(CREDITS))
-    sent = ctx.nonce(ctx.builder)
 
-    with pytest.raises(FeeError) as info:
-        ctx.builder.plans.register_credits_plan(META, raw, credits)
-    assert "must get exactly 10000" in str(info.value) and ctx.fee in str(info.value)
+    reg = ctx.builder.plans.register_credits_plan(META, raw, credits)
+    assert reg.price_config.amounts == (NET, FEE) and reg.price_config.receivers == (ctx.builder.address, ctx.fee)
+    before = (ctx.tokens(ctx.sub), ctx.tokens(ctx.builder), ctx.tokens(ctx.fee))
+    ctx.sub.plans.order_plan(reg.plan_id)
+    # the buyer pays the advertised total; the builder gets it minus the protocol's 1%
+    assert (ctx.tokens(ctx.sub), ctx.tokens(ctx.builder), ctx.tokens(ctx.fee)) == \
+        (before[0] - PRICE, before[1] + NET, before[2] + FEE)
+
+    sent = ctx.nonce(ctx.builder)
     off_by_one = raw.with_distribution([NET + 1, FEE - 1], [ctx.builder.address, ctx.fee])
-    with pytest.raises(FeeError, match="exactly 10000"):
-        ctx.builder.plans.prepare_plan(off_by_one, credits)
-    assert isinstance(info.value, ValidationError)
+    with pytest.raises(FeeError, match="exactly 10000") as info:
+        ctx.builder.plans.register_credits_plan(META, off_by_one, credits)
+    assert ctx.fee in str(info.value) and isinstance(info.value, ValidationError)
     assert ctx.nonce(ctx.builder) == sent
 
 
@@ -246,17 +251,18 @@ def test_time_plan_uses_expirable_credits_and_access_limit_time(ctx):
     assert plans.get_plan(reg.plan_id).plan_type == "time"
 
 
-def test_plans_with_off_chain_credits_warn_and_mint_nothing_on_order(ctx_nofee):
+def test_plans_with_off_chain_credits_warn_and_mint_nothing_when_ordered_anyway(ctx_nofee):
     c = ctx_nofee
     plans = c.builder.plans
+    offchain = plans.set_onchain_mirror(plans.get_fixed_credits_config(5), False)
     with pytest.warns(OffchainCreditsWarning, match="set_onchain_mirror"):
-        reg = plans.register_credits_plan(META, plans.get_free_price_config(), plans.get_fixed_credits_config(5))
+        reg = plans.register_credits_plan(META, plans.get_free_price_config(), offchain)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the pay-as-you-go placeholder credits never warn
         plans.register_pay_as_you_go_plan(META, plans.get_pay_as_you_go_price_config(10, c.builder.address))
-    order = c.sub.plans.order_plan(reg.plan_id)
+    order = c.sub.plans.order_plan(reg.plan_id, allow_offchain_credits=True)
     assert order.credits_received == 0
-    assert c.sub.plans.get_plan_balance(reg.plan_id).balance == 0
+    assert c.sub.plans.get_plan_balance(reg.plan_id, ledger="onchain").balance == 0
 
 
 # ---------------------------------------------------------------------------------------------- reads
@@ -298,11 +304,12 @@ def test_plans_registered_by_a_creator_from_logs(ctx):
     other = ctx.plan(owner=ctx.sub)
     plans = ctx.agent.plans
 
-    assert plans.get_plans_registered_by(ctx.builder.address) == [first.plan_id, second.plan_id]
-    assert plans.get_plans_registered_by(ctx.sub.address.lower()) == [other.plan_id]
-    assert plans.get_plans_registered_by(ctx.builder.address, from_block=second.tx.block_number) == [second.plan_id]
-    assert plans.get_plans_registered_by(ctx.builder.address, 0, first.tx.block_number) == [first.plan_id]
-    assert plans.get_plans_registered_by(ctx.agent.address) == []
+    assert plans.get_plans_registered_by(ctx.builder.address).plans == (first.plan_id, second.plan_id)
+    assert plans.get_plans_registered_by(ctx.sub.address.lower()).plans == (other.plan_id,)
+    assert plans.get_plans_registered_by(ctx.builder.address, from_block=second.tx.block_number).plans == \
+        (second.plan_id,)
+    assert plans.get_plans_registered_by(ctx.builder.address, 0, first.tx.block_number).plans == (first.plan_id,)
+    assert plans.get_plans_registered_by(ctx.agent.address).plans == ()
     with pytest.raises(ValidationError):
         plans.get_plans_registered_by("0x1234")
 
@@ -326,9 +333,9 @@ def test_agents_associated_to_a_plan_from_replayed_events(ctx):
     send(registry.tx("replacePlansForAgent", four, sorted([a, b])))
 
     plans = ctx.sub.plans
-    assert plans.get_agents_associated_to_plan(a) == [one, two, four]
-    assert plans.get_agents_associated_to_plan(str(b)) == [two, three, four]
-    assert plans.get_agents_associated_to_plan(UNKNOWN_PLAN) == []
+    assert plans.get_agents_associated_to_plan(a).agents == (one, two, four)
+    assert plans.get_agents_associated_to_plan(str(b)).agents == (two, three, four)
+    assert plans.get_agents_associated_to_plan(UNKNOWN_PLAN).agents == ()
 
 
 def test_a_read_only_client_reads_but_cannot_write(ctx):
@@ -447,8 +454,8 @@ def test_order_refusals_before_signing(ctx):
 
     with pytest.raises(ValidationError, match="order_fiat_plan"):
         buyer.order_plan(fiat)
-    with pytest.raises(ValidationError, match="order_pay_as_you_go_plan"):
-        buyer.order_plan(payg)
+    with pytest.raises(ValidationError, match="pay-as-you-go"):
+        buyer.order_plan(payg, number_of_purchases=2)
     for bad in ({"number_of_purchases": 0}, {"number_of_purchases": 1.0}, {"credits_receiver": "0xabc"},
                 {"seed": bytes(32)}, {"seed": b"short"}):
         with pytest.raises(ValidationError):

@@ -20,6 +20,8 @@ import click
 
 from nvm_chain.cli.context import execute, open_client, settings
 from nvm_chain.cli.output import emit, say
+from nvm_chain.cli.plans_common import pagination as paginate_flags
+from nvm_chain.cli.plans_common import pagination_options
 from nvm_chain.cli.settings import global_options
 
 #: credentials of AgentAPIAttributes; validated and passed on, never printed
@@ -172,15 +174,22 @@ def get_agent(ctx: click.Context, agent_id: str, **_) -> None:
 
 @agents.command("get-agent-plans")
 @click.argument("agent_id")
+@pagination_options
 @global_options
 @click.pass_context
-def get_agent_plans(ctx: click.Context, agent_id: str, **_) -> None:
-    """List the ids of the plans an agent lists (on-chain order)."""
+def get_agent_plans(ctx: click.Context, agent_id: str, page: int | None, offset: int | None, sort_by: str | None,
+                    sort_order: str | None, pagination: str | None, **_) -> None:
+    """List the ids of the plans an agent lists (`{total, page, offset, plans}`; all of them in on-chain order
+    unless paged)."""
     client = open_client(ctx, account=False)
-    agent = client.agents.get_agent(agent_id)
-    plans = [str(p) for p in agent.plans]
+    paging = paginate_flags(page, offset, sort_by, sort_order, pagination, default_all=True)
+    listing = client.agents.get_agent_plans(agent_id, paging)
+    plans = [str(p) for p in listing.plans]
     if settings(ctx).format == "json":
-        emit({"agentId": str(agent.agent_id), "plans": plans, "total": len(plans)}, "json")
+        from nvm_chain.protocol.models import parse_id
+
+        emit({"agentId": str(parse_id(agent_id)), "total": listing.total, "page": listing.page,
+              "offset": listing.offset, "plans": plans}, "json")
     else:
         emit([{"planId": p} for p in plans], "table")
 

@@ -84,8 +84,24 @@ def confirm_spend(ctx: click.Context, what: str, amount: int, unit: str) -> None
         raise Declined("not confirmed; nothing sent")
 
 
-def execute(ctx: click.Context, action: Callable[[], Any]) -> Any:
-    """Run a write; in --dry-run mode print the simulated transaction instead and return None."""
+def confirm(ctx: click.Context, question: str) -> None:
+    """Require --yes (or a terminal answer) before a write the user may not expect; --dry-run asks nothing.
+
+    Raises:
+        Declined: stdin is not a terminal without --yes, or the user said no.
+    """
+    s = settings(ctx)
+    if s.yes or s.dry_run:
+        return
+    if not sys.stdin.isatty():
+        raise Declined(f"{question}: pass --yes to confirm (stdin is not a terminal)")
+    if not click.confirm(f"{question}?", err=True):
+        raise Declined("not confirmed; nothing sent")
+
+
+def execute(ctx: click.Context, action: Callable[[], Any], extra: dict[str, Any] | None = None) -> Any:
+    """Run a write; in --dry-run mode print the simulated transaction (plus ``extra`` facts) instead and return
+    None."""
     from nvm_chain.errors import DryRun
 
     try:
@@ -93,6 +109,6 @@ def execute(ctx: click.Context, action: Callable[[], Any]) -> Any:
     except DryRun as dry:
         req = dry.request
         emit({"dryRun": True, "wouldSend": req.action, "to": req.to, "value": req.value, "gasLimit": req.gas,
-              "simulation": "ok"}, settings(ctx).format)
+              "simulation": "ok", **(extra or {})}, settings(ctx).format)
         say("dry run: simulated only; nothing was signed or sent")
         return None

@@ -15,7 +15,8 @@ import click
 
 from nvm_chain.cli import plans_configs, plans_writes
 from nvm_chain.cli.context import open_client
-from nvm_chain.cli.plans_common import command, dump, show, with_warnings
+from nvm_chain.cli.plans_common import command, dump, pagination_options, show, with_warnings
+from nvm_chain.cli.plans_common import pagination as paginate_flags
 from nvm_chain.cli.settings import global_options
 
 
@@ -44,23 +45,19 @@ def _plan_row(plan: dict[str, Any]) -> dict[str, Any]:
 
 @command("get-plans")
 @click.option("--creator", help="Plans registered by this address (default: the account).")
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--offset", type=click.IntRange(min=1), default=10, show_default=True, help="Plans per page.")
-@click.option("--sort-order", type=click.Choice(["asc", "desc"]), default="desc", show_default=True,
-              help="By registration: desc lists the newest first.")
+@pagination_options
 @click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
               help="First block to scan for PlanRegistered events.")
-def get_plans(ctx: click.Context, creator: str | None, page: int, offset: int, sort_order: str, from_block: int,
-              **_: Any) -> None:
-    """Plans a creator registered, from the registry's PlanRegistered events (`{total, page, offset, plans}`)."""
+def get_plans(ctx: click.Context, creator: str | None, page: int | None, offset: int | None, sort_by: str | None,
+              sort_order: str | None, pagination: str | None, from_block: int, **_: Any) -> None:
+    """Plans a creator registered, from the registry's PlanRegistered events (`{total, page, offset, plans}`;
+    page 1 of 10, newest first, unless paged otherwise)."""
     client = open_client(ctx, account=False)
     who = _account_or(client, creator, "--creator")
-    ids = client.plans.get_plans_registered_by(who, from_block)
-    if sort_order == "desc":
-        ids.reverse()
-    selected = ids[(page - 1) * offset: page * offset]
-    found = with_warnings(lambda: [dump(plan) for plan in client.plans.get_plans(selected)])
-    data = {"creator": who, "total": len(ids), "page": page, "offset": offset, "plans": found}
+    paging = paginate_flags(page, offset, sort_by, sort_order, pagination)
+    listing = client.plans.get_plans_registered_by(who, from_block, pagination=paging)
+    found = with_warnings(lambda: [dump(plan) for plan in client.plans.get_plans(listing.plans)])
+    data = {"creator": who, "total": listing.total, "page": listing.page, "offset": listing.offset, "plans": found}
     show(ctx, data, table=[_plan_row(p) for p in found])
 
 
@@ -68,9 +65,12 @@ def get_plans(ctx: click.Context, creator: str | None, page: int, offset: int, s
 @click.argument("plan_id")
 def get_plan(ctx: click.Context, plan_id: str, **_: Any) -> None:
     """A plan as stored on chain: owner, price, credits config, hooks (plus its REST document as `metadata`
-    when NVM_API_KEY is set)."""
+    when NVM_API_KEY is set). `name` is the plan's name from that document (null without it: names are not
+    stored on chain)."""
     client = open_client(ctx, account=False)
-    show(ctx, dump(with_warnings(lambda: client.plans.get_plan(plan_id))))
+    plan = with_warnings(lambda: client.plans.get_plan(plan_id))
+    name = getattr(plan, "name", "") or None
+    show(ctx, {"planId": str(plan.plan_id), "name": name, **dump(plan)})
 
 
 @command("get-plan-balance")
@@ -85,18 +85,25 @@ def get_plan_balance(ctx: click.Context, plan_id: str, account_address: str | No
 
 @command("get-agents-associated-to-a-plan")
 @click.argument("plan_id")
+@pagination_options
 @click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
               help="First block to scan for agent events.")
-def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, from_block: int, **_: Any) -> None:
-    """Agents that list the plan now (agent events replayed, each confirmed with AssetsRegistry.getAgent)."""
+def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, page: int | None, offset: int | None,
+                                    sort_by: str | None, sort_order: str | None, pagination: str | None,
+                                    from_block: int, **_: Any) -> None:
+    """Agents that list the plan now (agent events replayed, each confirmed with AssetsRegistry.getAgent); all of
+    them in listing order unless paged."""
     from nvm_chain.protocol.models import parse_id
 
     client = open_client(ctx, account=False)
     pid = parse_id(plan_id)
-    agents = [dump(a) for a in client.agents.get_agents(client.plans.get_agents_associated_to_plan(pid, from_block))]
+    paging = paginate_flags(page, offset, sort_by, sort_order, pagination, default_all=True)
+    listing = client.plans.get_agents_associated_to_plan(pid, paging, from_block=from_block)
+    agents = [dump(a) for a in client.agents.get_agents(listing.agents)]
     rows = [{"agentId": a["agentId"], "owner": a["owner"], "url": a["url"], "plans": len(a["plans"])}
             for a in agents]
-    show(ctx, {"planId": str(pid), "total": len(agents), "agents": agents}, table=rows)
+    show(ctx, {"planId": str(pid), "total": listing.total, "page": listing.page, "offset": listing.offset,
+               "agents": agents}, table=rows)
 
 
 for _command in (get_plans, get_plan, get_plan_balance, get_agents_associated_to_a_plan,

@@ -217,3 +217,33 @@ def token_unit(token: str) -> str:
     from nvm_chain.protocol.models import ZERO
 
     return "wei (native token)" if token == ZERO else f"base units of token {token}"
+
+
+def pagination_options(f: Any) -> Any:
+    """payments-py's pagination flags: --page, --offset, --sort-by, --sort-order, or all at once as --pagination."""
+    options = [
+        click.option("--pagination", help='Pagination as JSON, e.g. \'{"page": 1, "offset": 10}\' (payments-py '
+                                          "PaginationOptions; overrides the other flags)."),
+        click.option("--sort-order", type=click.Choice(["asc", "desc"]), default=None,
+                     help="desc (the default with paging) lists the newest first."),
+        click.option("--sort-by", type=click.Choice(["created", "id"]), default=None,
+                     help="created (registration or listing order, the default) or id."),
+        click.option("--offset", type=click.IntRange(min=1, max=1000), default=None, help="Items per page."),
+        click.option("--page", type=click.IntRange(min=1), default=None, help="Page number, from 1."),
+    ]
+    for option in options:
+        f = option(f)
+    return f
+
+
+def pagination(page: int | None, offset: int | None, sort_by: str | None, sort_order: str | None,
+                pagination: str | None, default_all: bool = False) -> dict[str, Any] | None:
+    """The pagination the flags ask for; None (every item, natural order) when none is given and
+    ``default_all``, else payments-py's defaults (page 1 of 10, newest first) for the unset ones."""
+    if pagination is not None:
+        return load_json(pagination, "--pagination")
+    given = {k: v for k, v in (("page", page), ("offset", offset), ("sort_by", sort_by), ("sort_order", sort_order))
+             if v is not None}
+    if not given and default_all:
+        return None
+    return given

@@ -150,8 +150,8 @@ def get_pay_as_you_go_price_config(ctx: click.Context, amount: int, receiver: st
 @click.option("--credits-per-request", type=UNITS, default="1", show_default=True,
               help="Credits every request burns.")
 def get_fixed_credits_config(ctx: click.Context, credits_granted: int, credits_per_request: int, **_: Any) -> None:
-    """Credits that never expire; each request burns a fixed amount. onchainMirror is false as in payments-py:
-    pipe it through set-onchain-mirror for a plan whose orders mint the credits on chain."""
+    """Credits that never expire; each request burns a fixed amount. onchainMirror is true (payments-py: false),
+    so orders mint the credits on chain; `set-onchain-mirror --no-onchain-mirror` keeps them in the backend."""
     show(ctx, default_format="json", data=dump(_raw_configs().get_fixed_credits_config(credits_granted, credits_per_request)))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from nvm_chain.cli.context import confirm_spend, execute, open_client, settings
+from nvm_chain.cli.context import confirm, confirm_spend, execute, open_client, settings
 from nvm_chain.cli.output import say
 from nvm_chain.cli.plans_common import (
     UINT_OR_HEX,
@@ -109,10 +109,11 @@ register_pay_as_you_go_plan = _registration(
 # ---------------------------------------------------------------------------------------------- orders
 
 
-def _order(ctx: click.Context, plan_id: str, template: str, n: int) -> tuple[Any, Any]:
+def _order(ctx: click.Context, plan_id: str, template: str | None, n: int, allow_offchain_credits: bool = False
+           ) -> tuple[Any, Any]:
     """The client and the orderable plan, after the spend (plan total × n) is confirmed."""
     client = open_client(ctx)
-    plan, total = client.plans.order_quote(plan_id, n, template)
+    plan, total = client.plans.order_quote(plan_id, n, template, allow_offchain_credits=allow_offchain_credits)
     what = f"order of plan {plan.plan_id}" + (f" x{n}" if n > 1 else "")
     confirm_spend(ctx, what, total, token_unit(plan.price.token_address))
     return client, plan
@@ -122,15 +123,22 @@ def _order(ctx: click.Context, plan_id: str, template: str, n: int) -> tuple[Any
 @click.argument("plan_id")
 @click.option("--number-of-purchases", type=UNITS, default="1", show_default=True)
 @click.option("--credits-receiver", help="Who gets the credits (default: the buyer).")
+@click.option("--allow-offchain-credits", is_flag=True,
+              help="Order a plan whose credits are kept off chain (onchainMirror false) without NVM_API_KEY: the "
+                   "payment is taken and no credits appear on chain.")
 def order_plan(ctx: click.Context, plan_id: str, number_of_purchases: int, credits_receiver: str | None,
-               **_: Any) -> None:
-    """Buy a crypto plan (FixedPaymentTemplate.order) with the account's funds.
+               allow_offchain_credits: bool, **_: Any) -> None:
+    """Buy a crypto plan (FixedPaymentTemplate.order) with the account's funds; a pay-as-you-go plan pays one
+    request (PayAsYouGoTemplate.order) instead, as payments-py does.
 
     Spends the plan's price × --number-of-purchases (confirm with --yes when stdin is not a terminal; refused
-    over --max-amount). ERC-20 plans approve PaymentsVault for exactly the missing allowance first.
+    over --max-amount). ERC-20 plans approve PaymentsVault for exactly the missing allowance first. A plan whose
+    credits are kept off chain is refused before signing unless NVM_API_KEY is set (the backend keeps that
+    ledger) or --allow-offchain-credits is given.
     """
-    client, plan = _order(ctx, plan_id, "FixedPaymentTemplate", number_of_purchases)
-    result = execute(ctx, lambda: client.plans.order_plan(plan.plan_id, number_of_purchases, credits_receiver))
+    client, plan = _order(ctx, plan_id, None, number_of_purchases, allow_offchain_credits)
+    result = execute(ctx, lambda: client.plans.order_plan(plan.plan_id, number_of_purchases, credits_receiver,
+                                                          allow_offchain_credits=allow_offchain_credits))
     _show_result(ctx, result)
 
 
@@ -196,27 +204,56 @@ def mint_plan_expirable(ctx: click.Context, plan_id: str, credits_amount: int, c
                                                                             credits_receiver, credits_duration)))
 
 
+def _burn_preview(ctx: click.Context, client: Any, plan_id: str, credits_amount: int, strict: bool) -> dict[str, Any]:
+    """Show what the contract will burn before signing; refuse under --strict, confirm otherwise, when it differs
+    from the request. Returns the facts for the --dry-run output."""
+    from nvm_chain.errors import ClampedAmountError
+    from nvm_chain.protocol.models import parse_id
+
+    requested, will_burn = client.plans.burn_quote(plan_id, credits_amount)
+    facts = {"requested": str(requested), "willBurn": str(will_burn)}
+    if requested != will_burn:
+        if strict:
+            raise ClampedAmountError(parse_id(plan_id), requested, will_burn)
+        say(f"note: {requested} credits requested, but the contract will burn {will_burn} (the plan's amount per "
+            "request); --strict refuses this")
+        confirm(ctx, f"burn {will_burn} credits instead of {requested}")
+    return facts
+
+
 @command("redeem-credits")
-@click.argument("plan_id")
+@click.argument("plan_or_request_id", metavar="PLAN_ID | AGENT_REQUEST_ID")
+@click.option("--plan-id", help="The plan (payments-py's syntax; the argument is then the agent request id, "
+                                "which only tags requests in the backend and is not used on chain).")
 @click.option("--redeem-from", required=True, help="Holder whose credits are burned.")
 @click.option("--credits-amount", "--credits-amount-to-redeem", "credits_amount", type=UNITS, required=True)
-def redeem_credits(ctx: click.Context, plan_id: str, redeem_from: str, credits_amount: int, **_: Any) -> None:
+@click.option("--strict", is_flag=True, help="Refuse when the contract would burn another amount than requested.")
+def redeem_credits(ctx: click.Context, plan_or_request_id: str, plan_id: str | None, redeem_from: str,
+                   credits_amount: int, strict: bool, **_: Any) -> None:
     """Burn a holder's credits as the account (an agent or the plan owner), on chain.
 
-    The plan's redemption rule is checked first with reads; a refusal sends nothing. (payments-py's
-    agent-request-id only tags requests in the backend and is not needed on chain.)
+    Either `redeem-credits PLAN_ID --redeem-from A --credits-amount N` or payments-py's `redeem-credits
+    AGENT_REQUEST_ID --plan-id P --redeem-from A --credits-amount-to-redeem N`. The plan's redemption rule is
+    checked first with reads; a refusal sends nothing. When the contract would burn another amount than
+    requested (a fixed amount per request, or outside [min, max]) both are shown first and confirmed.
     """
+    plan = plan_id if plan_id is not None else plan_or_request_id
     client = open_client(ctx)
-    _show_result(ctx, execute(ctx, lambda: client.plans.redeem_credits(plan_id, redeem_from, credits_amount)))
+    facts = _burn_preview(ctx, client, plan, credits_amount, strict)
+    _show_result(ctx, execute(ctx, lambda: client.plans.redeem_credits(plan, redeem_from, credits_amount),
+                              extra=facts))
 
 
 @command("burn-credits")
 @click.argument("plan_id")
 @click.option("--credits-amount", type=UNITS, required=True)
-def burn_credits(ctx: click.Context, plan_id: str, credits_amount: int, **_: Any) -> None:
-    """Burn the account's own credits of the plan."""
+@click.option("--strict", is_flag=True, help="Refuse when the contract would burn another amount than requested.")
+def burn_credits(ctx: click.Context, plan_id: str, credits_amount: int, strict: bool, **_: Any) -> None:
+    """Burn the account's own credits of the plan (what the contract will burn is shown first when it differs
+    from the request)."""
     client = open_client(ctx)
-    _show_result(ctx, execute(ctx, lambda: client.plans.burn_credits(plan_id, credits_amount)))
+    facts = _burn_preview(ctx, client, plan_id, credits_amount, strict)
+    _show_result(ctx, execute(ctx, lambda: client.plans.burn_credits(plan_id, credits_amount), extra=facts))
 
 
 def _burner_command(name: str, method: str, doc: str) -> click.Command:

@@ -1,9 +1,15 @@
 """Price and credits config helpers with payments-py's names, arguments and defaults (pure: no I/O).
 
-Each returns a :class:`~nvm_chain.protocol.models.PriceConfig` or :class:`~nvm_chain.protocol.models.CreditsConfig`. Like
-payments-py, prices carry exactly ``[amount]`` / ``[receiver]`` (no fee entry: see :func:`nvm_chain.protocol.fees.with_fees`)
-and credits default to ``ONLY_SUBSCRIBER``, ``onchain_mirror=False`` and no ``nft_address`` (the client fills in
-the credits contract from the address book). Bad input raises :class:`nvm_chain.errors.ValidationError`.
+Each returns a :class:`~nvm_chain.protocol.models.PriceConfig` or a
+:class:`~nvm_chain.protocol.models.CreditsConfig`. Like payments-py, prices carry exactly ``[amount]`` / ``[receiver]``
+with no fee entry: registration turns such a price into the protocol's fee-inclusive split of the same total
+(:func:`nvm_chain.protocol.fees.complete_fees`). Credits default to ``ONLY_SUBSCRIBER`` and no ``nft_address`` (the
+client fills in the credits contract from the address book).
+
+One deliberate difference: the credits helpers default to ``onchain_mirror=True`` (payments-py: False). Without a
+backend in between, a plan whose credits are kept off chain takes the buyer's payment and mints nothing the buyer
+can see on chain; ``set_onchain_mirror(config, False)`` builds payments-py's off-chain plan explicitly. Bad input
+raises :class:`nvm_chain.errors.ValidationError`.
 """
 
 from __future__ import annotations
@@ -88,7 +94,7 @@ def get_pay_as_you_go_price_config(amount: int, receiver: str, token_address: st
 
 def _credits(fixed: bool, duration: Any, amount: Any, low: Any, high: Any) -> CreditsConfig:
     return CreditsConfig(is_redemption_amount_fixed=fixed, redemption_type=RedemptionType.ONLY_SUBSCRIBER,
-                         onchain_mirror=False, duration_secs=duration, amount=amount, min_amount=low,
+                         onchain_mirror=True, duration_secs=duration, amount=amount, min_amount=low,
                          max_amount=high)
 
 
@@ -127,7 +133,8 @@ def set_redemption_type(credits_config: CreditsConfig, redemption_type: Redempti
 
 
 def set_onchain_mirror(credits_config: CreditsConfig, onchain_mirror: bool = True) -> CreditsConfig:
-    """A copy with ``onchain_mirror`` replaced (True: orders mint the credits on chain)."""
+    """A copy with ``onchain_mirror`` replaced (True: orders mint the credits on chain; False: the Nevermined
+    backend keeps the ledger, and orders mint nothing on chain)."""
     return credits_config.replace(onchain_mirror=onchain_mirror)
 
 

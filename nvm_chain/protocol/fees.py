@@ -115,6 +115,16 @@ def protocol_add_fees(price: PriceConfig, schedule: FeeSchedule) -> PriceConfig:
     return _protocol_split(price, schedule, deduct=False)
 
 
+def complete_fees(price: PriceConfig, schedule: FeeSchedule) -> PriceConfig:
+    """``price`` as a registration uses it: when it has no entry for the fee receiver at all (payments-py's
+    helpers build ``[amount]``/``[receiver]``), the fee-inclusive split of :func:`with_fees` (the buyer pays the
+    same total, as the backend does); otherwise unchanged, so a wrong fee entry is still refused by
+    :func:`require_fees_included`."""
+    if _fee_entry(price, schedule.fee_receiver) is None:
+        return with_fees(price, schedule)
+    return price
+
+
 def with_fees(price: PriceConfig, schedule: FeeSchedule) -> PriceConfig:
     """Make ``price`` fee-inclusive without changing what the buyer pays; the result always passes
     :func:`fees_included`.

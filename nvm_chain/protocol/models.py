@@ -196,8 +196,46 @@ def _raise(model: str, exc: pydantic.ValidationError) -> NoReturn:
     raise error from exc
 
 
-class CoreModel(BaseModel):
-    """Frozen base: snake_case attributes, camelCase aliases, ValidationError on bad input."""
+class ItemAccess:
+    """payments-py's dict view of a model: ``result["planId"]``, ``result.get("txHash")``, ``"success" in result``.
+
+    payments-py returns plain dicts decoded from the backend's JSON; here ``model[key]`` is the value of the
+    field whose camelCase alias (or snake_case name) is ``key``, as it appears in ``model_dump(mode="json",
+    by_alias=True)`` (so IDs and uint256 amounts read as decimal strings, as on the wire), and a key naming a
+    read-only property (``txHash`` → ``tx_hash``) reads that property. Attributes keep their Python types.
+    """
+
+    def _item_key(self, key: Any) -> str | None:
+        if not isinstance(key, str):
+            return None
+        fields = type(self).model_fields  # type: ignore[attr-defined]
+        for name, info in fields.items():
+            if key in (name, info.alias):
+                return name
+        snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+        return snake if isinstance(getattr(type(self), snake, None), property) else None
+
+    def __getitem__(self, key: str) -> Any:
+        name = self._item_key(key)
+        if name is None:
+            raise KeyError(key)
+        value = getattr(self, name)
+        if name not in type(self).model_fields:  # type: ignore[attr-defined]
+            return value
+        dumped = self.model_dump(mode="json", by_alias=True, include={name})  # type: ignore[attr-defined]
+        return next(iter(dumped.values())) if dumped else value
+
+    def __contains__(self, key: object) -> bool:
+        return self._item_key(key) is not None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``model[key]``, or ``default`` when no field or property answers to ``key``."""
+        return self[key] if key in self else default
+
+
+class CoreModel(ItemAccess, BaseModel):
+    """Frozen base: snake_case attributes, camelCase aliases, ValidationError on bad input, and payments-py's
+    item access with camelCase keys (:class:`ItemAccess`)."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, alias_generator=to_camel, loc_by_alias=False)
 
@@ -241,6 +279,11 @@ class RedemptionType(IntEnum):
     ONLY_PLAN_ROLE = 2
     OWNER_OR_GLOBAL_ROLE = 3
     ONLY_SUBSCRIBER = 4
+
+
+#: payments-py's names of the same types and constant
+PlanRedemptionType = RedemptionType
+ZeroAddress = ZERO
 
 
 def _redemption_type(value: Any) -> Any:
@@ -338,6 +381,9 @@ class PriceConfig(CoreModel):
         return self.replace(amounts=amounts, receivers=receivers)
 
 
+PlanPriceConfig = PriceConfig  # payments-py's name
+
+
 # ---------------------------------------------------------------------------------------------- credits
 
 
@@ -417,6 +463,9 @@ class CreditsConfig(CoreModel):
             )
         return (self.is_redemption_amount_fixed, int(self.redemption_type), self.onchain_mirror,
                 self.duration_secs, self.amount, self.min_amount, self.max_amount, self.nft_address)
+
+
+PlanCreditsConfig = CreditsConfig  # payments-py's name
 
 
 # ---------------------------------------------------------------------------------------------- chain records
@@ -514,6 +563,8 @@ class PlanBalance(CoreModel):
     is_subscriber: bool
     price_per_credit: Decimal
     batch: bool | None = None  # set by the REST API's balance endpoint only
+    #: where the balance was read: the plan's credits contract, or the Nevermined backend's ledger (REST)
+    ledger: Literal["onchain", "backend"] | None = None
 
     @classmethod
     def from_plan(cls, plan: Plan, holder_address: str, balance: int, plan_name: str = "") -> PlanBalance:
@@ -527,7 +578,7 @@ class PlanBalance(CoreModel):
         return cls(plan_id=plan.plan_id, plan_name=plan_name, plan_type=plan.plan_type,
                    holder_address=holder_address, balance=balance, credits_contract=plan.credits.nft_address,
                    is_subscriber=to_uint256(balance, "balance") > 0,
-                   price_per_credit=price_per_credit(plan.price, plan.credits))
+                   price_per_credit=price_per_credit(plan.price, plan.credits), ledger="onchain")
 
 
 # ---------------------------------------------------------------------------------------------- metadata (off-chain)

@@ -9,9 +9,14 @@ strings in JSON (``model_dump(mode="json")``), as the Nevermined API renders the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
+
+from pydantic import PlainSerializer
 
 from nvm_chain.protocol.models import (
+    Address,
+    AgentAPIAttributes,
+    AgentMetadata,
     CoreModel,
     CreditsConfig,
     Id,
@@ -20,8 +25,8 @@ from nvm_chain.protocol.models import (
     Uint256,
 )
 
-# ---------------------------------------------------------------------------------------------- errors
-
+#: a tuple of plan or agent ids, decimal strings in JSON
+Ids = Annotated[tuple[int, ...], PlainSerializer(lambda v: [str(i) for i in v], when_used="json")]
 
 # ---------------------------------------------------------------------------------------------- results
 
@@ -51,9 +56,9 @@ class TxResult(CoreModel):
     events: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, receipt: _MinedReceipt) -> "TxResult":
+    def of(cls, receipt: _MinedReceipt) -> TxResult:
         return cls(tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used,
-                   events=tuple(getattr(e, "name") for e in receipt.events))
+                   events=tuple(getattr(e, "name") for e in receipt.events))  # noqa: B009
 
 
 class _Result(CoreModel):
@@ -86,8 +91,11 @@ class OrderResult(_Result):
     ``payer`` paid ``amount_paid`` (Σ amounts × number_of_purchases) in ``token`` (zero address: native);
     ``sender`` signed the transaction (the relayer for gasless orders). ``approval_added`` is how much the
     ERC-20 allowance to PaymentsVault was raised by ``approve_tx`` (0 and None when no approval was needed).
-    ``credits_received`` is the receiver's balance after minus before (0 for pay-as-you-go).
+    ``credits_received`` is the receiver's balance after minus before (0 for pay-as-you-go). ``success`` is
+    payments-py's ``order_result['success']``: True on every returned order (a failed one raises instead).
     """
+
+    success: bool = True
 
     agreement_id: str
     plan_id: Id
@@ -119,8 +127,9 @@ class MintResult(_Result):
 
 
 class BurnResult(_Result):
-    """Credits burned from ``holder`` by ``burner``: ``burned`` is what the contract actually took
-    (``min_amount`` for fixed redemption, the request clamped to [min, max] otherwise)."""
+    """Credits burned from ``holder`` by ``burner``: ``requested`` is what the caller asked for, ``burned`` what
+    the contract actually took (``min_amount`` for fixed redemption, the request clamped to [min, max]
+    otherwise); ``clamped`` says they differ."""
 
     plan_id: Id
     holder: str
@@ -128,6 +137,12 @@ class BurnResult(_Result):
     requested: Uint256
     burned: Uint256
     credits_contract: str
+    success: bool = True
+
+    @property
+    def clamped(self) -> bool:
+        """True when the contract burned another amount than the one requested."""
+        return self.burned != self.requested
 
 
 class BurnerResult(_Result):
@@ -137,3 +152,104 @@ class BurnerResult(_Result):
     burner: str
     allowed: bool
     credits_contract: str
+
+
+# ---------------------------------------------------------------------------------------------- agents
+
+
+class AgentRegistration(CoreModel):
+    """Result of ``AgentsAPI.register_agent`` (payments-py: ``result['agentId']``). ``agent_metadata`` and
+    ``agent_api`` are returned as given (validated) and were not sent to the chain; ``url`` is what
+    ``AssetsRegistry`` stores."""
+
+    agent_id: Id
+    url: str
+    plans: Ids
+    agent_metadata: AgentMetadata
+    agent_api: AgentAPIAttributes
+    tx: TxResult
+
+    @property
+    def tx_hash(self) -> str:
+        return self.tx.tx_hash
+
+
+class AgentAndPlanRegistration(CoreModel):
+    """Result of ``AgentsAPI.register_agent_and_plan`` (payments-py: ``agentId``, ``planId``, ``txHash``).
+
+    ``plan_created`` is False when the plan already existed (same config, creator and seed) and was reused.
+    ``price_config``/``credits_config`` are the configs as registered (credits contract filled in).
+    """
+
+    agent_id: Id
+    plan_id: Id
+    plan_created: bool
+    url: str
+    agent_metadata: AgentMetadata
+    agent_api: AgentAPIAttributes
+    plan_metadata: PlanMetadata
+    price_config: PriceConfig
+    credits_config: CreditsConfig
+    access_limit: Literal["credits", "time"]
+    tx: TxResult
+
+    @property
+    def tx_hash(self) -> str:
+        return self.tx.tx_hash
+
+
+class AgentPlanChange(CoreModel):
+    """Result of ``AgentsAPI.add_plan_to_agent`` / ``remove_plan_from_agent``.
+
+    ``changed`` is False (and ``tx`` None) when adding a plan the agent already lists: the contract would do
+    nothing, so no transaction is sent. ``success`` is payments-py's ``result['success']``.
+    """
+
+    agent_id: Id
+    plan_id: Id
+    changed: bool
+    tx: TxResult | None
+    success: bool = True
+
+    @property
+    def tx_hash(self) -> str | None:
+        return self.tx.tx_hash if self.tx is not None else None
+
+
+class AgentPlansReplacement(CoreModel):
+    """Result of ``AgentsAPI.replace_plans_for_agent``: the plan list now stored (ascending)."""
+
+    agent_id: Id
+    plans: Ids
+    tx: TxResult
+
+
+class AgentOwnershipTransfer(CoreModel):
+    """Result of ``AgentsAPI.transfer_agent_ownership`` (registry owner only; the ERC-721 stays put)."""
+
+    agent_id: Id
+    previous_owner: Address
+    new_owner: Address
+    tx: TxResult
+
+
+# ---------------------------------------------------------------------------------------------- listings
+
+
+class PlansPage(CoreModel):
+    """One page of plan ids (payments-py ``{total, page, offset, plans}``): ``total`` counts every match,
+    ``plans`` holds this page's ids in the requested order."""
+
+    total: int
+    page: int
+    offset: int
+    plans: Ids
+
+
+class AgentsPage(CoreModel):
+    """One page of agent ids (payments-py ``{total, page, offset, agents}``)."""
+
+    total: int
+    page: int
+    offset: int
+    agents: Ids

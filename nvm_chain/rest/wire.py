@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from nvm_chain.errors import ValidationError
+from nvm_chain.protocol.models import ItemAccess
 
 UINT256_MAX = 2**256 - 1
 #: Largest integer a JSON number carries exactly in JavaScript (the backend is Node).
@@ -79,8 +80,9 @@ Uint256 = Annotated[int, BeforeValidator(_uint256_field), PlainSerializer(str, r
 Address = Annotated[str, BeforeValidator(_address_field)]
 
 
-class WireModel(BaseModel):
-    """Frozen base model: snake_case attributes, camelCase aliases, unknown keys ignored."""
+class WireModel(ItemAccess, BaseModel):
+    """Frozen base model: snake_case attributes, camelCase aliases, unknown keys ignored; payments-py's item
+    access with camelCase keys (``checkout["checkoutUrl"]``)."""
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, alias_generator=to_camel, extra="ignore")
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from eth_keys import keys
-from pydantic import BaseModel, PlainSerializer
+from pydantic import BaseModel
 
 from nvm_chain.chain.reads import eth_call
 from nvm_chain.errors import (
@@ -35,13 +35,11 @@ from nvm_chain.errors import (
 from nvm_chain.protocol import ids
 from nvm_chain.protocol.models import (
     ZERO,
-    Address,
     Agent,
     AgentAPIAttributes,
     AgentMetadata,
     CoreModel,
     CreditsConfig,
-    Id,
     PlanMetadata,
     PriceConfig,
     format_id,
@@ -50,96 +48,30 @@ from nvm_chain.protocol.models import (
     to_address,
     to_uint256,
 )
-from nvm_chain.protocol.results import TxResult
+from nvm_chain.protocol.results import (
+    AgentAndPlanRegistration,
+    AgentOwnershipTransfer,
+    AgentPlanChange,
+    AgentPlansReplacement,
+    AgentRegistration,
+    PlansPage,
+    TxResult,
+)
+from nvm_chain.services.listing import paginate
 from nvm_chain.services.plans import PlansAPI
+
+__all__ = ["AgentsAPI", "AgentRegistration", "AgentAndPlanRegistration", "AgentPlanChange", "AgentPlansReplacement",
+           "AgentOwnershipTransfer"]
 
 if TYPE_CHECKING:
     from nvm_chain.chain.tx.sender import Sender
     from nvm_chain.chain.tx.types import TxReceipt, TxRequest
+    from nvm_chain.rest.models import ApiResult
     from nvm_chain.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
 
 REGISTRY = "AssetsRegistry"
-
-_Ids = Annotated[tuple[int, ...], PlainSerializer(lambda v: [str(i) for i in v], when_used="json")]
-
-
-# ---------------------------------------------------------------------------------------------- errors
-
-
-# ---------------------------------------------------------------------------------------------- results
-
-
-class AgentRegistration(CoreModel):
-    """Result of :meth:`AgentsAPI.register_agent`. ``agent_metadata`` and ``agent_api`` are returned as given
-    (validated) and were not sent to the chain; ``url`` is what ``AssetsRegistry`` stores."""
-
-    agent_id: Id
-    url: str
-    plans: _Ids
-    agent_metadata: AgentMetadata
-    agent_api: AgentAPIAttributes
-    tx: TxResult
-
-    @property
-    def tx_hash(self) -> str:
-        return self.tx.tx_hash
-
-
-class AgentAndPlanRegistration(CoreModel):
-    """Result of :meth:`AgentsAPI.register_agent_and_plan` (payments-py: ``agentId``, ``planId``, ``txHash``).
-
-    ``plan_created`` is False when the plan already existed (same config, creator and seed) and was reused.
-    ``price_config``/``credits_config`` are the configs as registered (credits contract filled in).
-    """
-
-    agent_id: Id
-    plan_id: Id
-    plan_created: bool
-    url: str
-    agent_metadata: AgentMetadata
-    agent_api: AgentAPIAttributes
-    plan_metadata: PlanMetadata
-    price_config: PriceConfig
-    credits_config: CreditsConfig
-    access_limit: Literal["credits", "time"]
-    tx: TxResult
-
-    @property
-    def tx_hash(self) -> str:
-        return self.tx.tx_hash
-
-
-class AgentPlanChange(CoreModel):
-    """Result of :meth:`AgentsAPI.add_plan_to_agent` / :meth:`AgentsAPI.remove_plan_from_agent`.
-
-    ``changed`` is False (and ``tx`` None) when adding a plan the agent already lists: the contract would do
-    nothing, so no transaction is sent.
-    """
-
-    agent_id: Id
-    plan_id: Id
-    changed: bool
-    tx: TxResult | None
-
-
-class AgentPlansReplacement(CoreModel):
-    """Result of :meth:`AgentsAPI.replace_plans_for_agent`: the plan list now stored (ascending)."""
-
-    agent_id: Id
-    plans: _Ids
-    tx: TxResult
-
-
-class AgentOwnershipTransfer(CoreModel):
-    """Result of :meth:`AgentsAPI.transfer_agent_ownership` (registry owner only; the ERC-721 stays put)."""
-
-    agent_id: Id
-    previous_owner: Address
-    new_owner: Address
-    tx: TxResult
-
 
 # ---------------------------------------------------------------------------------------------- validation
 
@@ -402,15 +334,36 @@ class AgentsAPI:
             agents.append(Agent.from_chain(agent_id, record))
         return agents
 
-    def get_agent_plans(self, agent_id: int | str) -> tuple[int, ...]:
-        """The ids of the plans the agent lists, in on-chain order (one ``getAgent`` call; use
-        ``client.plans.get_plan`` for a plan's details). payments-py pages REST documents instead.
+    def get_agent_plans(self, agent_id: int | str, pagination: Any = None) -> PlansPage:
+        """The plans the agent lists, as a ``{total, page, offset, plans}`` page of ids (one ``getAgent`` call;
+        use ``plans.get_plan`` for a plan's details). Without ``pagination`` (payments-py's
+        ``PaginationOptions``; sort_by ``created``, the on-chain list order, or ``id``) every plan in on-chain
+        order.
 
         Raises:
-            ValidationError: malformed id.
+            ValidationError: malformed id or pagination.
             AgentNotFoundError: no agent with this id on this deployment.
         """
-        return self.get_agent(agent_id).plans
+        page = paginate(self.get_agent(agent_id).plans, pagination)
+        return PlansPage(total=page["total"], page=page["page"], offset=page["offset"], plans=page["items"])
+
+    def update_agent_metadata(self, agent_id: int | str, agent_metadata: AgentMetadata | dict,
+                              agent_api: AgentAPIAttributes | dict) -> ApiResult:
+        """payments-py's ``update_agent_metadata``: ``PUT /api/v1/protocol/agents/{agentId}`` through the REST
+        fallback (metadata has no on-chain home; only agents the backend knows can be updated).
+
+        Raises:
+            ValidationError: bad id or metadata.
+            ConfigurationError: no REST fallback.
+            RestError: the API refused or failed.
+        """
+        agent_ref = parse_id(agent_id)
+        metadata = _model(agent_metadata, AgentMetadata, "agent_metadata")
+        api = _model(agent_api, AgentAPIAttributes, "agent_api")
+        if self._ctx.rest is None:
+            raise ConfigurationError("update_agent_metadata goes through the Nevermined API (agent metadata is not "
+                                     "stored on chain): configure the REST fallback (nvm_api_key= / rest=)")
+        return self._ctx.rest.update_agent_metadata(agent_ref, metadata, api)
 
     # ------------------------------------------------------------------ plan management (agent owner)
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nvm_chain.chain.networks import AddressBook
+from nvm_chain.chain.tx.sender import Sender
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.errors import ConfigurationError
 from nvm_chain.sim.accounts import (
@@ -19,11 +20,13 @@ from nvm_chain.sim.accounts import (
     TestAccount,
     test_account,
 )
+from nvm_chain.sim.canonical import SANDBOX_ERC20, place_sandbox_token
 from nvm_chain.sim.chain import EmbeddedChain, RpcChain
-from nvm_chain.sim.deploy import Deployment, deploy_protocol
+from nvm_chain.sim.deploy import DEFAULT_TOKENS, Deployment, deploy_protocol
 from nvm_chain.sim.revm_chain import RevmChain
 
-__all__ = ["Simulation", "EmbeddedChain", "RevmChain", "RpcChain", "TestAccount", "deploy_protocol", "Deployment"]
+__all__ = ["Simulation", "EmbeddedChain", "RevmChain", "RpcChain", "TestAccount", "deploy_protocol", "Deployment",
+           "SANDBOX_ERC20"]
 
 
 @dataclass
@@ -55,6 +58,18 @@ class Simulation:
             known = ", ".join(sorted(self.accounts))
             raise ConfigurationError(f"unknown account {name!r}; this simulation has: {known}") from None
 
+    def place_sandbox_token(self, amount: int = DEFAULT_TOKENS) -> str:
+        """Give :data:`SANDBOX_ERC20` (the ERC-20 of the payments-py docs' sandbox examples) a mintable test
+        token's code and mint ``amount`` to every named account, so that a docs program runs unchanged; returns
+        its address. The owner pays the gas.
+
+        Raises:
+            ConfigurationError: the chain cannot write code (the revm engine cannot yet).
+        """
+        sender = Sender(self.w3, self.owner)
+        return place_sandbox_token(self.w3, sender, self.book["MockERC20"],
+                                   [a.address for a in self.accounts.values()], amount)
+
     @classmethod
     def start(
         cls,
@@ -64,13 +79,15 @@ class Simulation:
         chain: EmbeddedChain | RevmChain | RpcChain | None = None,
         owner: LocalSigner | None = None,
         engine: str = "pyevm",
-    ) -> "Simulation":
+        sandbox_token: bool = False,
+    ) -> Simulation:
         """Deploy the suite on ``chain`` (default: a fresh embedded chain) and fund ``accounts``.
 
         With ``fees=True`` the ``fee_receiver`` account becomes the protocol fee receiver (1% crypto,
         2% fiat). The ``settler`` account, when present, holds FIAT_SETTLEMENT_ROLE. ``owner`` must hold
         ETH on ``chain``; it defaults to eth-tester's genesis account. Without ``chain``, ``engine`` picks the
         embedded chain: ``"pyevm"`` (eth-tester) or ``"revm"`` (pyrevm, far faster; ``nvm-chain[revm]``).
+        ``sandbox_token`` also places the docs' sandbox ERC-20 (see :meth:`place_sandbox_token`).
 
         Raises:
             ConfigurationError: ``fees=True`` without a ``fee_receiver`` account, duplicate names, an
@@ -93,4 +110,7 @@ class Simulation:
             fund=[a.address for a in named.values()],
             fiat_settler=named["settler"].address if "settler" in named else None,
         )
-        return cls(chain, deployment, named, owner)
+        sim = cls(chain, deployment, named, owner)
+        if sandbox_token:
+            sim.place_sandbox_token()
+        return sim

@@ -1,10 +1,11 @@
 """Contracts at their canonical addresses on development chains (simulation only).
 
 Multicall3 sits at the same address on every public chain; the deployer copies the runtime code of its own
-Multicall3 there so that a client reads the same way on the embedded chain, on anvil and on Base. Writing code
-is a development-node feature: py-evm state through eth-tester's backend, ``anvil_setCode`` /
-``hardhat_setCode`` over JSON-RPC (anvil, hardhat, and the revm node, in process or behind the devnet). Any other
-node keeps the copy at its CREATE address.
+Multicall3 there so that a client reads the same way on the embedded chain, on anvil and on Base. Likewise the
+ERC-20 the Nevermined docs' sandbox examples pay with (:data:`SANDBOX_ERC20`) can be given a test token's code,
+so that a docs program runs unchanged against a simulation. Writing code is a development-node feature: py-evm
+state through eth-tester's backend, ``anvil_setCode`` / ``hardhat_setCode`` over JSON-RPC (anvil, hardhat, and
+the revm node, in process or behind the devnet). Any other node keeps the copy at its CREATE address.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from eth_utils import to_canonical_address
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 
+from nvm_chain.chain.abi import encode_call, registry
 from nvm_chain.chain.multicall import MULTICALL3_ADDRESS
+from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.errors import ConfigurationError
+
+#: the ERC-20 of the payments-py docs' sandbox examples (Base Sepolia); a mintable test token in a simulation
+SANDBOX_ERC20 = "0x75faf114eafb1BDbe2F0316DF893fd58CE46AA4d"
 
 _SET_CODE_METHODS = ("anvil_setCode", "hardhat_setCode")
 
@@ -51,3 +58,24 @@ def place_multicall3(w3: Web3, deployed: str) -> str:
         return MULTICALL3_ADDRESS
     code = bytes(w3.eth.get_code(Web3.to_checksum_address(deployed)))
     return MULTICALL3_ADDRESS if code and set_code(w3, MULTICALL3_ADDRESS, code) else deployed
+
+
+def place_sandbox_token(w3: Web3, sender: Sender, mock_erc20: str, fund: list[str], amount: int) -> str:
+    """Copy the code of the simulation's ``mock_erc20`` (MockERC20: anyone may mint, 18 decimals, empty name)
+    to :data:`SANDBOX_ERC20` and mint ``amount`` of it to each address of ``fund``; returns the address.
+
+    Raises:
+        ConfigurationError: the node cannot write code (neither eth-tester nor an anvil/hardhat dev node).
+    """
+    address = Web3.to_checksum_address(SANDBOX_ERC20)
+    if not w3.eth.get_code(address):
+        code = bytes(w3.eth.get_code(Web3.to_checksum_address(mock_erc20)))
+        if not code or not set_code(w3, address, code):
+            raise ConfigurationError(f"this node cannot write code, so the docs' sandbox token {address} cannot be "
+                                     "placed; use the simulation's MockERC20 instead")
+    mint = registry()["MockERC20"].entry("mint")
+    requests = [TxRequest(address, encode_call(mint, [a, amount]), 100_000, action="mint sandbox ERC-20")
+                for a in fund if amount]
+    if requests:
+        sender.send_batch(requests)
+    return address

@@ -16,11 +16,20 @@ Differences from payments-py, all because there is no backend in between:
   result, but not stored; ``organization_id`` and ``agent_request_id`` are accepted and ignored.
 - Price helpers are instance methods that read the chain's current fee receiver and rates and return
   fee-inclusive splits (``amount`` is the gross price the buyer pays); a plan built by them is never rejected
-  with ``NeverminedFeesNotIncluded``. Any other price is checked locally against the same rule and refused
-  with :class:`~nvm_chain.protocol.fees.FeeError` before anything is signed.
-- Credits configs keep payments-py's defaults, including ``onchain_mirror=False``: such a plan's orders mint
-  nothing on chain (the backend keeps that ledger), so registering one warns with
-  :class:`OffchainCreditsWarning`; use :meth:`PlansAPI.set_onchain_mirror`.
+  with ``NeverminedFeesNotIncluded``. A price with no entry for the fee receiver (payments-py's helpers, the
+  module helpers) is turned into the same fee-inclusive split at registration, so the buyer pays the advertised
+  total, as the backend does; a price with a wrong fee entry is refused with
+  :class:`~nvm_chain.protocol.fees.FeeError` before anything is signed.
+- nvm-chain's credits helpers default to ``onchain_mirror=True`` (payments-py's to False). A plan registered with
+  ``onchain_mirror=False`` warns with :class:`OffchainCreditsWarning`: its orders mint nothing on chain (the
+  backend keeps that ledger). Ordering such a plan is refused before signing unless the REST fallback is
+  configured or ``allow_offchain_credits=True`` is passed, and its ``get_plan_balance`` reads the backend's
+  ledger (REST) or raises :class:`~nvm_chain.errors.OffchainCreditsError` instead of reporting 0.
+- ``order_plan`` routes a pay-as-you-go plan to :meth:`PlansAPI.order_pay_as_you_go_plan` (as payments-py
+  does); a fiat plan is refused with a pointer to :meth:`PlansAPI.order_fiat_plan`.
+- Burns and redemptions report ``requested`` and ``burned`` (the contract clamps to the plan's per-request
+  amount); ``strict=True`` refuses a burn that would be clamped (:class:`~nvm_chain.errors.ClampedAmountError`).
+- Listings take payments-py's ``PaginationOptions`` and return ``{total, page, offset, plans|agents}`` pages.
 - Merged reads: with a REST fallback (``NvmChain.connect(..., rest=RestClient(...))``) ``get_plan`` returns a
   :class:`PlanWithMetadata` and ``get_plan_balance`` fills ``plan_name`` from the plan's REST document; when the
   API fails they return the on-chain data with a :class:`MetadataUnavailableWarning` instead of failing.
@@ -36,13 +45,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from nvm_chain.errors import (
+    ClampedAmountError,
+    ConfigurationError,
     IdMismatchError,
     MetadataUnavailableWarning,
+    OffchainCreditsError,
     OffchainCreditsWarning,
     ValidationError,
 )
 from nvm_chain.protocol import configs, ids
-from nvm_chain.protocol.fees import FeeSchedule, require_fees_included, with_fees
+from nvm_chain.protocol.fees import FeeSchedule, complete_fees, require_fees_included, with_fees
 from nvm_chain.protocol.models import (
     ZERO,
     CreditsConfig,
@@ -50,20 +62,28 @@ from nvm_chain.protocol.models import (
     PlanBalance,
     PlanMetadata,
     PriceConfig,
+    parse_id,
     to_address,
     to_uint256,
 )
 from nvm_chain.protocol.results import (
+    AgentsPage,
     BurnerResult,
     BurnResult,
     MintResult,
     OrderResult,
     PlanRegistration,
+    PlansPage,
     TxResult,
 )
+from nvm_chain.services.listing import paginate
 from nvm_chain.services.plans.batch import balances, plan_balances, read_plans
 from nvm_chain.services.plans.credits import burn, mint, set_burner
 from nvm_chain.services.plans.orders import (
+    FIXED,
+    PAYG,
+    is_pay_as_you_go,
+    keeps_credits_off_chain,
     order_fixed,
     order_fixed_with_authorization,
     order_payg,
@@ -75,6 +95,7 @@ from nvm_chain.services.plans.reads import (
     PlanWithMetadata,
     agents_listing_plan,
     credits_balance,
+    credits_to_burn,
     fee_state,
     plans_registered_by,
     read_plan,
@@ -82,6 +103,7 @@ from nvm_chain.services.plans.reads import (
 )
 
 if TYPE_CHECKING:
+    from nvm_chain.rest.models import FiatCheckout
     from nvm_chain.services.context import ServiceContext
 
 AccessLimit = Literal["credits", "time"]
@@ -150,14 +172,15 @@ class PlansAPI:
 
     def prepare_plan(self, price_config: Any, credits_config: Any) -> tuple[PriceConfig, CreditsConfig]:
         """The configs exactly as they will be registered: ``credits.nft_address`` filled from the address
-        book when None (NFT1155ExpirableCreditsV2 for ``duration_secs > 0``, else NFT1155Credits), and the fee
-        rule checked against the chain's current :meth:`fee_schedule` (plans with a custom fee controller are
-        left to the chain). Sends nothing.
+        book when None (NFT1155ExpirableCreditsV2 for ``duration_secs > 0``, else NFT1155Credits); a price with
+        no entry for the fee receiver made fee-inclusive (:func:`~nvm_chain.protocol.fees.with_fees`: the buyer
+        pays the same total), and the fee rule checked against the chain's current :meth:`fee_schedule` (plans
+        with a custom fee controller are left to the chain). Sends nothing.
 
         Raises:
             ValidationError: malformed configs, or a time plan on the non-expirable NFT1155Credits (every
                 order would revert).
-            FeeError: the price does not carry the exact Nevermined fee (names the expected fee).
+            FeeError: the price has a fee-receiver entry of the wrong amount (names the expected fee).
         """
         price = _as_model(PriceConfig, price_config, "price_config")
         credits = _as_model(CreditsConfig, credits_config, "credits_config")
@@ -171,6 +194,7 @@ class PlansAPI:
                 "expiring credits (every order would revert): use NFT1155ExpirableCreditsV2 or leave nft_address unset")
         schedule, default_controller = fee_state(self._ctx)
         if price.fee_controller in (ZERO, default_controller):
+            price = complete_fees(price, schedule)
             require_fees_included(price, schedule)
         return price, credits
 
@@ -366,21 +390,41 @@ class PlansAPI:
             return plan
         return PlanWithMetadata.merge(plan, rest_plan_document(self._ctx, plan.plan_id))
 
-    def get_plan_balance(self, plan_id: Any, account_address: str | None = None) -> PlanBalance:
-        """Credits ``account_address`` (default: the client's account) holds in the plan, read from the plan's
-        credits contract (expired credits excluded for time plans).
+    def get_plan_balance(self, plan_id: Any, account_address: str | None = None, *,
+                         ledger: Literal["auto", "onchain", "backend"] = "auto") -> PlanBalance:
+        """Credits ``account_address`` (default: the client's account) holds in the plan; ``ledger`` on the
+        result says where it was read.
 
-        ``plan_name`` comes from the plan's REST document when the client has a REST fallback (``client.rest``;
-        ``metadata.main.name``, else the document's ``name``); otherwise, or when the API fails (a
-        :class:`MetadataUnavailableWarning`, never an error), it is "". The balance itself is always on-chain.
+        ``ledger="auto"`` reads the plan's credits contract (expired credits excluded for time plans), except for
+        a plan that keeps its credits off chain (``onchain_mirror=False``, not pay-as-you-go): its ledger is the
+        Nevermined backend's, read over REST (``GET …/balance/{holder}``) when the REST fallback is configured;
+        without REST that is an :class:`~nvm_chain.errors.OffchainCreditsError`, not a misleading 0.
+        ``ledger="onchain"`` / ``"backend"`` force one ledger.
+
+        ``plan_name`` of an on-chain read comes from the plan's REST document when the client has a REST
+        fallback (``metadata.main.name``, else the document's ``name``); otherwise, or when the API fails (a
+        :class:`MetadataUnavailableWarning`, never an error), it is "".
 
         Raises:
-            ValidationError: bad id or address.
+            ValidationError: bad id, address or ledger.
             PlanNotFoundError: no such plan.
-            ConfigurationError: no address given on a read-only ctx.
+            OffchainCreditsError: the plan's credits are off chain and there is no REST fallback.
+            ConfigurationError: no address given on a read-only ctx; ``ledger="backend"`` without REST.
+            RestError: the backend's balance could not be read.
         """
+        if ledger not in ("auto", "onchain", "backend"):
+            raise ValidationError(f"ledger must be 'auto', 'onchain' or 'backend', got {ledger!r}")
         holder = self._ctx.address if account_address is None else to_address(account_address, "account_address")
         plan = read_plan(self._ctx, plan_id, hooks=False)
+        if ledger == "auto" and keeps_credits_off_chain(self._ctx, plan):
+            if self._ctx.rest is None:
+                raise OffchainCreditsError(plan.plan_id, "its on-chain balance is always 0 and its orders mint "
+                                                         "nothing on chain; the balance lives in the backend")
+            ledger = "backend"
+        if ledger == "backend":
+            if self._ctx.rest is None:
+                raise ConfigurationError("ledger='backend' reads the Nevermined API: configure the REST fallback")
+            return self._ctx.rest.get_plan_balance(plan.plan_id, holder).replace(ledger="backend")
         balance = credits_balance(self._ctx, plan, holder)
         document = rest_plan_document(self._ctx, plan.plan_id)
         name = (document.name if document is not None else None) or ""
@@ -419,61 +463,121 @@ class PlansAPI:
         """
         return balances(self._ctx, pairs)
 
-    def get_plans_registered_by(self, creator: str, from_block: int = 0, to_block: int | None = None) -> list[int]:
-        """Ids of the plans ``creator`` registered in blocks [from_block, to_block] (default: up to the latest),
-        from ``PlanRegistered`` logs, oldest first.
+    def get_plans_registered_by(self, creator: str, from_block: int = 0, to_block: int | None = None,
+                                pagination: Any = None) -> PlansPage:
+        """The plans ``creator`` registered in blocks [from_block, to_block] (default: up to the latest), from
+        ``PlanRegistered`` logs: a ``{total, page, offset, plans}`` page of ids, oldest first without
+        ``pagination`` (payments-py's ``PaginationOptions``; sort_by ``created`` or ``id``).
 
         Raises:
-            ValidationError: bad address or block numbers.
+            ValidationError: bad address, block numbers or pagination.
         """
-        return plans_registered_by(self._ctx, creator, from_block, to_block)
+        found = plans_registered_by(self._ctx, creator, from_block, to_block)
+        page = paginate(found, pagination)
+        return PlansPage(total=page["total"], page=page["page"], offset=page["offset"], plans=page["items"])
 
-    def get_agents_associated_to_plan(self, plan_id: Any, from_block: int = 0,
-                                      to_block: int | None = None) -> list[int]:
-        """Ids of the agents whose plan list contains ``plan_id`` now: agent events replayed from the logs of
-        [from_block, to_block], each candidate confirmed with ``AssetsRegistry.getAgent``.
+    def get_user_plans(self, org_id: str | None = None, pagination: Any = None) -> PlansPage:
+        """payments-py's ``get_user_plans``: the plans the client's account registered, one page
+        (``PaginationOptions()`` defaults: page 1 of 10, newest first). ``org_id`` has no on-chain meaning and
+        is ignored.
 
         Raises:
-            ValidationError: bad id or block numbers.
+            ConfigurationError: read-only ctx.
+            ValidationError: bad pagination.
         """
-        return agents_listing_plan(self._ctx, plan_id, from_block, to_block)
+        from nvm_chain.rest.documents import PaginationOptions
+
+        return self.get_plans_registered_by(self._ctx.address,
+                                            pagination=PaginationOptions() if pagination is None else pagination)
+
+    def get_agents_associated_to_plan(self, plan_id: Any, pagination: Any = None, *, from_block: int = 0,
+                                      to_block: int | None = None) -> AgentsPage:
+        """The agents whose plan list contains ``plan_id`` now, as a ``{total, page, offset, agents}`` page of
+        ids: agent events replayed from the logs of [from_block, to_block], each candidate confirmed with
+        ``AssetsRegistry.getAgent``; in order of first appearance without ``pagination``.
+
+        Raises:
+            ValidationError: bad id, block numbers or pagination.
+        """
+        found = agents_listing_plan(self._ctx, plan_id, from_block, to_block)
+        page = paginate(found, pagination)
+        return AgentsPage(total=page["total"], page=page["page"], offset=page["offset"], agents=page["items"])
 
     # ------------------------------------------------------------------------------------------ orders
 
-    def order_quote(self, plan_id: Any, number_of_purchases: Any = 1,
-                    template: str = "FixedPaymentTemplate") -> tuple[Plan, int]:
-        """The plan and what ordering it ``number_of_purchases`` times through ``template`` costs (its total price,
-        in base units of its token), so a caller can confirm the spend first. Sends nothing.
+    def order_quote(self, plan_id: Any, number_of_purchases: Any = 1, template: str | None = None, *,
+                    allow_offchain_credits: bool = False) -> tuple[Plan, int]:
+        """The plan and what ordering it ``number_of_purchases`` times through ``template`` (None: the one
+        :meth:`order_plan` picks, PayAsYouGoTemplate for a pay-as-you-go plan, else FixedPaymentTemplate) costs
+        (its total price, in base units of its token), so a caller can confirm the spend first. Sends nothing.
 
         Raises:
             PlanNotFoundError: no such plan.
             ValidationError: the plan cannot be ordered through ``template`` (fiat, external price, or the other
                 template), or ``number_of_purchases`` is below 1.
+            OffchainCreditsError: the plan keeps its credits off chain, with no REST fallback and no
+                ``allow_offchain_credits``.
         """
         n = purchases(number_of_purchases)
+        if template is None:
+            template = PAYG if is_pay_as_you_go(self._ctx, read_plan(self._ctx, plan_id, hooks=False)) else FIXED
         plan = orderable_plan(self._ctx, plan_id, template)
+        if template == FIXED:
+            self._require_ledger(plan, allow_offchain_credits)
         return plan, plan.price.total * n
 
+    def _require_ledger(self, plan: Plan, allow_offchain_credits: bool) -> None:
+        if not allow_offchain_credits and self._ctx.rest is None and keeps_credits_off_chain(self._ctx, plan):
+            raise OffchainCreditsError(plan.plan_id, "an order would take the payment and mint 0 credits on chain")
+
     def order_plan(self, plan_id: Any, number_of_purchases: int = 1, credits_receiver: str | None = None,
-                   seed: Any = None) -> OrderResult:
+                   seed: Any = None, *, allow_offchain_credits: bool = False) -> OrderResult:
         """Buy ``number_of_purchases`` of a crypto plan through FixedPaymentTemplate, paying from the client's
-        account; credits go to ``credits_receiver`` (default: the buyer).
+        account; credits go to ``credits_receiver`` (default: the buyer). A pay-as-you-go plan is routed to
+        :meth:`order_pay_as_you_go_plan` (one request, no credits), as payments-py does.
 
         Native plans send exactly Σ amounts × n as value; ERC-20 plans approve PaymentsVault for exactly the
         missing allowance (never more than the total) after a simulation of the order; free plans pay nothing.
         ``seed`` (default: fresh random) makes the agreement id, which is computed offline and checked against
         ``AgreementRegistered``.
 
+        A plan that keeps its credits off chain (``onchain_mirror=False``) is refused before signing unless the
+        REST fallback is configured (the backend then keeps the ledger) or ``allow_offchain_credits=True``.
+
         Raises:
-            ValidationError: bad arguments; a fiat plan (ordered off-chain: payments-py ``order_fiat_plan``); a
-                pay-as-you-go plan (use :meth:`order_pay_as_you_go_plan`); an external-price plan.
+            ValidationError: bad arguments; a fiat plan (use :meth:`order_fiat_plan`); a pay-as-you-go plan with
+                ``number_of_purchases`` or ``credits_receiver``; an external-price plan.
+            OffchainCreditsError: the credits would not land on chain and nothing else keeps them (nothing signed).
             PlanNotFoundError: no such plan.
             InsufficientBalanceError: the buyer cannot pay (nothing signed).
             ContractRevertError: the order would revert, e.g. ``CreatorAlreadyCreatedAgreement`` on a used trial
                 or ``PlanWithInvalidTemplate`` (decoded; nothing sent, no approval left behind).
             IdMismatchError: the emitted agreement id differs (the tx was mined).
         """
-        return order_fixed(self._ctx, plan_id, number_of_purchases, credits_receiver, seed)
+        plan = read_plan(self._ctx, plan_id, hooks=False)
+        if is_pay_as_you_go(self._ctx, plan):
+            if purchases(number_of_purchases) != 1 or credits_receiver is not None:
+                raise ValidationError(f"plan {plan.plan_id} is pay-as-you-go: an order pays one request and mints "
+                                      "no credits, so number_of_purchases and credits_receiver do not apply")
+            return order_payg(self._ctx, plan.plan_id, seed)
+        orderable_plan(self._ctx, plan.plan_id, FIXED)
+        self._require_ledger(plan, allow_offchain_credits)
+        return order_fixed(self._ctx, plan.plan_id, number_of_purchases, credits_receiver, seed)
+
+    def order_fiat_plan(self, plan_id: Any) -> FiatCheckout:
+        """Start a Stripe checkout for a fiat plan through the REST fallback (payments-py ``order_fiat_plan``):
+        open ``checkout['checkoutUrl']`` to pay; the backend grants the credits after the payment.
+
+        Raises:
+            ValidationError: bad id.
+            ConfigurationError: no REST fallback (a fiat payment has no on-chain path for a buyer).
+            RestError: the API refused or failed.
+        """
+        pid = parse_id(plan_id)
+        if self._ctx.rest is None:
+            raise ConfigurationError("order_fiat_plan is a Stripe checkout through the Nevermined API: configure the "
+                                     "REST fallback (nvm_api_key= / rest=)")
+        return self._ctx.rest.order_fiat_plan(pid)
 
     def order_pay_as_you_go_plan(self, plan_id: Any, seed: Any = None) -> OrderResult:
         """Pay one request of a pay-as-you-go plan through PayAsYouGoTemplate (no credits are minted; the
@@ -487,7 +591,7 @@ class PlansAPI:
 
     def order_plan_with_authorization(self, plan_id: Any, buyer_signer: Any, number_of_purchases: int = 1,
                                       credits_receiver: str | None = None, valid_for: int = 3600,
-                                      seed: Any = None) -> OrderResult:
+                                      seed: Any = None, *, allow_offchain_credits: bool = False) -> OrderResult:
         """A gasless ERC-20 order: ``buyer_signer`` (a LocalSigner or key) signs an EIP-3009
         ``ReceiveWithAuthorization`` for Σ amounts × n to PaymentsVault on the token's own EIP-712 domain
         (nonce = the agreement id, valid until latest block time + ``valid_for``); the client's account relays
@@ -496,11 +600,13 @@ class PlansAPI:
         Raises:
             ValidationError: bad arguments; a native-token or free plan (nothing to authorize); fiat, PAYG or
                 external-price plans.
+            OffchainCreditsError: as :meth:`order_plan` (nothing signed).
             PlanNotFoundError: no such plan.
             InsufficientBalanceError: the buyer cannot pay (nothing signed).
             ContractRevertError: the order would revert (decoded; nothing sent).
             IdMismatchError: the emitted agreement id differs (the tx was mined).
         """
+        self._require_ledger(orderable_plan(self._ctx, plan_id, FIXED), allow_offchain_credits)
         return order_fixed_with_authorization(self._ctx, plan_id, buyer_signer, number_of_purchases,
                                               credits_receiver, valid_for, seed)
 
@@ -537,41 +643,80 @@ class PlansAPI:
         """
         return mint(self._ctx, plan_id, credits_amount, credits_receiver, credits_duration)
 
-    def burn_credits(self, plan_id: Any, credits_amount: int | str) -> BurnResult:
-        """Burn the client's own credits of the plan (``burned`` reports what the contract took: ``min_amount``
-        for fixed redemption, the request clamped to [min, max] otherwise).
+    def burn_quote(self, plan_id: Any, credits_amount: Any) -> tuple[int, int]:
+        """``(requested, will_burn)``: what a burn of ``credits_amount`` of the plan takes, before signing (the
+        contract takes ``min_amount`` on a fixed plan, else the request clamped to [min, max]). Sends nothing.
+
+        Raises:
+            ValidationError: bad id or amount.
+            PlanNotFoundError: no such plan.
+        """
+        requested = to_uint256(credits_amount, "credits_amount", units=True)
+        return requested, credits_to_burn(read_plan(self._ctx, plan_id, hooks=False).credits, requested)
+
+    def _check_clamp(self, plan_id: Any, credits_amount: Any, strict: bool) -> None:
+        if strict:
+            requested, will_burn = self.burn_quote(plan_id, credits_amount)
+            if requested != will_burn:
+                raise ClampedAmountError(parse_id(plan_id), requested, will_burn)
+
+    def burn_credits(self, plan_id: Any, credits_amount: int | str, *, strict: bool = False) -> BurnResult:
+        """Burn the client's own credits of the plan. The result reports ``requested`` and ``burned`` (what the
+        contract took: ``min_amount`` for fixed redemption, the request clamped to [min, max] otherwise); with
+        ``strict=True`` a burn that would be clamped is refused before signing.
 
         Raises:
             ValidationError: bad arguments.
+            ClampedAmountError: ``strict`` and the contract would burn another amount (nothing sent).
             PlanNotFoundError: no such plan.
             RedemptionRefused: the account holds fewer credits than the burn takes and the plan's redemption
                 type does not otherwise allow it (nothing sent).
         """
+        self._check_clamp(plan_id, credits_amount, strict)
         return burn(self._ctx, plan_id, self._ctx.address, credits_amount)
 
-    def redeem_credits(self, plan_id: Any, redeem_from: str, credits_amount: int | str, *legacy: Any,
-                       agent_request_id: str | None = None) -> BurnResult:
-        """Burn ``credits_amount`` credits of ``redeem_from`` as the client's account (an agent or the plan
-        owner), after checking the plan's redemption rule with reads: the holder itself, the plan owner
-        (ONLY_OWNER, OWNER_OR_GLOBAL_ROLE), a CREDITS_BURNER_ROLE holder (ONLY_GLOBAL_ROLE,
-        OWNER_OR_GLOBAL_ROLE) or an allowed burner (ONLY_PLAN_ROLE); ONLY_SUBSCRIBER lets only the holder burn.
+    def redeem_credits(self, *args: Any, plan_id: Any = None, redeem_from: str | None = None,
+                       credits_amount: Any = None, credits_amount_to_redeem: Any = None,
+                       agent_request_id: str | None = None, strict: bool = False) -> BurnResult:
+        """Burn credits of ``redeem_from`` as the client's account (an agent or the plan owner), after checking
+        the plan's redemption rule with reads: the holder itself, the plan owner (ONLY_OWNER,
+        OWNER_OR_GLOBAL_ROLE), a CREDITS_BURNER_ROLE holder (ONLY_GLOBAL_ROLE, OWNER_OR_GLOBAL_ROLE) or an allowed
+        burner (ONLY_PLAN_ROLE); ONLY_SUBSCRIBER lets only the holder burn.
 
-        payments-py's order ``redeem_credits(agent_request_id, plan_id, redeem_from, credits_amount)`` (four
-        positional arguments) is accepted too; ``agent_request_id`` is ignored on chain (it only tags the
-        request in the Nevermined backend).
+        Two call forms: nvm-chain's ``redeem_credits(plan_id, redeem_from, credits_amount)`` and payments-py's
+        ``redeem_credits(agent_request_id, plan_id, redeem_from, credits_amount_to_redeem)``, positionally or by
+        keyword. ``agent_request_id`` only tags the request in the Nevermined backend and is ignored on chain.
+        The result reports ``requested`` and ``burned``; ``strict=True`` refuses a redemption the contract would
+        clamp.
 
         Raises:
+            TypeError: arguments that fit neither form.
             ValidationError: bad arguments.
+            ClampedAmountError: ``strict`` and the contract would burn another amount (nothing sent).
             PlanNotFoundError: no such plan.
             RedemptionRefused: the rule does not let the caller burn; the message says why (nothing sent).
             ContractRevertError: e.g. ``ERC1155InsufficientBalance`` when the holder has too few credits.
         """
-        if legacy:
-            if len(legacy) != 1 or agent_request_id is not None:
-                raise TypeError("redeem_credits takes (plan_id, redeem_from, credits_amount) or payments-py's "
-                                "(agent_request_id, plan_id, redeem_from, credits_amount)")
-            plan_id, redeem_from, credits_amount = redeem_from, credits_amount, legacy[0]
-        return burn(self._ctx, plan_id, redeem_from, credits_amount)
+        names = ("plan_id", "redeem_from", "credits_amount")
+        given = {"plan_id": plan_id, "redeem_from": redeem_from,
+                 "credits_amount": credits_amount if credits_amount is not None else credits_amount_to_redeem}
+        if credits_amount is not None and credits_amount_to_redeem is not None:
+            raise TypeError("give credits_amount or credits_amount_to_redeem, not both")
+        if args and agent_request_id is None and len(args) + sum(v is not None for v in given.values()) == 4:
+            agent_request_id, *rest = args  # payments-py's form: the request id comes first
+            args = tuple(rest)
+        if len(args) > 3:
+            raise TypeError("redeem_credits takes (plan_id, redeem_from, credits_amount) or payments-py's "
+                            "(agent_request_id, plan_id, redeem_from, credits_amount_to_redeem)")
+        for name, value in zip(names, args):
+            if given[name] is not None:
+                raise TypeError(f"redeem_credits got {name} twice")
+            given[name] = value
+        missing = [n for n in names if given[n] is None]
+        if missing:
+            raise TypeError(f"redeem_credits is missing {', '.join(missing)}")
+        self._check_clamp(given["plan_id"], given["credits_amount"], strict)
+        return burn(self._ctx, given["plan_id"], given["redeem_from"], given["credits_amount"])
 
     def allow_burner(self, plan_id: Any, burner: str) -> BurnerResult:
         """Let ``burner`` redeem anyone's credits of the plan (``allowBurn``; used by ONLY_PLAN_ROLE plans).

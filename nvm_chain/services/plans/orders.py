@@ -86,6 +86,17 @@ def as_signer(buyer: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- checks
 
 
+def is_pay_as_you_go(ctx: ServiceContext, plan: Plan) -> bool:
+    """Whether ``plan`` is ordered through this deployment's PayAsYouGoTemplate."""
+    return plan.price.template_address == book_address(ctx, PAYG)
+
+
+def keeps_credits_off_chain(ctx: ServiceContext, plan: Plan) -> bool:
+    """Whether an order of ``plan`` mints nothing on chain because its credits ledger is the backend's
+    (``onchain_mirror=False`` on a plan that grants credits; pay-as-you-go plans grant none either way)."""
+    return not plan.credits.onchain_mirror and plan.credits.amount > 0 and not is_pay_as_you_go(ctx, plan)
+
+
 def orderable_plan(ctx: ServiceContext, plan_id: Any, template: str) -> Plan:
     """The plan, refused with a ValidationError before signing when ``template`` cannot order it.
 
@@ -98,8 +109,8 @@ def orderable_plan(ctx: ServiceContext, plan_id: Any, template: str) -> Plan:
     pid, price = plan.plan_id, plan.price
     if not price.is_crypto:
         raise ValidationError(
-            f"plan {pid} has a fiat price: it is paid off-chain (payments-py order_fiat_plan, through the "
-            "REST API) and settled on chain by a FIAT_SETTLEMENT_ROLE holder; it cannot be ordered with crypto")
+            f"plan {pid} has a fiat price: it cannot be ordered with crypto; pay it with order_fiat_plan(plan_id) "
+            "(a Stripe checkout through the REST API; a FIAT_SETTLEMENT_ROLE holder then settles it on chain)")
     if price.external_price_address != ZERO:
         raise ValidationError(f"plan {pid} is priced by the contract {price.external_price_address}: "
                               "external-price plans are not supported by this client")
