@@ -8,6 +8,8 @@ library still decodes), and topic0 → event. Also decodes revert data into :cla
 from __future__ import annotations
 
 import json
+import re
+from collections import namedtuple
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -205,9 +207,34 @@ def encode_constructor(artifact: Artifact, args: tuple | list = ()) -> bytes:
 
 
 def decode_output(entry: dict[str, Any], data: bytes) -> Any:
-    """Decode a function's return data: the single value, or a tuple for several outputs."""
-    values = decode_values([canonical_type(o) for o in entry["outputs"]], data)
+    """Decode a function's return data: the single value, or a tuple for several outputs. Structs come back as
+    named tuples with the ABI's field names (``plan.lastUpdated``), still indexable by position.
+
+    Raises:
+        eth_abi.exceptions.DecodingError: ``data`` does not hold the outputs (see ``BoundContract.read``).
+    """
+    outputs = entry["outputs"]
+    values = tuple(_named(o, v) for o, v in zip(outputs, decode_values([canonical_type(o) for o in outputs], data)))
     return values[0] if len(values) == 1 else values
+
+
+def _named(param: dict[str, Any], value: Any) -> Any:
+    """``value`` with every struct (ABI tuple) turned into a named tuple of its components."""
+    components = param.get("components")
+    if not components:
+        return value
+    kind = param["type"]
+    if kind.endswith("]"):  # an array of structs
+        inner = {**param, "type": kind[:kind.rindex("[")]}
+        return tuple(_named(inner, v) for v in value)
+    struct = _struct(re.sub(r"\W", "", param.get("internalType", "").split(".")[-1].split("[")[0]) or "Struct",
+                     tuple(c.get("name") or f"field{i}" for i, c in enumerate(components)))
+    return struct(*(_named(c, v) for c, v in zip(components, value)))
+
+
+@cache
+def _struct(name: str, fields: tuple[str, ...]) -> Any:
+    return namedtuple(name, fields, rename=True)  # built from the ABI at run time
 
 
 @dataclass(frozen=True)

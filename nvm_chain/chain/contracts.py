@@ -12,7 +12,9 @@ from typing import Any
 
 from nvm_chain.chain.abi import Artifact, decode_output, encode_call, registry
 from nvm_chain.chain.networks import AddressBook
+from nvm_chain.chain.reads import eth_call
 from nvm_chain.chain.tx.types import TxRequest
+from nvm_chain.errors import ConfigurationError
 
 #: gas limits per (contract, function): about twice the gas the real v1.5.0 contracts used on py-evm
 #: (docs/observed.md#gas). Unused gas is not charged; the pre-send simulation runs with the same limit,
@@ -68,6 +70,25 @@ class BoundContract:
     def decode(self, fn: str, raw: bytes, arity: int | None = None) -> Any:
         """Decode the return data of ``fn``."""
         return decode_output(self.artifact.entry(fn, arity=arity), raw)
+
+    def read(self, w3: Any, fn: str, *args: Any, arity: int | None = None) -> Any:
+        """``fn(*args)`` through ``eth_call``, decoded (structs as named tuples): the one read every service uses.
+
+        Raises:
+            ContractRevertError: the call reverted (decoded).
+            ConfigurationError: the answer is empty or does not decode — no such contract at this address on
+                this node (a wrong address book or RPC URL for the network).
+        """
+        from eth_abi.exceptions import DecodingError
+
+        n = len(args) if arity is None else arity
+        raw = eth_call(w3, self.address, self.calldata(fn, *args, arity=n), action=f"{self.name}.{fn}")
+        try:
+            return self.decode(fn, raw, arity=n)
+        except DecodingError:
+            raise ConfigurationError(
+                f"no {self.name} at {self.address} on this node ({'empty' if not raw else 'undecodable'} answer to "
+                f"{fn}): wrong address book or RPC URL for this network") from None
 
     def tx(self, fn: str, *args: Any, value: int = 0, gas: int | None = None, arity: int | None = None) -> TxRequest:
         """A transaction request calling ``fn(*args)`` with its gas limit from :data:`GAS_LIMITS`."""

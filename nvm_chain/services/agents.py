@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from eth_keys import keys
 from pydantic import BaseModel
 
-from nvm_chain.chain.reads import eth_call
 from nvm_chain.errors import (
     AgentNotFoundError,
     ConfigurationError,
@@ -177,16 +176,11 @@ class AgentsAPI:
         return sender
 
     def _read(self, fn: str, *args: Any) -> Any:
-        reg = self._registry
-        raw = eth_call(self._ctx.w3, reg.address, reg.calldata(fn, *args), action=f"{REGISTRY}.{fn}")
-        if not raw:
-            raise ConfigurationError(f"no AssetsRegistry at {reg.address} on this node (empty answer to {fn}): "
-                                     "wrong address book or RPC URL for this network")
-        return reg.decode(fn, raw)
+        return self._registry.read(self._ctx.w3, fn, *args)
 
     def _record(self, agent_id: int) -> Agent:
         record = self._read("getAgent", agent_id)
-        if record[3] == 0:  # lastUpdated == 0: no DIDAgent record (never registered, or an ERC-8004 identity)
+        if record.lastUpdated == 0:  # lastUpdated == 0: no DIDAgent record (never registered, or an ERC-8004 identity)
             raise AgentNotFoundError(agent_id, self._ctx.book.chain_id, self._registry.address)
         return Agent.from_chain(agent_id, record)
 
@@ -329,7 +323,7 @@ class AgentsAPI:
         wanted = [parse_id(a) for a in agent_ids]
         agents = []
         for agent_id, record in zip(wanted, agent_records(self._ctx, wanted)):
-            if record[3] == 0:
+            if record.lastUpdated == 0:
                 raise AgentNotFoundError(agent_id, self._ctx.book.chain_id, self._registry.address)
             agents.append(Agent.from_chain(agent_id, record))
         return agents

@@ -35,7 +35,7 @@ def read_plans(ctx: ServiceContext, plan_ids: Iterable[Any], *, hooks: bool = Tr
     records = plan_records(ctx.w3, multicall, ctx.contracts.AssetsRegistry, pids, hooks=hooks)
     plans = []
     for pid, (record, plan_hooks) in zip(pids, records):
-        if record[3] == 0:
+        if record.lastUpdated == 0:
             raise PlanNotFoundError(pid)
         plans.append(Plan.from_chain(pid, record, plan_hooks))
     return plans

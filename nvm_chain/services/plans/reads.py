@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from nvm_chain.chain.abi import decode_log, registry, topic0
 from nvm_chain.chain.contracts import BoundContract
 from nvm_chain.chain.multicall import call_many, decode
-from nvm_chain.chain.reads import eth_call, get_logs_chunked
+from nvm_chain.chain.reads import get_logs_chunked
 from nvm_chain.errors import (
     MetadataUnavailableWarning,
     NvmChainError,
@@ -51,13 +51,12 @@ EXPIRABLE_CONTRACTS = ("NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
 
 
 def call(ctx: ServiceContext, bound: BoundContract, fn: str, *args: Any, arity: int | None = None) -> Any:
-    """``bound.fn(*args)`` through ``eth_call``, decoded.
+    """``bound.fn(*args)`` on the context's node, decoded (see :meth:`BoundContract.read`).
 
     Raises:
-        ContractRevertError: the call reverted.
+        ContractRevertError: the call reverted. ConfigurationError: no such contract at that address.
     """
-    raw = eth_call(ctx.w3, bound.address, bound.calldata(fn, *args, arity=arity), action=f"{bound.name}.{fn}")
-    return bound.decode(fn, raw, arity=len(args) if arity is None else arity)
+    return bound.read(ctx.w3, fn, *args, arity=arity)
 
 
 def book_address(ctx: ServiceContext, name: str) -> str | None:
@@ -90,7 +89,7 @@ def read_plan(ctx: ServiceContext, plan_id: Any, *, hooks: bool = True) -> Plan:
     pid = parse_id(plan_id)
     registry_ = ctx.contracts.AssetsRegistry
     record = call(ctx, registry_, "getPlan", pid)
-    if record[3] == 0:
+    if record.lastUpdated == 0:
         raise PlanNotFoundError(pid)
     plan_hooks = call(ctx, registry_, "getPlanHooks", pid) if hooks else ()
     return Plan.from_chain(pid, record, plan_hooks)
@@ -272,7 +271,7 @@ def agents_listing_plan(ctx: ServiceContext, plan_id: Any, from_block: Any = 0, 
             candidates[agent] = None
     listed = []
     for agent, record in zip(candidates, agent_records(ctx, list(candidates))):
-        if record[3] != 0 and pid in Agent.from_chain(agent, record).plans:
+        if record.lastUpdated != 0 and pid in Agent.from_chain(agent, record).plans:
             listed.append(agent)
     return listed
 
