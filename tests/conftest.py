@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
+
+# every journal the suite writes goes to a throw-away state directory, never the user's (subprocesses inherit it)
+os.environ["NVM_STATE_DIR"] = tempfile.mkdtemp(prefix="nvm-chain-tests-state-")
 
 from nvm_chain.sim import Simulation
 from tests.support import Protocol

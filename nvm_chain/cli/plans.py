@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from nvm_chain.cli import plans_configs, plans_writes
-from nvm_chain.cli.context import open_client
+from nvm_chain.cli.context import open_client, settings
+from nvm_chain.cli.output import progress_bar
 from nvm_chain.cli.plans_common import command, dump, show, with_warnings
 from nvm_chain.cli.settings import global_options
 
@@ -48,14 +49,17 @@ def _plan_row(plan: dict[str, Any]) -> dict[str, Any]:
 @click.option("--offset", type=click.IntRange(min=1), default=10, show_default=True, help="Plans per page.")
 @click.option("--sort-order", type=click.Choice(["asc", "desc"]), default="desc", show_default=True,
               help="By registration: desc lists the newest first.")
-@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
-              help="First block to scan for PlanRegistered events.")
-def get_plans(ctx: click.Context, creator: str | None, page: int, offset: int, sort_order: str, from_block: int,
-              **_: Any) -> None:
-    """Plans a creator registered, from the registry's PlanRegistered events (`{total, page, offset, plans}`)."""
+@click.option("--from-block", type=click.IntRange(min=0), default=None,
+              help="First block to scan for PlanRegistered events [default: the deployment block of the address "
+                   "book; 0 scans the whole chain].")
+def get_plans(ctx: click.Context, creator: str | None, page: int, offset: int, sort_order: str,
+              from_block: int | None, **_: Any) -> None:
+    """Plans a creator registered, from the registry's PlanRegistered events (`{total, page, offset, plans}`).
+    Blocks scanned before are read from the on-disk index (under the state directory)."""
     client = open_client(ctx, account=False)
     who = _account_or(client, creator, "--creator")
-    ids = client.plans.get_plans_registered_by(who, from_block)
+    with progress_bar("scanning PlanRegistered events", settings(ctx).format) as bar:
+        ids = client.plans.get_plans_registered_by(who, from_block, progress=bar)
     if sort_order == "desc":
         ids.reverse()
     selected = ids[(page - 1) * offset: page * offset]
@@ -85,15 +89,19 @@ def get_plan_balance(ctx: click.Context, plan_id: str, account_address: str | No
 
 @command("get-agents-associated-to-a-plan")
 @click.argument("plan_id")
-@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
-              help="First block to scan for agent events.")
-def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, from_block: int, **_: Any) -> None:
-    """Agents that list the plan now (agent events replayed, each confirmed with AssetsRegistry.getAgent)."""
+@click.option("--from-block", type=click.IntRange(min=0), default=None,
+              help="First block to scan for agent events [default: the deployment block of the address book; "
+                   "0 scans the whole chain].")
+def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, from_block: int | None, **_: Any) -> None:
+    """Agents that list the plan now (agent events replayed, each confirmed with AssetsRegistry.getAgent).
+    Blocks scanned before are read from the on-disk index (under the state directory)."""
     from nvm_chain.protocol.models import parse_id
 
     client = open_client(ctx, account=False)
     pid = parse_id(plan_id)
-    agents = [dump(a) for a in client.agents.get_agents(client.plans.get_agents_associated_to_plan(pid, from_block))]
+    with progress_bar("scanning agent events", settings(ctx).format) as bar:
+        ids = client.plans.get_agents_associated_to_plan(pid, from_block, progress=bar)
+    agents = [dump(a) for a in client.agents.get_agents(ids)]
     rows = [{"agentId": a["agentId"], "owner": a["owner"], "url": a["url"], "plans": len(a["plans"])}
             for a in agents]
     show(ctx, {"planId": str(pid), "total": len(agents), "agents": agents}, table=rows)

@@ -82,6 +82,7 @@ from nvm_chain.services.plans.reads import (
 )
 
 if TYPE_CHECKING:
+    from nvm_chain.chain.logscan import Progress
     from nvm_chain.services.context import ServiceContext
 
 AccessLimit = Literal["credits", "time"]
@@ -419,24 +420,30 @@ class PlansAPI:
         """
         return balances(self._ctx, pairs)
 
-    def get_plans_registered_by(self, creator: str, from_block: int = 0, to_block: int | None = None) -> list[int]:
-        """Ids of the plans ``creator`` registered in blocks [from_block, to_block] (default: up to the latest),
-        from ``PlanRegistered`` logs, oldest first.
+    def get_plans_registered_by(self, creator: str, from_block: int | None = None, to_block: int | None = None,
+                                *, progress: Progress | None = None) -> list[int]:
+        """Ids of the plans ``creator`` registered in blocks [from_block, to_block], from ``PlanRegistered``
+        logs, oldest first. ``from_block`` defaults to the address book's deployment block (pass 0 to scan the
+        whole chain: the same proxies served earlier protocol versions), ``to_block`` to the head. Ranges
+        scanned before come from the on-disk index; ``progress(done, total)`` (blocks) follows a long scan.
 
         Raises:
             ValidationError: bad address or block numbers.
+            LogScanError: the node refused even the smallest ``eth_getLogs`` range.
         """
-        return plans_registered_by(self._ctx, creator, from_block, to_block)
+        return plans_registered_by(self._ctx, creator, from_block, to_block, progress=progress)
 
-    def get_agents_associated_to_plan(self, plan_id: Any, from_block: int = 0,
-                                      to_block: int | None = None) -> list[int]:
+    def get_agents_associated_to_plan(self, plan_id: Any, from_block: int | None = None,
+                                      to_block: int | None = None, *, progress: Progress | None = None) -> list[int]:
         """Ids of the agents whose plan list contains ``plan_id`` now: agent events replayed from the logs of
-        [from_block, to_block], each candidate confirmed with ``AssetsRegistry.getAgent``.
+        [from_block, to_block] (defaults and index as in :meth:`get_plans_registered_by`), each candidate
+        confirmed with ``AssetsRegistry.getAgent``.
 
         Raises:
             ValidationError: bad id or block numbers.
+            LogScanError: the node refused even the smallest ``eth_getLogs`` range.
         """
-        return agents_listing_plan(self._ctx, plan_id, from_block, to_block)
+        return agents_listing_plan(self._ctx, plan_id, from_block, to_block, progress=progress)
 
     # ------------------------------------------------------------------------------------------ orders
 
