@@ -115,36 +115,50 @@ class RateLimitPolicy:
 class ChunkSizer:
     """The block-range size of the next ``eth_getLogs``.
 
-    Starts at ``initial``; :meth:`refused` halves it (never below ``minimum``) or takes the provider's
-    suggestion, and remembers the refused size as a ceiling; :meth:`succeeded` doubles it, up to ``maximum`` and
-    below the ceiling (then half-way towards it), and forgets the ceiling after ``forget_after`` successes in
-    a row."""
+    Starts at ``initial``. :meth:`refused` takes the provider's suggestion when it gave one, else goes back to
+    the last size that worked (once), else halves (never below ``minimum``); the refused size becomes a
+    ceiling. :meth:`succeeded` doubles the size up to ``maximum``, but near the ceiling only half-way towards it,
+    and not at all once within 12.5% of it (so sizes settle just under the provider's limit instead of bouncing
+    off it), and forgets the ceiling after ``forget_after`` successes in a row (limits on results depend on how
+    dense the logs are)."""
 
-    def __init__(self, initial: int = 10_000, *, minimum: int = 1, maximum: int = 100_000, forget_after: int = 64):
+    def __init__(self, initial: int = 10_000, *, minimum: int = 1, maximum: int = 100_000, forget_after: int = 256):
         if not 1 <= minimum <= initial <= maximum:
             raise ValueError("need 1 <= minimum <= initial <= maximum")
         self.size, self.minimum, self.maximum, self.forget_after = initial, minimum, maximum, forget_after
         self.ceiling: int | None = None  # smallest size refused since the last reset
+        self.good: int | None = None  # the last size that worked
         self._streak = 0
 
-    def refused(self, suggested: int | None = None) -> bool:
-        """Shrink after a refusal of the current size. Returns False when it is already at ``minimum``."""
+    def refused(self, suggested: int | None = None, attempted: int | None = None) -> bool:
+        """Shrink after a refusal of the current size (or of ``attempted`` blocks, when the range asked for was
+        cut shorter by the end of the scan). Returns False when it is already at ``minimum``."""
         self._streak = 0
+        if attempted is not None and attempted < self.size:
+            self.size = max(attempted, self.minimum)
         self.ceiling = self.size if self.ceiling is None else min(self.ceiling, self.size)
         if self.size <= self.minimum:
             return False
-        smaller = suggested if suggested is not None and suggested < self.size else self.size // 2
+        if suggested is not None and suggested < self.size:
+            smaller = suggested
+        elif self.good is not None and self.good < self.size:
+            smaller = self.good
+        else:
+            smaller = self.size // 2
+        self.good = None  # refused again at that size: halve next time
         self.size = max(self.minimum, smaller)
         return True
 
     def succeeded(self) -> None:
         """Grow after a successful request of the current size."""
+        self.good = self.size
         self._streak += 1
         if self.ceiling is not None and self._streak >= self.forget_after:
             self.ceiling, self._streak = None, 0
         grown = min(self.size * 2, self.maximum)
         if self.ceiling is not None and grown >= self.ceiling:
-            grown = max(self.size, (self.size + self.ceiling) // 2)
+            close = self.ceiling - self.size <= self.size // 8  # within 12.5% of the limit: good enough
+            grown = self.size if close else (self.size + self.ceiling) // 2
         self.size = grown
 
 
@@ -194,7 +208,7 @@ def get_logs_chunked(w3: Web3, params: dict[str, Any], from_block: int, to_block
             failure = classify(exc)
             if failure.kind != REFUSED:
                 raise
-            if not sizer.refused(failure.suggested):
+            if not sizer.refused(failure.suggested, attempted=end - start + 1):
                 raise LogScanError(f"the node refused eth_getLogs over blocks {start}..{end} even at "
                                    f"{end - start + 1} block(s) (too many logs, or a provider limit)",
                                    (start, end)) from None

@@ -133,6 +133,7 @@ class LogIndex:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # a cache: a power cut may lose the last ranges, no more
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

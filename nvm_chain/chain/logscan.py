@@ -4,7 +4,8 @@ before and from the node elsewhere (chain access; never signs or sends).
 A :class:`LogScanner` serves one operation: it reads the head once, checks the index's checkpoint once
 (:mod:`nvm_chain.chain.logindex`), then for each :class:`LogQuery` fetches only the block ranges the index lacks,
 in chunks the provider accepts (:mod:`nvm_chain.chain.getlogs`), and records what it fetched below
-``head - confirmations`` as soon as each chunk arrives (an interrupted scan keeps its progress). The unconfirmed
+``head - confirmations`` as the chunks arrive (written every ``flush_every`` seconds and when a scan ends,
+fails or is interrupted, so that it keeps its progress). The unconfirmed
 tail is fetched every time and never recorded. ``progress(done, total)`` (blocks fetched from the node, out of
 those to fetch) is called before the first request and after each chunk.
 """
@@ -18,6 +19,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -98,11 +100,15 @@ class LogScanner:
 
     def __init__(self, w3: Web3, *, index: LogIndex | None = None, confirmations: int = DEFAULT_CONFIRMATIONS,
                  progress: Progress | None = None, sizer: ChunkSizer | None = None,
-                 policy: RateLimitPolicy | None = None, sleep: Callable[[float], None] = time.sleep):
+                 policy: RateLimitPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 flush_every: float = 1.0):
         if confirmations < 0:
             raise ValueError("confirmations must be >= 0")
         self.w3, self.index, self.confirmations, self.progress = w3, index, confirmations, progress
         self.sizer, self.policy, self.sleep = sizer or ChunkSizer(), policy, sleep
+        self.flush_every, self.clock = flush_every, time.monotonic
+        self._pending: dict[str, tuple[list[Range], list[dict[str, Any]]]] = {}
+        self._flushed = self.clock()
         self._head: tuple[int, str] | None = None
         self._checked = False
         self._safe_hash: str | None = None
@@ -145,8 +151,11 @@ class LogScanner:
                     if self.progress is not None:
                         self.progress(done, total)
 
-                get_logs_chunked(self.w3, query.params(), start, stop, sizer=self.sizer, policy=self.policy,
-                                 on_chunk=on_chunk, sleep=self.sleep)
+                try:
+                    get_logs_chunked(self.w3, query.params(), start, stop, sizer=self.sizer, policy=self.policy,
+                                     on_chunk=on_chunk, sleep=self.sleep)
+                finally:  # what was fetched is kept, even when the scan fails or is interrupted
+                    self._flush()
             results.append(sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"])))
         return results
 
@@ -197,18 +206,31 @@ class LogScanner:
         return None if records is None else [from_record(r) for r in records]
 
     def _record(self, query: LogQuery, scanned: Range, logs: list[Log]) -> None:
-        """Record the confirmed part of a fetched chunk."""
+        """Queue the confirmed part of a fetched chunk for the index (written once ``flush_every`` seconds have
+        passed since the last write, and when the query's scan ends or fails)."""
         safe = self._safe
         if self.index is None or scanned[0] > safe:
             return
+        ranges, records = self._pending.setdefault(query.key(), ([], []))
+        ranges.append((scanned[0], min(scanned[1], safe)))
+        records += [to_record(log) for log in logs if log["blockNumber"] <= safe]
+        if self.clock() - self._flushed >= self.flush_every:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Write the queued ranges and logs, with the safe block as checkpoint."""
+        pending, self._pending, self._flushed = self._pending, {}, self.clock()
+        if self.index is None or not pending:
+            return
         if self._safe_hash is None:
-            self._safe_hash = self._block_hash(safe)
-            if self._safe_hash is None:
+            self._safe_hash = self._block_hash(self._safe)
+            if self._safe_hash is None:  # the node lost that block meanwhile: record nothing
                 return
-        confirmed = [to_record(log) for log in logs if log["blockNumber"] <= safe]
-        index = self.index
-        self._use_index(lambda: index.record(query.key(), [(scanned[0], min(scanned[1], safe))], confirmed,
-                                             (safe, self._safe_hash or "")))
+        index, checkpoint = self.index, (self._safe, self._safe_hash)
+        for key, (ranges, records) in pending.items():
+            self._use_index(partial(index.record, key, ranges, records, checkpoint))
+            if self.index is None:  # it failed: warned once, nothing more to write
+                return
 
     def _use_index(self, action: Callable[[], Any]) -> Any:
         """``action()``; on a storage failure, warn once, drop the index and return None."""

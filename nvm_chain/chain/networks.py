@@ -61,7 +61,7 @@ class AddressBook(BaseModel):
         return {"chainId": self.chain_id, "version": self.version, **block, "contracts": dict(self.contracts)}
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "AddressBook":
+    def from_file(cls, path: str | Path) -> AddressBook:
         """Read a deployment file.
 
         Raises:
