@@ -17,8 +17,8 @@ from web3 import Web3
 from nvm_chain.chain.getlogs import RateLimitPolicy, get_logs
 from nvm_chain.chain.logindex import index_path
 from nvm_chain.client import NvmChain
-from nvm_chain.errors import LogScanError, NodeUnavailableError, PlanNotFoundError
-from nvm_chain.protocol import configs
+from nvm_chain.errors import LogScanError, NodeUnavailableError, PlanNotFoundError, ScanIndexWarning
+from nvm_chain.protocol import configs, ids
 from tests import faults
 from tests.faults import FaultProxy, rpc
 
@@ -148,6 +148,29 @@ def test_the_default_start_is_the_deployment_block_and_from_block_0_scans_everyt
 
 
 @pytest.mark.slow
+def test_agents_of_a_plan_from_the_index_follow_later_changes(faulty, tmp_path):
+    builder = client_of(faulty.w3, faulty.sim, "builder", tmp_path)
+    plan, _ = register(builder)
+    registry, send = builder.contracts.AssetsRegistry, builder.sender.send
+
+    def agent(n: int, plans: list[int]) -> int:
+        seed = n.to_bytes(32, "big")
+        send(registry.tx("register", seed, f"https://agent{n}.example", plans))
+        return ids.agent_id(seed, builder.address)
+
+    one, two = agent(1, [plan]), agent(2, [])
+    faulty.anvil("anvil_mine", [hex(200)])  # the registrations are now confirmed: they go into the index
+    faulty.proxy.limit_log_range(50)
+    assert builder.plans.get_agents_associated_to_plan(plan) == [one]
+    send(registry.tx("addPlanToAgent", two, plan))
+    send(registry.tx("removePlanFromAgent", one, plan))
+    before = faulty.proxy.count("eth_getLogs")
+    assert builder.plans.get_agents_associated_to_plan(plan) == [two]
+    assert faulty.proxy.count("eth_getLogs") - before <= 6  # the unconfirmed tail of the two queries
+    assert builder.agents.get_agent_plans(two) == (plan,) and builder.agents.get_agent_plans(one) == ()
+
+
+@pytest.mark.slow
 def test_rate_limited_getlogs_are_retried_honouring_retry_after(faulty, tmp_path):
     builder = client_of(faulty.w3, faulty.sim, "builder", tmp_path)
     plan, _ = register(builder)
@@ -176,3 +199,13 @@ def test_a_range_refused_even_at_one_block_is_a_typed_error(faulty, tmp_path):
         builder.plans.get_plans_registered_by(builder.address)
     assert caught.value.exit_code == 6 and caught.value.blocks is not None
     assert caught.value.blocks[0] == caught.value.blocks[1]  # it went down to a single block
+
+
+def test_an_unusable_state_directory_warns_and_the_scan_goes_on(faulty, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    builder = client_of(faulty.w3, faulty.sim, "builder", blocked)
+    plan, _ = register(builder)
+    with pytest.warns(ScanIndexWarning, match="scanning without it"):
+        assert builder.plans.get_plans_registered_by(builder.address) == [plan]
+    assert blocked.read_text() == ""  # untouched

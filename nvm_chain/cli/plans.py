@@ -59,7 +59,7 @@ def get_plans(ctx: click.Context, creator: str | None, page: int, offset: int, s
     client = open_client(ctx, account=False)
     who = _account_or(client, creator, "--creator")
     with progress_bar("scanning PlanRegistered events", settings(ctx).format) as bar:
-        ids = client.plans.get_plans_registered_by(who, from_block, progress=bar)
+        ids = with_warnings(lambda: client.plans.get_plans_registered_by(who, from_block, progress=bar))
     if sort_order == "desc":
         ids.reverse()
     selected = ids[(page - 1) * offset: page * offset]
@@ -100,7 +100,7 @@ def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, from_block
     client = open_client(ctx, account=False)
     pid = parse_id(plan_id)
     with progress_bar("scanning agent events", settings(ctx).format) as bar:
-        ids = client.plans.get_agents_associated_to_plan(pid, from_block, progress=bar)
+        ids = with_warnings(lambda: client.plans.get_agents_associated_to_plan(pid, from_block, progress=bar))
     agents = [dump(a) for a in client.agents.get_agents(ids)]
     rows = [{"agentId": a["agentId"], "owner": a["owner"], "url": a["url"], "plans": len(a["plans"])}
             for a in agents]
