@@ -54,7 +54,8 @@ _HOME.update({name: "nvm_chain.errors" for name in (
     "NotPermittedError", "RedemptionRefused", "NotAgentOwnerError", "ConfigurationError", "ChainMismatchError",
     "KeystoreError", "ContractRevertError", "TransactionPending", "BroadcastError", "InsufficientFundsError",
     "NodeUnavailableError", "DuplicateIntentError", "RestError", "DryRun", "SigningError", "IdMismatchError",
-    "JournalError", "DeploymentError", "NvmChainWarning", "OffchainCreditsWarning", "MetadataUnavailableWarning")})
+    "JournalError", "DeploymentError", "LogScanError", "NvmChainWarning", "OffchainCreditsWarning",
+    "MetadataUnavailableWarning", "ScanIndexWarning")})
 
 __all__ = sorted(_HOME)
 

@@ -90,7 +90,7 @@ class NvmChain:
                             dry_run=dry_run, journal=journal, refuse_duplicates=refuse_duplicates,
                             receipt_timeout=receipt_timeout)
         #: what the services get: connection, deployment, sender, REST fallback (never the facade itself)
-        self.ctx = ServiceContext(w3, book, contracts, network, sender, rest)
+        self.ctx = ServiceContext(w3, book, contracts, network, sender, rest, state_dir=state_dir)
 
     def __repr__(self) -> str:
         who = self.signer.address if self.signer else "read-only"

@@ -396,6 +396,17 @@ class DeploymentError(NvmChainError):
     """The simulation suite could not be deployed or configured."""
 
 
+class LogScanError(NvmChainError):
+    """The node refused an ``eth_getLogs`` range even at the smallest size the scan tries (too many logs in one
+    block range, or a provider limit the scan cannot work around); ``blocks`` is the refused range."""
+
+    exit_code = EXIT_NETWORK
+
+    def __init__(self, message: str, blocks: tuple[int, int] | None = None):
+        self.blocks = blocks
+        super().__init__(message)
+
+
 # ---------------------------------------------------------------------------------- REST fallback
 
 
@@ -502,6 +513,11 @@ class OffchainCreditsWarning(NvmChainWarning):
 class MetadataUnavailableWarning(NvmChainWarning):
     """The REST fallback is configured but the plan's off-chain metadata could not be fetched (API unreachable,
     timeout, HTTP error, plan unknown to the backend, malformed document): the result holds on-chain data only."""
+
+
+class ScanIndexWarning(NvmChainWarning):
+    """The on-disk index of scanned log ranges could not be read or written: the scan went on without it
+    (correct, only slower)."""
 
 
 class DeploymentMismatchWarning(NvmChainWarning):

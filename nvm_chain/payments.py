@@ -239,7 +239,7 @@ class FacilitatorAPI(_RestAPI):
 
 
 class _NeedsRest:
-    """Stands for a REST-only API when no API key is configured: any use raises, saying how to configure it."""
+    """Stands for a REST-only API when no API key is configured: any call raises, saying how to configure it."""
 
     def __init__(self, what: str):
         self._what = what
@@ -247,8 +247,12 @@ class _NeedsRest:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        raise ConfigurationError(f"{self._what} is done by the Nevermined API: give PaymentOptions(nvm_api_key=...) "
-                                 "(or rest=) to use it")
+
+        def unavailable(*_: Any, **__: Any) -> Any:
+            raise ConfigurationError(f"{self._what} is done by the Nevermined API: give "
+                                     "PaymentOptions(nvm_api_key=...) (or rest=) to use it")
+
+        return unavailable
 
 
 # ---------------------------------------------------------------------------------------------- the facade

@@ -7,6 +7,9 @@ import tempfile
 
 import pytest
 
+# every journal the suite writes goes to a throw-away state directory, never the user's (subprocesses inherit it)
+os.environ["NVM_STATE_DIR"] = tempfile.mkdtemp(prefix="nvm-chain-tests-state-")
+
 from nvm_chain.sim import Simulation
 from tests.support import Protocol
 

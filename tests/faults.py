@@ -11,7 +11,8 @@ Faults: HTTP errors before forwarding (:meth:`~FaultProxy.fail`, optional ``Retr
 after forwarding (:meth:`~FaultProxy.lose_answer`: 504 or the socket closed), :meth:`~FaultProxy.hang`
 (S seconds, or until the client gives up), :meth:`~FaultProxy.reset` (TCP RST, before or after forwarding),
 :meth:`~FaultProxy.rpc_error` (a JSON-RPC error reply without forwarding, e.g. a false "already known") and
-:meth:`~FaultProxy.rewrite` (forward, then replace the result). Every request is recorded with its outcome.
+:meth:`~FaultProxy.rewrite` (forward, then replace the result), and :meth:`~FaultProxy.limit_log_range` (refuse
+``eth_getLogs`` over too many blocks, as range-limited providers do). Every request is recorded with its outcome.
 
 Usage in a test module (or list ``tests.faults`` in a conftest's ``pytest_plugins``)::
 
@@ -177,6 +178,14 @@ class FaultProxy:
         """Reply a JSON-RPC error without forwarding (e.g. a false "already known", "nonce too low",
         "replacement transaction underpriced")."""
         return self.add(Rule(method, "rpc_error", times, when, code=code, message=message))
+
+    def limit_log_range(self, max_blocks: int, message: str | None = None, code: int = -32000,
+                        times: int | None = None) -> Rule:
+        """Refuse ``eth_getLogs`` over more than ``max_blocks`` blocks with a JSON-RPC error, as range-limited
+        providers do (default message: "block range too large, max is N blocks"); smaller ranges go through.
+        A range with a tag (``latest``…) or a ``blockHash`` is let through."""
+        return self.rpc_error("eth_getLogs", message or f"block range too large, max is {max_blocks} blocks", code,
+                              times, when=lambda call: (log_range(call) or 0) > max_blocks)
 
     def rewrite(self, method: str, result: Any, times: int | None = 1,
                 when: Callable[[Call], bool] | None = None) -> Rule:
@@ -402,6 +411,17 @@ class _Handler(BaseHTTPRequestHandler):
             return bool(self.connection.recv(1, socket.MSG_PEEK))
         except OSError:
             return False
+
+
+def log_range(call: Call) -> int | None:
+    """The number of blocks an ``eth_getLogs`` call covers; None when a bound is a tag or absent."""
+    params = call.params[0] if isinstance(call.params, list) and call.params else None
+    if not isinstance(params, dict):
+        return None
+    low, high = params.get("fromBlock"), params.get("toBlock")
+    if not (isinstance(low, str) and isinstance(high, str) and low.startswith("0x") and high.startswith("0x")):
+        return None
+    return int(high, 16) - int(low, 16) + 1
 
 
 # ---------------------------------------------------------------- direct JSON-RPC helper

@@ -106,7 +106,9 @@ def test_devnet_serves_other_processes_and_stops_on_sigint(tmp_path):
         default_book = tmp_path / "nvm-devnet.json"  # --address-book-out default, relative to the cwd
         assert info["addressBook"] == str(default_book)
         book = json.loads(default_book.read_text())
-        assert book == {"chainId": info["chainId"], "version": "1.5.0", "contracts": info["contracts"]}
+        assert book == {"chainId": info["chainId"], "version": "1.5.0", "blockNumber": info["blockNumber"],
+                        "contracts": info["contracts"]}
+        assert info["blockNumber"] >= 1  # the deployment's first block: block 0 is the genesis
         assert info["fees"] is True and info["feeReceiver"] == info["accounts"][1]["address"]
         # every printed account is marked test-only, and its key really is the public test key
         assert info["accountsWarning"] == TEST_ONLY and "TEST ONLY" in TEST_ONLY

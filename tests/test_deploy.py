@@ -36,8 +36,12 @@ from tests.support import ZERO, Protocol
 
 def test_address_book_has_the_published_shape_and_every_contract(proto):
     book = proto.book.to_json()
-    assert set(book) == {"chainId", "version", "contracts"}
+    assert set(book) == {"chainId", "version", "blockNumber", "contracts"}
     assert book["chainId"] == proto.w3.eth.chain_id and book["version"] == "1.5.0"
+    # blockNumber is the block of the first deployment: the first contract has no code just before it
+    first = book["contracts"][DEPLOY_ORDER[0][0]]
+    assert proto.w3.eth.get_code(first, book["blockNumber"] - 1) == b""
+    assert len(proto.w3.eth.get_code(first, book["blockNumber"])) > 0
     assert set(book["contracts"]) == {name for name, _ in DEPLOY_ORDER}
     for address in book["contracts"].values():
         assert len(proto.w3.eth.get_code(address)) > 0

@@ -20,15 +20,17 @@ SPEC_PROXIES = {  # docs/protocol.md#deployments: identical on 84532 and 8453
 }
 
 
-@pytest.mark.parametrize(("network", "chain_id"), [("base-sepolia", 84532), ("base", 8453)])
-def test_bundled_books_match_the_published_v1_5_deployment(network, chain_id):
+@pytest.mark.parametrize(("network", "chain_id", "block"),
+                         [("base-sepolia", 84532, 43_524_838), ("base", 8453, 48_016_294)])
+def test_bundled_books_match_the_published_v1_5_deployment(network, chain_id, block):
     book = bundled_address_book(network)
-    assert (book.chain_id, book.version) == (chain_id, "1.5.0")
+    assert (book.chain_id, book.version, book.block_number) == (chain_id, "1.5.0", block)
     assert len(book.contracts) == 21 and BUNDLED[network] == chain_id
     assert book["Multicall3"] == "0xcA11bde05977b3631167028862bE2a173976CA11"  # the canonical Multicall3
     for name, address in SPEC_PROXIES.items():
         assert book[name] == address
-    assert set(book.to_json()) == {"chainId", "version", "contracts"}
+    assert book.to_json()["blockNumber"] == block
+    assert AddressBook.model_validate(book.to_json()) == book
 
 
 def test_unknown_network_and_contract_are_clear_errors():
@@ -43,9 +45,14 @@ def test_address_book_files_are_validated(tmp_path):
     good.write_text(json.dumps({"chainId": 31337, "version": "1.5.0",
                                 "contracts": {"AssetsRegistry": "0x1b093ee52104e407dfc80a28b07e62834aab4ae4"}}))
     assert AddressBook.from_file(good)["AssetsRegistry"] == SPEC_PROXIES["AssetsRegistry"]  # checksummed
+    assert AddressBook.from_file(good).block_number is None  # optional: scans then start at block 0
+    assert "blockNumber" not in AddressBook.from_file(good).to_json()
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"chainId": 1, "version": "1.5.0", "contracts": {"X": "0x12"}}))
     with pytest.raises(ConfigurationError, match="not an address: X"):
+        AddressBook.from_file(bad)
+    bad.write_text(json.dumps({"chainId": 1, "version": "1.5.0", "blockNumber": -1, "contracts": {}}))
+    with pytest.raises(ConfigurationError, match="blockNumber"):
         AddressBook.from_file(bad)
     with pytest.raises(ConfigurationError, match="address book not found"):
         AddressBook.from_file(tmp_path / "missing.json")

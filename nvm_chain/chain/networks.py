@@ -2,8 +2,9 @@
 
 An address book has the shape of the protocol's published deployment files::
 
-    {"chainId": 84532, "version": "1.5.0", "contracts": {"AssetsRegistry": "0x…", …}}
+    {"chainId": 84532, "version": "1.5.0", "blockNumber": 43524838, "contracts": {"AssetsRegistry": "0x…", …}}
 
+``blockNumber`` (optional) is the block of the deployment: event scans start there unless told otherwise.
 ``base-sepolia`` (84532) and ``base`` (8453) ship with the published v1.5.0 books; ``local`` takes any
 RPC URL plus a book file; ``embedded`` is the in-process simulation chain (its book comes from the
 deployer).
@@ -35,6 +36,8 @@ class AddressBook(BaseModel):
     chain_id: int = Field(alias="chainId", gt=0)
     version: str
     contracts: dict[str, str]
+    #: block of the deployment (None when the book does not say): where event scans start by default
+    block_number: int | None = Field(default=None, alias="blockNumber", ge=0)
 
     @field_validator("contracts")
     @classmethod
@@ -53,11 +56,12 @@ class AddressBook(BaseModel):
             ) from None
 
     def to_json(self) -> dict[str, Any]:
-        """The published deployment-file shape."""
-        return {"chainId": self.chain_id, "version": self.version, "contracts": dict(self.contracts)}
+        """The published deployment-file shape (``blockNumber`` only when known)."""
+        block = {} if self.block_number is None else {"blockNumber": self.block_number}
+        return {"chainId": self.chain_id, "version": self.version, **block, "contracts": dict(self.contracts)}
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "AddressBook":
+    def from_file(cls, path: str | Path) -> AddressBook:
         """Read a deployment file.
 
         Raises:

@@ -30,29 +30,3 @@ def eth_call(w3: Web3, to: str, data: bytes, *, sender: str | None = None, value
         if raw is None:
             raise
         raise ContractRevertError(registry().decode_revert(raw), raw, action=action) from None
-
-
-def get_logs_chunked(w3: Web3, address: str | list[str], topics: list, from_block: int, to_block: int,
-                     *, chunk: int = 10_000, min_chunk: int = 16) -> list[Any]:
-    """``eth_getLogs`` over ``[from_block, to_block]`` in block ranges the provider accepts.
-
-    Starts with ``chunk`` blocks per request, halves the range when the provider refuses it (range or
-    result-size limits) and grows it again after successes.
-
-    Raises:
-        the provider's error when even ``min_chunk`` blocks are refused.
-    """
-    logs: list[Any] = []
-    start, size = from_block, max(chunk, 1)
-    while start <= to_block:
-        end = min(start + size - 1, to_block)
-        try:
-            logs += w3.eth.get_logs({"address": address, "topics": topics, "fromBlock": start, "toBlock": end})
-        except Exception:
-            if size <= min_chunk:
-                raise
-            size //= 2
-            continue
-        start = end + 1
-        size = min(size * 2, chunk)
-    return logs

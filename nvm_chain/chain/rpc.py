@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -34,7 +35,22 @@ from nvm_chain.errors import ConfigurationError, NodeUnavailableError
 
 #: methods never retried by the provider (the sender resends signed bytes itself)
 SEND_METHODS = frozenset({"eth_sendRawTransaction"})
-_RATE_LIMIT_CODES = frozenset({-32005, 429})
+#: how providers word "slow down" and "that range or result is too large" (-32005 means either, by provider)
+RANGE_WORDS = re.compile(
+    r"query returned more than|more than \d[\d,]* (results|logs)|block range|range (is )?too (large|wide|big)"
+    r"|ranges? over \d|response size|response too large|(too many|max(imum)?) (results|blocks|logs)"
+    r"|limited to .{0,30}range|exceeds? (the )?max|query timeout", re.IGNORECASE)
+RATE_WORDS = re.compile(
+    r"rate.?limit|too many requests|request rate|requests per second|compute units|capacity|throughput|quota",
+    re.IGNORECASE)
+RATE_CODES = frozenset({-32005, 429})
+
+
+def is_rate_limit(code: object, message: str) -> bool:
+    """Whether a JSON-RPC error means "slow down" (retry later), not "ask for less" (a range or result limit)."""
+    if RATE_WORDS.search(message):
+        return True
+    return code in RATE_CODES and not RANGE_WORDS.search(message)
 
 
 @dataclass(frozen=True)
@@ -191,7 +207,8 @@ class FailoverProvider(JSONBaseProvider):
         except ValueError:
             return _Failure(f"{label}: answer is not JSON", delivered=True)
         error = response.get("error") if isinstance(response, dict) else None
-        if allow_rate_limit_retry and isinstance(error, dict) and error.get("code") in _RATE_LIMIT_CODES:
+        if allow_rate_limit_retry and isinstance(error, dict) and is_rate_limit(error.get("code"),
+                                                                                 str(error.get("message", ""))):
             return _Failure(f"{label}: rate limited ({error.get('message', '')[:80]})", delivered=True)
         return response  # type: ignore[no-any-return]
 

@@ -57,7 +57,7 @@ class Devnet:
                     for name, acct in self.sim.accounts.items()]
         return {
             "rpcUrl": self.server.url, "engine": self.engine, "chainId": self.sim.book.chain_id,
-            "version": self.sim.book.version,
+            "version": self.sim.book.version, "blockNumber": self.sim.book.block_number,
             "addressBook": str(self.book_path), "fees": self.fees,
             "feeReceiver": self.sim.deployment.fee_receiver, "contracts": dict(self.sim.book.contracts),
             "accountsWarning": TEST_ONLY, "accounts": accounts,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -79,3 +80,49 @@ def steps(items: Iterable[Any], label: str) -> Iterable[Any]:
         return
     with click.progressbar(items, label=label, file=sys.stderr) as bar:
         yield from bar
+
+
+class ProgressBar:
+    """A progress bar on stderr for a long library operation, passed to it as ``progress(done, total)``.
+
+    Draws only when ``enabled`` (callers: stderr is a terminal and the output is not JSON), only once the
+    operation has lasted ``delay`` seconds (short ones stay silent), at most every ``interval`` seconds; use it
+    as a context manager so that the line is ended afterwards."""
+
+    def __init__(self, label: str, *, unit: str = "blocks", enabled: bool = True, stream: IO[str] | None = None,
+                 delay: float = 0.5, interval: float = 0.1, width: int = 30,
+                 clock: Any = time.monotonic):
+        self.label, self.unit, self.enabled = label, unit, enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.delay, self.interval, self.width, self.clock = delay, interval, width, clock
+        self._started: float | None = None
+        self._drawn_at: float | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total <= 0:
+            return
+        now = self.clock()
+        if self._started is None:
+            self._started = now
+        if now - self._started < self.delay:
+            return
+        if self._drawn_at is not None and now - self._drawn_at < self.interval and done < total:
+            return
+        self._drawn_at = now
+        filled = self.width * done // total
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {100 * done // total:3d}% {done:,}/{total:,} {self.unit}")
+        self.stream.flush()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._drawn_at is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def progress_bar(label: str, fmt: str | None, *, unit: str = "blocks") -> ProgressBar:
+    """A :class:`ProgressBar` on stderr, drawn only when stderr is a terminal and ``fmt`` is not "json"."""
+    return ProgressBar(label, unit=unit, enabled=fmt != "json" and sys.stderr.isatty())

@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from nvm_chain.cli import plans_configs, plans_writes
-from nvm_chain.cli.context import open_client
+from nvm_chain.cli.context import open_client, settings
+from nvm_chain.cli.output import progress_bar
 from nvm_chain.cli.plans_common import command, dump, pagination_options, show, with_warnings
 from nvm_chain.cli.plans_common import pagination as paginate_flags
 from nvm_chain.cli.settings import global_options
@@ -46,16 +47,20 @@ def _plan_row(plan: dict[str, Any]) -> dict[str, Any]:
 @command("get-plans")
 @click.option("--creator", help="Plans registered by this address (default: the account).")
 @pagination_options
-@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
-              help="First block to scan for PlanRegistered events.")
+@click.option("--from-block", type=click.IntRange(min=0), default=None,
+              help="First block to scan for PlanRegistered events [default: the deployment block of the address "
+                   "book; 0 scans the whole chain].")
 def get_plans(ctx: click.Context, creator: str | None, page: int | None, offset: int | None, sort_by: str | None,
-              sort_order: str | None, pagination: str | None, from_block: int, **_: Any) -> None:
+              sort_order: str | None, pagination: str | None, from_block: int | None, **_: Any) -> None:
     """Plans a creator registered, from the registry's PlanRegistered events (`{total, page, offset, plans}`;
-    page 1 of 10, newest first, unless paged otherwise)."""
+    page 1 of 10, newest first, unless paged otherwise). Blocks scanned before are read from the on-disk index
+    (under the state directory)."""
     client = open_client(ctx, account=False)
     who = _account_or(client, creator, "--creator")
     paging = paginate_flags(page, offset, sort_by, sort_order, pagination)
-    listing = client.plans.get_plans_registered_by(who, from_block, pagination=paging)
+    with progress_bar("scanning PlanRegistered events", settings(ctx).format) as bar:
+        listing = with_warnings(lambda: client.plans.get_plans_registered_by(who, from_block, pagination=paging,
+                                                                            progress=bar))
     found = with_warnings(lambda: [dump(plan) for plan in client.plans.get_plans(listing.plans)])
     data = {"creator": who, "total": listing.total, "page": listing.page, "offset": listing.offset, "plans": found}
     show(ctx, data, table=[_plan_row(p) for p in found])
@@ -86,19 +91,22 @@ def get_plan_balance(ctx: click.Context, plan_id: str, account_address: str | No
 @command("get-agents-associated-to-a-plan")
 @click.argument("plan_id")
 @pagination_options
-@click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True,
-              help="First block to scan for agent events.")
+@click.option("--from-block", type=click.IntRange(min=0), default=None,
+              help="First block to scan for agent events [default: the deployment block of the address book; "
+                   "0 scans the whole chain].")
 def get_agents_associated_to_a_plan(ctx: click.Context, plan_id: str, page: int | None, offset: int | None,
                                     sort_by: str | None, sort_order: str | None, pagination: str | None,
-                                    from_block: int, **_: Any) -> None:
+                                    from_block: int | None, **_: Any) -> None:
     """Agents that list the plan now (agent events replayed, each confirmed with AssetsRegistry.getAgent); all of
-    them in listing order unless paged."""
+    them in listing order unless paged. Blocks scanned before are read from the on-disk index."""
     from nvm_chain.protocol.models import parse_id
 
     client = open_client(ctx, account=False)
     pid = parse_id(plan_id)
     paging = paginate_flags(page, offset, sort_by, sort_order, pagination, default_all=True)
-    listing = client.plans.get_agents_associated_to_plan(pid, paging, from_block=from_block)
+    with progress_bar("scanning agent events", settings(ctx).format) as bar:
+        listing = with_warnings(lambda: client.plans.get_agents_associated_to_plan(
+            pid, paging, from_block=from_block, progress=bar))
     agents = [dump(a) for a in client.agents.get_agents(listing.agents)]
     rows = [{"agentId": a["agentId"], "owner": a["owner"], "url": a["url"], "plans": len(a["plans"])}
             for a in agents]

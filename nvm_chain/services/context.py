@@ -8,6 +8,7 @@ services never see the facade.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nvm_chain.errors import ConfigurationError
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
 @dataclass
 class ServiceContext:
     """A node connection (``w3``), the deployment (``book`` and its bound ``contracts``), the account's
-    transaction sender (None: read-only), the optional REST fallback, and a per-connection ``cache`` for what
-    does not change during a client's life (plan records, contract wiring)."""
+    transaction sender (None: read-only), the optional REST fallback, a per-connection ``cache`` for what
+    does not change during a client's life (plan records, contract wiring), and where event scans keep their
+    index of scanned ranges: under ``state_dir`` (None: the user's state directory) unless ``scan_index`` is
+    False (the in-process embedded chain never uses one)."""
 
     w3: Web3
     book: AddressBook
@@ -34,6 +37,8 @@ class ServiceContext:
     signer_sender: Sender | None = None
     rest: RestClient | None = None
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    state_dir: str | Path | None = None
+    scan_index: bool = True
 
     @property
     def sender(self) -> Sender:

@@ -156,7 +156,8 @@ def deploy_protocol(
     credits_burner: str | None = None,
     chain_id: int | None = None,
 ) -> Deployment:
-    """Deploy the whole suite with ``owner`` as AccessManager admin and return its address book.
+    """Deploy the whole suite with ``owner`` as AccessManager admin and return its address book (which
+    records the block of the first deployment transaction as ``blockNumber``).
 
     ``governor`` (default: the owner) gets GOVERNOR_ROLE; when ``fee_receiver`` is given the governor turns
     fees on (1% crypto, 2% fiat by default). Each address in ``fund`` receives ``eth_per_account`` wei and
@@ -230,7 +231,9 @@ def deploy_protocol(
                                           action="NVMConfig.setFeeReceiver")])
 
     book["Multicall3"] = place_multicall3(w3, book["Multicall3"])
-    address_book = AddressBook(chainId=w3.eth.chain_id, version=PROTOCOL_VERSION, contracts=book)
+    first_block = min(r.block_number for r in receipts)  # the book records it: scans start there
+    address_book = AddressBook(chainId=w3.eth.chain_id, version=PROTOCOL_VERSION, blockNumber=first_block,
+                               contracts=book)
     return Deployment(address_book, owner.address, governor.address, fee_receiver,
                       len(receipts), sum(r.gas_used for r in receipts))
 

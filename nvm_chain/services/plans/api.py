@@ -103,6 +103,7 @@ from nvm_chain.services.plans.reads import (
 )
 
 if TYPE_CHECKING:
+    from nvm_chain.chain.logscan import Progress
     from nvm_chain.rest.models import FiatCheckout
     from nvm_chain.services.context import ServiceContext
 
@@ -463,16 +464,20 @@ class PlansAPI:
         """
         return balances(self._ctx, pairs)
 
-    def get_plans_registered_by(self, creator: str, from_block: int = 0, to_block: int | None = None,
-                                pagination: Any = None) -> PlansPage:
-        """The plans ``creator`` registered in blocks [from_block, to_block] (default: up to the latest), from
-        ``PlanRegistered`` logs: a ``{total, page, offset, plans}`` page of ids, oldest first without
-        ``pagination`` (payments-py's ``PaginationOptions``; sort_by ``created`` or ``id``).
+    def get_plans_registered_by(self, creator: str, from_block: int | None = None, to_block: int | None = None,
+                                pagination: Any = None, *, progress: Progress | None = None) -> PlansPage:
+        """The plans ``creator`` registered in blocks [from_block, to_block], from ``PlanRegistered`` logs: a
+        ``{total, page, offset, plans}`` page of ids, oldest first without ``pagination`` (payments-py's
+        ``PaginationOptions``; sort_by ``created`` or ``id``). ``from_block`` defaults to the address book's
+        deployment block (pass 0 to scan the whole chain: the same proxies served earlier protocol versions),
+        ``to_block`` to the head. Ranges scanned before come from the on-disk index; ``progress(done, total)``
+        (blocks) follows a long scan.
 
         Raises:
             ValidationError: bad address, block numbers or pagination.
+            LogScanError: the node refused even the smallest ``eth_getLogs`` range.
         """
-        found = plans_registered_by(self._ctx, creator, from_block, to_block)
+        found = plans_registered_by(self._ctx, creator, from_block, to_block, progress=progress)
         page = paginate(found, pagination)
         return PlansPage(total=page["total"], page=page["page"], offset=page["offset"], plans=page["items"])
 
@@ -490,16 +495,18 @@ class PlansAPI:
         return self.get_plans_registered_by(self._ctx.address,
                                             pagination=PaginationOptions() if pagination is None else pagination)
 
-    def get_agents_associated_to_plan(self, plan_id: Any, pagination: Any = None, *, from_block: int = 0,
-                                      to_block: int | None = None) -> AgentsPage:
+    def get_agents_associated_to_plan(self, plan_id: Any, pagination: Any = None, *, from_block: int | None = None,
+                                      to_block: int | None = None, progress: Progress | None = None) -> AgentsPage:
         """The agents whose plan list contains ``plan_id`` now, as a ``{total, page, offset, agents}`` page of
-        ids: agent events replayed from the logs of [from_block, to_block], each candidate confirmed with
-        ``AssetsRegistry.getAgent``; in order of first appearance without ``pagination``.
+        ids: agent events replayed from the logs of [from_block, to_block] (defaults and index as in
+        :meth:`get_plans_registered_by`), each candidate confirmed with ``AssetsRegistry.getAgent``; in order of
+        first appearance without ``pagination``.
 
         Raises:
             ValidationError: bad id, block numbers or pagination.
+            LogScanError: the node refused even the smallest ``eth_getLogs`` range.
         """
-        found = agents_listing_plan(self._ctx, plan_id, from_block, to_block)
+        found = agents_listing_plan(self._ctx, plan_id, from_block, to_block, progress=progress)
         page = paginate(found, pagination)
         return AgentsPage(total=page["total"], page=page["page"], offset=page["offset"], agents=page["items"])
 

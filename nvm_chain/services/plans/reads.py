@@ -3,7 +3,8 @@ never signs or sends).
 
 Plans and hooks from AssetsRegistry, fee receiver and rates from NVMConfig and the default fee controller,
 credit balances from a plan's ERC-1155 contract, roles from the AccessManager, and the event-based queries
-(plans a creator registered, agents that list a plan) over chunked ``eth_getLogs``.
+(plans a creator registered, agents that list a plan) through :mod:`nvm_chain.chain.logscan`: from the address
+book's deployment block by default, in ranges the provider accepts, with an on-disk index of what was scanned.
 
 Merged reads: when the client has a REST fallback (``client.rest``), :func:`rest_plan_document` fetches the
 plan's off-chain document (name, description, tags…) to add to the on-chain result. It never fails: when the
@@ -19,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from nvm_chain.chain.abi import decode_log, registry, topic0
 from nvm_chain.chain.contracts import BoundContract
+from nvm_chain.chain.logscan import Log, LogQuery, LogScanner, Progress, genesis_hash, open_index
 from nvm_chain.chain.multicall import call_many, decode
-from nvm_chain.chain.reads import get_logs_chunked
 from nvm_chain.errors import (
     MetadataUnavailableWarning,
     NvmChainError,
@@ -216,51 +217,72 @@ def _word(value: int | str) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
-def _block_range(ctx: ServiceContext, from_block: Any, to_block: Any) -> tuple[int, int]:
-    start = to_uint256(from_block, "from_block")
-    end = ctx.w3.eth.block_number if to_block is None else to_uint256(to_block, "to_block")
-    return start, end
+def scan_start(ctx: ServiceContext, from_block: Any) -> int:
+    """``from_block``, or when None the deployment block of the address book (0 when the book has none).
+
+    Raises:
+        ValidationError: not a block number.
+    """
+    if from_block is None:
+        return ctx.book.block_number or 0
+    return to_uint256(from_block, "from_block")
 
 
-def _ordered(logs: list[Any]) -> list[Any]:
-    return sorted(logs, key=lambda log: (log["blockNumber"], log["logIndex"]))
+def log_scanner(ctx: ServiceContext, progress: Progress | None = None) -> LogScanner:
+    """A scanner for one operation: with the on-disk index of ``ctx``'s chain (keyed by chain id and genesis
+    hash) unless the context disables it or the chain is the in-process embedded one."""
+    if not ctx.scan_index or ctx.network == "embedded":
+        return LogScanner(ctx.w3, progress=progress)
+    if ("genesis",) not in ctx.cache:
+        ctx.cache[("genesis",)] = genesis_hash(ctx.w3)
+    index = open_index(ctx.book.chain_id, ctx.cache[("genesis",)], ctx.state_dir)
+    return LogScanner(ctx.w3, index=index, progress=progress)
 
 
-def plans_registered_by(ctx: ServiceContext, creator: Any, from_block: Any = 0, to_block: Any = None) -> list[int]:
-    """Plan ids from ``PlanRegistered`` logs whose indexed creator is ``creator``, in registration order.
+def _scan(ctx: ServiceContext, queries: list[LogQuery], from_block: Any, to_block: Any,
+          progress: Progress | None) -> list[list[Log]]:
+    start = scan_start(ctx, from_block)
+    end = None if to_block is None else to_uint256(to_block, "to_block")
+    return log_scanner(ctx, progress).scan(queries, start, end)
+
+
+def plans_registered_by(ctx: ServiceContext, creator: Any, from_block: Any = None, to_block: Any = None, *,
+                        progress: Progress | None = None) -> list[int]:
+    """Plan ids from ``PlanRegistered`` logs whose indexed creator is ``creator``, in registration order, over
+    [from_block (None: the book's deployment block), to_block (None: the head)]; ``progress(done, total)``
+    follows a long scan.
 
     Raises:
         ValidationError: bad address or block numbers.
+        LogScanError: the node refused the smallest range.
     """
     creator = to_address(creator, "creator")
-    start, end = _block_range(ctx, from_block, to_block)
-    logs = get_logs_chunked(ctx.w3, ctx.contracts.AssetsRegistry.address,
-                            [_topic0("PlanRegistered"), None, _word(creator)], start, end)
-    return [int.from_bytes(bytes(log["topics"][1]), "big") for log in _ordered(logs)]
+    query = LogQuery(ctx.contracts.AssetsRegistry.address, (_topic0("PlanRegistered"), None, _word(creator)))
+    [logs] = _scan(ctx, [query], from_block, to_block, progress)
+    return [int.from_bytes(log["topics"][1], "big") for log in logs]
 
 
-def agents_listing_plan(ctx: ServiceContext, plan_id: Any, from_block: Any = 0, to_block: Any = None) -> list[int]:
+def agents_listing_plan(ctx: ServiceContext, plan_id: Any, from_block: Any = None, to_block: Any = None, *,
+                        progress: Progress | None = None) -> list[int]:
     """Agent ids whose plan list contains ``plan_id`` now.
 
     Replays ``AgentRegistered`` / ``AgentPlansReplaced`` (candidates: these events do not carry the plans),
-    ``PlanAddedToAgent`` (added) and ``PlanRemovedFromAgent`` (dropped) in block/log order, then confirms each
-    remaining candidate with ``AssetsRegistry.getAgent`` (one multicall per chunk of candidates). Order: first
-    appearance in the logs.
+    ``PlanAddedToAgent`` (added) and ``PlanRemovedFromAgent`` (dropped) of [from_block (None: the book's
+    deployment block), to_block] in block/log order, then confirms each remaining candidate with
+    ``AssetsRegistry.getAgent`` (one multicall per chunk of candidates). Order: first appearance in the logs.
 
     Raises:
         ValidationError: bad id or block numbers.
+        LogScanError: the node refused the smallest range.
     """
     pid = parse_id(plan_id)
-    start, end = _block_range(ctx, from_block, to_block)
     registry_ = ctx.contracts.AssetsRegistry
-    w3 = ctx.w3
-    anywhere = get_logs_chunked(w3, registry_.address,
-                                [[_topic0("AgentRegistered"), _topic0("AgentPlansReplaced")]], start, end)
-    this_plan = get_logs_chunked(w3, registry_.address,
-                                 [[_topic0("PlanAddedToAgent"), _topic0("PlanRemovedFromAgent")], None, _word(pid)],
-                                 start, end)
+    anywhere = LogQuery(registry_.address, ((_topic0("AgentRegistered"), _topic0("AgentPlansReplaced")),))
+    this_plan = LogQuery(registry_.address, ((_topic0("PlanAddedToAgent"), _topic0("PlanRemovedFromAgent")),
+                                             None, _word(pid)))
+    found = _scan(ctx, [anywhere, this_plan], from_block, to_block, progress)
     candidates: dict[int, None] = {}
-    for log in _ordered(anywhere + this_plan):
+    for log in sorted(found[0] + found[1], key=lambda log: (log["blockNumber"], log["logIndex"])):
         event = decode_log(log, contract="AssetsRegistry")
         if event is None:
             continue
