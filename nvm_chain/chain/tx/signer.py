@@ -13,9 +13,9 @@ through eth-account.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
-import rlp  # type: ignore[import-untyped]
+import rlp
 from coincurve import PrivateKey as _CurveKey
 from eth_account import Account
 from eth_keys import keys
@@ -52,7 +52,7 @@ class LocalSigner:
 
     __str__ = __repr__
 
-    def __reduce__(self):  # never pickle (or copy) key material
+    def __reduce__(self) -> NoReturn:  # never pickle (or copy) key material
         raise TypeError("LocalSigner cannot be pickled")
 
     def sign_transaction(self, tx: dict[str, Any]) -> tuple[bytes, str]:
@@ -76,7 +76,7 @@ class LocalSigner:
 
     def _sign_type2(self, fields: list[Any]) -> bytes:
         """The signed envelope ``0x02 || rlp([...fields, yParity, r, s])`` of an unsigned type-2 field list."""
-        digest = keccak(b"\x02" + rlp.encode(fields))
+        digest = keccak(b"\x02" + bytes(rlp.encode(fields)))
         try:
             signature, failure = self._curve.sign_recoverable(digest, hasher=None), None
         except Exception as exc:  # noqa: BLE001 - re-raised below without its context
@@ -84,7 +84,7 @@ class LocalSigner:
         if failure is not None:
             raise SigningError(f"could not sign transaction: {failure}")
         r, s, parity = signature[:32], signature[32:64], signature[64]
-        return b"\x02" + rlp.encode(fields + [parity, r.lstrip(b"\x00"), s.lstrip(b"\x00")])
+        return b"\x02" + bytes(rlp.encode(fields + [parity, r.lstrip(b"\x00"), s.lstrip(b"\x00")]))
 
     def sign_typed_data(self, domain: dict[str, Any], types: dict[str, Any],
                         message: dict[str, Any]) -> tuple[int, bytes, bytes]:
