@@ -258,7 +258,8 @@ def _halt_message(reason: str) -> str:
     for needle, text in (("outofgas", "out of gas"), ("opcodenotfound", "invalid opcode"),
                          ("invalidfeopcode", "invalid opcode: INVALID"), ("invalidjump", "invalid jump destination"),
                          ("stackunderflow", "stack underflow"), ("stackoverflow", "stack limit reached"),
-                         ("calltoodeep", "max call depth exceeded"), ("outoffunds", "insufficient balance for transfer"),
+                         ("calltoodeep", "max call depth exceeded"),
+                         ("outoffunds", "insufficient balance for transfer"),
                          ("createcollision", "contract address collision"),
                          ("createcontractsizelimit", "max code size exceeded"),
                          ("statechangeduringstaticcall", "write protection")):
@@ -635,19 +636,28 @@ class RevmNode:
             raise RpcError(SERVER_ERROR, f"insufficient funds for gas * price + value: address {tx.sender} "
                                          f"have {balance} want {cost}")
 
-    def _mine_tx(self, tx: SignedTx) -> None:
-        """Mine ``tx`` alone in a new block.
+    def _mine_tx(self, tx: SignedTx, *, only_if_succeeds: bool = False) -> None:
+        """Mine ``tx`` alone in a new block. With ``only_if_succeeds`` a failing transaction is not kept: the
+        block is discarded (state, nonce, balances and the next block's timestamp as before) and the failure is
+        raised as ``eth_call`` answers it.
 
         Raises:
-            RpcError: revm refused to run it (the block is discarded; nothing changed).
+            RpcError: revm refused to run it (the block is discarded; nothing changed); with
+                ``only_if_succeeds``, a revert (code 3 with its data) or a halt (-32000).
         """
+        next_timestamp = self._next_timestamp
         block = self._open_block()
         outcome = self._execute(tx, block)
         result = outcome.result
-        if result is None:
+        if result is None or (only_if_succeeds and not result.is_success):
             assert block.mark is not None
             self._restore(block.mark)
-            raise RpcError(SERVER_ERROR, _validation_message(outcome.failure or "transaction not executable"))
+            self._next_timestamp = next_timestamp
+            if result is None:
+                raise RpcError(SERVER_ERROR, _validation_message(outcome.failure or "transaction not executable"))
+            if result.is_halt:
+                raise RpcError(SERVER_ERROR, _halt_message(result.reason))
+            raise _reverted(outcome.output)
         status = 1 if result.is_success else 0
         logs = [
             _Log(log.address, tuple(bytes(t) for t in log.data[0]), bytes(log.data[1]), i, tx.hash, block.number)
@@ -729,7 +739,8 @@ class RevmNode:
             "blockNumber": _hex(mined.block_number), "from": tx.sender, "to": tx.to,
             "cumulativeGasUsed": _hex(mined.gas_used), "gasUsed": _hex(mined.gas_used),
             "effectiveGasPrice": _hex(mined.price), "contractAddress": mined.contract_address,
-            "logs": [self._fmt_log(e) for e in mined.logs], "logsBloom": _bloom_hex(self._bloom(self._blocks[mined.block_number])),
+            "logs": [self._fmt_log(e) for e in mined.logs],
+            "logsBloom": _bloom_hex(self._bloom(self._blocks[mined.block_number])),
             "status": _hex(mined.status), "type": _hex(tx.type),
         }
 
@@ -739,7 +750,8 @@ class RevmNode:
             "number": _hex(block.number), "hash": _bytes_hex(block.hash),
             "parentHash": _bytes_hex(block.parent_hash), "nonce": "0x0000000000000000",
             "sha3Uncles": _bytes_hex(EMPTY_LIST_HASH), "logsBloom": _bloom_hex(self._bloom(block)),
-            "transactionsRoot": _bytes_hex(EMPTY_TRIE_ROOT if not block.tx_hashes else keccak(b"".join(block.tx_hashes))),
+            "transactionsRoot": _bytes_hex(EMPTY_TRIE_ROOT if not block.tx_hashes
+                                           else keccak(b"".join(block.tx_hashes))),
             "stateRoot": "0x" + "00" * 32, "receiptsRoot": _bytes_hex(EMPTY_TRIE_ROOT),
             "miner": self.coinbase, "difficulty": "0x0", "totalDifficulty": "0x0", "extraData": "0x",
             "size": _hex(600 + sum(len(self._txs[h].tx.raw) for h in block.tx_hashes)),
@@ -855,13 +867,22 @@ class RevmNode:
 
     def rpc_eth_sendRawTransaction(self, params: Any) -> str:
         """Check, mine (one transaction per block) and return the hash."""
+        return self._send_raw(params, only_if_succeeds=False)
+
+    def rpc_nvm_sendRawTransactionIfSucceeds(self, params: Any) -> str:
+        """``eth_sendRawTransaction`` that keeps the transaction only when it succeeds: a failing one leaves no
+        trace (no block, nonce and balances unchanged) and is answered as ``eth_call`` answers it (a revert:
+        code 3 with the revert bytes in ``data``). One execution instead of a simulation plus the real one."""
+        return self._send_raw(params, only_if_succeeds=True)
+
+    def _send_raw(self, params: Any, *, only_if_succeeds: bool) -> str:
         (raw,) = _params(params, 1, 1)
         try:
             tx = decode_signed(_data(raw, "transaction"))
         except TxDecodeError as exc:
             raise RpcError(SERVER_ERROR, str(exc)) from None
         self._check(tx)
-        self._mine_tx(tx)
+        self._mine_tx(tx, only_if_succeeds=only_if_succeeds)
         return _bytes_hex(tx.hash)
 
     def rpc_eth_sendTransaction(self, params: Any) -> str:
