@@ -76,6 +76,7 @@ from nvm_chain.services.plans.reads import (
     agents_listing_plan,
     credits_balance,
     fee_state,
+    plan_terms,
     plans_registered_by,
     read_plan,
     rest_plan_document,
@@ -146,13 +147,14 @@ class PlansAPI:
         Raises:
             ContractRevertError: a read reverted (e.g. a wrong address book).
         """
-        return fee_state(self._ctx)[0]
+        return fee_state(self._ctx, fresh=True)[0]
 
     def prepare_plan(self, price_config: Any, credits_config: Any) -> tuple[PriceConfig, CreditsConfig]:
         """The configs exactly as they will be registered: ``credits.nft_address`` filled from the address
         book when None (NFT1155ExpirableCreditsV2 for ``duration_secs > 0``, else NFT1155Credits), and the fee
-        rule checked against the chain's current :meth:`fee_schedule` (plans with a custom fee controller are
-        left to the chain). Sends nothing.
+        rule checked against the chain's :meth:`fee_schedule` (plans with a custom fee controller are left to the
+        chain); a schedule this client read less than 5 s ago (e.g. by the price helper that built the price) is
+        reused. Sends nothing.
 
         Raises:
             ValidationError: malformed configs, or a time plan on the non-expirable NFT1155Credits (every
@@ -177,7 +179,7 @@ class PlansAPI:
     # ------------------------------------------------------------------------------------------ price helpers
 
     def _inclusive(self, price: PriceConfig) -> PriceConfig:
-        return with_fees(price, self.fee_schedule())
+        return with_fees(price, self.fee_schedule())  # read now; the registration that follows reuses it
 
     def get_erc20_price_config(self, amount: int, token_address: str, receiver: str) -> PriceConfig:
         """An ERC-20 price of gross ``amount`` (what the buyer pays), fee split included.
@@ -380,7 +382,7 @@ class PlansAPI:
             ConfigurationError: no address given on a read-only ctx.
         """
         holder = self._ctx.address if account_address is None else to_address(account_address, "account_address")
-        plan = read_plan(self._ctx, plan_id, hooks=False)
+        plan = plan_terms(self._ctx, plan_id)
         balance = credits_balance(self._ctx, plan, holder)
         document = rest_plan_document(self._ctx, plan.plan_id)
         name = (document.name if document is not None else None) or ""
