@@ -67,7 +67,9 @@ def plan_balances(ctx: ServiceContext, plan_id: Any, holders: Iterable[Any]) -> 
         return []
     balances = balances_of_batch(ctx.w3, nft, owners, plan.plan_id)
     name = _plan_name(ctx, plan.plan_id)
-    return [PlanBalance.from_plan(plan, h, b, plan_name=name) for h, b in zip(owners, balances)]
+    first = PlanBalance.from_plan(plan, owners[0], balances[0], plan_name=name)  # validated once; the rest
+    return [first] + [first.model_copy(update={"holder_address": h, "balance": b, "is_subscriber": b > 0})
+                      for h, b in zip(owners[1:], balances[1:])]  # differ only in checked holder and balance
 
 
 def balances(ctx: ServiceContext, pairs: Iterable[tuple[Any, Any]]) -> list[PlanBalance]:
