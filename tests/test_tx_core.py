@@ -162,3 +162,37 @@ def test_revert_data_nested_in_a_dict_is_decoded():
                               "needed": 1_000_000}
     raw = ContractLogicError("execution reverted: reverted", data={"message": "x", "data": PLAN_NOT_FOUND_42})
     assert revert_data(raw) == bytes.fromhex(PLAN_NOT_FOUND_42[2:])
+
+
+def test_plain_words_decode_exactly_as_eth_abi_and_malformed_words_still_fail_like_it():
+    import random
+
+    from nvm_chain.chain.abi import checksum, decode_values
+
+    rng = random.Random(7)
+    kinds = ["address", "bool", "bytes32", "uint256", "uint8", "uint64"]
+    for _ in range(2000):
+        types = [rng.choice(kinds) for _ in range(rng.randrange(1, 5))]
+        data = rng.choice([rng.randbytes(32 * len(types)), bytes(31 * len(types)) + rng.randbytes(len(types)),
+                           rng.randbytes(32 * len(types) + 1)])
+        try:
+            expected = tuple(checksum(v) if t == "address" else v for t, v in zip(types, eth_abi.decode(types, data)))
+        except Exception as exc:  # noqa: BLE001 - the same class must come out of decode_values
+            with pytest.raises(type(exc)):
+                decode_values(types, data)
+        else:
+            assert decode_values(types, data) == expected
+
+
+def test_a_transfer_single_log_decodes_to_its_literal_arguments():
+    topic = bytes.fromhex("c3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62")  # TransferSingle
+    operator, sender, receiver = ("0x" + "00" * 12 + "ab" * 20, bytes(32), "0x" + "00" * 12 + "cd" * 20)
+    log = {"address": "0x" + "11" * 20, "topics": [topic, bytes.fromhex(operator[2:]), sender,
+                                                   bytes.fromhex(receiver[2:])],
+           "data": (5).to_bytes(32, "big") + (100).to_bytes(32, "big")}
+    event = decode_log(log, contract="NFT1155Credits")
+    assert event is not None and event.name == "TransferSingle"
+    assert event.args == {"operator": "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB",
+                          "from": "0x0000000000000000000000000000000000000000",
+                          "to": "0xCdCDCdCdcdcdcdCdcDcDCdcDcDCdCdcdCdcDCDcD", "id": 5, "value": 100}
+    assert event.signature == "TransferSingle(address,address,address,uint256,uint256)"

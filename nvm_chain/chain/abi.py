@@ -11,7 +11,7 @@ import json
 import re
 from collections import namedtuple
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,16 @@ ERROR_STRING_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 
 
+@lru_cache(maxsize=65_536)
+def checksum(address: str) -> str:
+    """``to_checksum_address``, memoised: a client meets the same few addresses over and over."""
+    return to_checksum_address(address)
+
+
 def _checksummed(kind: str, value: Any) -> Any:
     """Checksum every address inside a decoded value of ABI type ``kind``."""
     if kind == "address":
-        return to_checksum_address(value)
+        return checksum(value)
     if kind.endswith("]"):
         inner = kind[: kind.rindex("[")]
         return tuple(_checksummed(inner, v) for v in value)
@@ -54,9 +60,42 @@ def _split_tuple(kind: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def decode_values(types: list[str], data: bytes) -> tuple:
-    """``eth_abi.decode`` with every address checksummed."""
+def decode_values(types: list[str], data: bytes) -> tuple[Any, ...]:
+    """``eth_abi.decode`` with every address checksummed (plain words of static types are sliced directly)."""
+    fast = _static_words(types, data)
+    if fast is not None:
+        return fast
     return tuple(_checksummed(t, v) for t, v in zip(types, eth_abi.decode(types, data)))
+
+
+_WORD_KINDS = frozenset({"address", "bool", "bytes32"} | {f"uint{8 * i}" for i in range(1, 33)})
+
+
+def _static_words(types: list[str], data: bytes) -> tuple[Any, ...] | None:
+    """The values of ``types`` when each is one plain word (address, bool, bytes32, uintN) and ``data`` holds
+    exactly those words, well padded; None otherwise (eth_abi then decodes, and rejects what is malformed)."""
+    if len(data) != 32 * len(types) or not all(t in _WORD_KINDS for t in types):
+        return None
+    values: list[Any] = []
+    for i, kind in enumerate(types):
+        word = data[32 * i:32 * i + 32]
+        if kind == "bytes32":
+            values.append(word)
+            continue
+        number = int.from_bytes(word, "big")
+        if kind == "address":
+            if number >> 160:
+                return None
+            values.append(checksum("0x" + word[12:].hex()))
+        elif kind == "bool":
+            if number > 1:
+                return None
+            values.append(number == 1)
+        else:
+            if number >> int(kind[4:]):
+                return None
+            values.append(number)
+    return tuple(values)
 
 
 def canonical_type(param: dict[str, Any]) -> str:
@@ -247,6 +286,47 @@ class DecodedEvent:
     signature: str
 
 
+@dataclass(frozen=True)
+class _EventDecoder:
+    """What decoding one event ABI entry needs, computed once: the indexed parameters (name, type, whether
+    the topic holds a hash), the non-indexed names and types, and the canonical signature."""
+
+    name: str
+    signature: str
+    indexed: tuple[tuple[str, str, bool], ...]
+    plain_names: tuple[str, ...]
+    plain_types: tuple[str, ...]
+    order: tuple[str, ...]
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> _EventDecoder:
+        indexed, names, types = [], [], []
+        for param in entry["inputs"]:
+            kind = canonical_type(param)
+            if param.get("indexed"):
+                hashed = kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
+                indexed.append((param["name"], kind, hashed))
+            else:
+                names.append(param["name"])
+                types.append(kind)
+        return cls(entry["name"], signature(entry), tuple(indexed), tuple(names), tuple(types),
+                   tuple(i["name"] for i in entry["inputs"]))
+
+    def decode(self, topics: list[bytes], data: bytes, address: str) -> DecodedEvent:
+        values = dict(zip(self.plain_names, decode_values(list(self.plain_types), data))) if self.plain_types else {}
+        for (name, kind, hashed), topic in zip(self.indexed, topics[1:]):
+            values[name] = topic if hashed else decode_values([kind], topic)[0]
+        return DecodedEvent(self.name, {n: values[n] for n in self.order}, address, self.signature)
+
+
+@cache
+def _event_decoders(abis: AbiRegistry, contract: str | None, topic: bytes) -> tuple[_EventDecoder, ...]:
+    """The decoders to try for ``topic`` (the emitting contract's own events first), memoised per registry."""
+    own = [e for e in abis.artifacts[contract].abi if e["type"] == "event" and topic0(e) == topic] \
+        if contract in abis.artifacts else []
+    return tuple(_EventDecoder.of(e) for e in own + abis.events.get(topic, []))
+
+
 def decode_log(log: Any, abis: AbiRegistry | None = None, contract: str | None = None) -> DecodedEvent | None:
     """Decode a receipt log (web3 AttributeDict or dict); None when its topic0 is unknown.
 
@@ -254,23 +334,10 @@ def decode_log(log: Any, abis: AbiRegistry | None = None, contract: str | None =
     are tried first. Events sharing a topic0 (ERC-20 vs ERC-721 ``Transfer``) are told apart by their
     number of topics.
     """
-    abis = abis or registry()
     topics = [bytes(t) for t in log["topics"]]
     if not topics:
         return None
-    own = [e for e in abis.artifacts[contract].abi if e["type"] == "event" and topic0(e) == topics[0]] \
-        if contract in abis.artifacts else []
-    for entry in own + abis.events.get(topics[0], []):
-        indexed = [i for i in entry["inputs"] if i.get("indexed")]
-        if len(indexed) != len(topics) - 1:
-            continue
-        plain = [i for i in entry["inputs"] if not i.get("indexed")]
-        data = bytes(log["data"])
-        values = dict(zip((i["name"] for i in plain), decode_values([canonical_type(i) for i in plain], data)))
-        for param, topic in zip(indexed, topics[1:]):
-            kind = canonical_type(param)
-            dynamic = kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
-            values[param["name"]] = topic if dynamic else decode_values([kind], topic)[0]
-        args = {i["name"]: values[i["name"]] for i in entry["inputs"]}
-        return DecodedEvent(entry["name"], args, log["address"], signature(entry))
+    for decoder in _event_decoders(abis or registry(), contract, topics[0]):
+        if len(decoder.indexed) == len(topics) - 1:
+            return decoder.decode(topics, bytes(log["data"]), log["address"])
     return None

@@ -183,7 +183,31 @@ def balances_of_batch(w3: Web3, nft_address: str, holders: Sequence[str], ids: S
         block = w3.eth.block_number  # every chunk reads the same state
     balances: list[int] = []
     for start in range(0, len(owners), chunk):
-        data = nft.calldata("balanceOfBatch", owners[start:start + chunk], token_ids[start:start + chunk])
+        part, part_ids = owners[start:start + chunk], token_ids[start:start + chunk]
+        data = _balance_of_batch_calldata(part, part_ids) or nft.calldata("balanceOfBatch", part, part_ids)
         raw = _eth_call(w3, nft.address, data, block, "NFT1155.balanceOfBatch")
-        balances += nft.decode("balanceOfBatch", raw)
+        words = _uint_array(raw, len(part))
+        balances += words if words is not None else nft.decode("balanceOfBatch", raw)
     return balances
+
+
+_BALANCE_OF_BATCH = keccak(text="balanceOfBatch(address[],uint256[])")[:4]
+
+
+def _balance_of_batch_calldata(owners: Sequence[str], ids: Sequence[Any]) -> bytes | None:
+    """``balanceOfBatch(owners, ids)`` calldata laid out word by word (what eth_abi gives, without its per-item
+    overhead); None when an id is not a plain uint256 (eth_abi then encodes, or refuses it)."""
+    if not all(type(i) is int and 0 <= i < 2**256 for i in ids):
+        return None
+    n = len(owners)
+    return b"".join([_BALANCE_OF_BATCH, (64).to_bytes(32, "big"), (96 + 32 * n).to_bytes(32, "big"),
+                     n.to_bytes(32, "big"), *(bytes(12) + bytes.fromhex(o[2:]) for o in owners),
+                     n.to_bytes(32, "big"), *(i.to_bytes(32, "big") for i in ids)])
+
+
+def _uint_array(raw: bytes, n: int) -> list[int] | None:
+    """The ``uint256[]`` of ``n`` items a call returned, read word by word; None for any other layout (eth_abi
+    then decodes it, or raises)."""
+    if len(raw) != 64 + 32 * n or int.from_bytes(raw[:32], "big") != 32 or int.from_bytes(raw[32:64], "big") != n:
+        return None
+    return [int.from_bytes(raw[i:i + 32], "big") for i in range(64, len(raw), 32)]

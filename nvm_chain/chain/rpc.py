@@ -33,8 +33,13 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from nvm_chain.errors import ConfigurationError, NodeUnavailableError
 
+#: ``nvm_sendRawTransactionIfSucceeds(raw)``, answered by the embedded chains' providers (which set
+#: ``supports_send_if_succeeds``): the signed transaction is kept (mined) only if it succeeds; a failing one leaves
+#: no trace and is answered as ``eth_call`` answers it (a revert: code 3 with the revert bytes in ``data``). One
+#: execution per write instead of a simulation followed by the same execution.
+SEND_IF_SUCCEEDS = "nvm_sendRawTransactionIfSucceeds"
 #: methods never retried by the provider (the sender resends signed bytes itself)
-SEND_METHODS = frozenset({"eth_sendRawTransaction"})
+SEND_METHODS = frozenset({"eth_sendRawTransaction", SEND_IF_SUCCEEDS})
 #: how providers word "slow down" and "that range or result is too large" (-32005 means either, by provider)
 RANGE_WORDS = re.compile(
     r"query returned more than|more than \d[\d,]* (results|logs)|block range|range (is )?too (large|wide|big)"

@@ -7,11 +7,15 @@ services never see the facade.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nvm_chain.errors import ConfigurationError
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -39,6 +43,28 @@ class ServiceContext:
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     state_dir: str | Path | None = None
     scan_index: bool = True
+
+    def remember(self, key: Hashable, load: Callable[[], T], ttl: float | None = None) -> T:
+        """``load()``'s value, kept in :attr:`cache` under ``key`` for the client's life (``ttl`` None) or for
+        ``ttl`` seconds. Exceptions are not cached: a failed ``load`` is tried again next time."""
+        hit = self.cache.get(key)
+        now = time.monotonic()
+        if hit is not None and (hit[0] is None or now < hit[0]):
+            return hit[1]  # type: ignore[no-any-return]
+        value = load()
+        self.cache[key] = (None if ttl is None else now + ttl, value)
+        return value
+
+    def recall(self, key: Hashable) -> Any:
+        """The live value kept under ``key``, None when there is none (never loads anything)."""
+        hit = self.cache.get(key)
+        if hit is None or (hit[0] is not None and time.monotonic() >= hit[0]):
+            return None
+        return hit[1]
+
+    def forget(self, key: Hashable) -> None:
+        """Drop ``key`` from :attr:`cache` (the next :meth:`remember` loads it again)."""
+        self.cache.pop(key, None)
 
     @property
     def sender(self) -> Sender:

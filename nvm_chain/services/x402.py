@@ -33,7 +33,7 @@ from nvm_chain.rest.access_tokens import X402AccessToken
 from nvm_chain.rest.x402 import X402Token, decode_access_token
 from nvm_chain.services.context import ServiceContext
 from nvm_chain.services.plans import PlansAPI
-from nvm_chain.services.plans.reads import read_plan
+from nvm_chain.services.plans.reads import plan_terms
 
 
 class HasContext(Protocol):
@@ -113,7 +113,7 @@ def check_x402_token(client: ServiceContext | HasContext, token: str | X402Token
         "token_version": decoded.token_version, "min_credits": minimum,
     }
     try:
-        plan = read_plan(ctx, decoded.plan_id, hooks=False)
+        plan = plan_terms(ctx, decoded.plan_id)
     except PlanNotFoundError:
         return X402TokenCheck(**fields, plan_exists=False, holds_credits=False)
     balance = PlansAPI(ctx).get_plan_balance(decoded.plan_id, decoded.subscriber)

@@ -2,6 +2,10 @@
 
 Both expose the same controls: ``snapshot``/``revert``, ``travel`` (advance block time) and ``now``.
 eth-tester is not thread-safe, so the embedded chain serialises every request with a lock.
+
+The embedded providers (py-evm here, revm in :mod:`nvm_chain.sim.revm_chain`) answer one method of their own,
+``nvm_sendRawTransactionIfSucceeds`` (see :data:`SEND_IF_SUCCEEDS`): a write executed once instead of a
+simulation followed by the same execution.
 """
 
 from __future__ import annotations
@@ -11,19 +15,119 @@ from typing import Any
 
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import Web3
+from web3.middleware.base import Web3Middleware
 from web3.providers.eth_tester import EthereumTesterProvider
+from web3.providers.eth_tester.middleware import ethereum_tester_middleware
+
+from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS
+
+
+#: web3 middleware that only costs time on an in-process chain: "validation" re-reads eth_chainId around every
+#: call (the client checks the chain id itself, once), there are no ENS names offline, and the gas price and
+#: estimate helpers serve eth_sendTransaction, which the client never uses (it signs locally).
+IDLE_MIDDLEWARE = ("validation", "ens_name_to_address", "gas_price_strategy", "gas_estimate")
+
+_CALL_METHODS = frozenset({"eth_call", "eth_estimateGas", "eth_createAccessList"})
+_REVERTED = 3
+
+
+def without_idle_middleware(w3: Web3) -> Web3:
+    """``w3`` with :data:`IDLE_MIDDLEWARE` removed (those present)."""
+    for name in IDLE_MIDDLEWARE:
+        if name in w3.middleware_onion:
+            w3.middleware_onion.remove(name)
+    return w3
+
+
+class _LocalDefaultFrom(Web3Middleware):
+    """Fills a missing ``from`` of a call with eth-tester's first (funded) account, known locally.
+
+    eth-tester's own default-fields middleware asks ``eth_accounts`` twice per call for it; py-evm charges the
+    gas of a call up front, so the zero address (which holds no ETH) would be refused.
+    """
+
+    def request_processor(self, method: Any, params: Any) -> Any:
+        if method in _CALL_METHODS and params and isinstance(params[0], dict) and not params[0].get("from"):
+            provider: Any = self._w3.provider
+            params = [{**params[0], "from": provider.default_from}, *params[1:]]
+        return method, params
 
 
 class _LockedTesterProvider(EthereumTesterProvider):
-    """EthereumTesterProvider that lets one request at a time into py-evm."""
+    """EthereumTesterProvider that lets one request at a time into py-evm, fills ``from`` without a request,
+    and answers :data:`SEND_IF_SUCCEEDS`."""
+
+    _middleware: Any = (_LocalDefaultFrom, ethereum_tester_middleware)
+    supports_send_if_succeeds = True
 
     def __init__(self, tester: EthereumTester):
         super().__init__(tester)
         self._lock = threading.RLock()
+        self.default_from: str = tester.get_accounts()[0]
 
     def make_request(self, method: Any, params: Any) -> Any:
         with self._lock:
+            if method == SEND_IF_SUCCEEDS:
+                return self._send_if_succeeds(params)
             return super().make_request(method, params)
+
+    def _send_if_succeeds(self, params: Any) -> Any:
+        """:data:`SEND_IF_SUCCEEDS` on py-evm: apply on the pending block, keep and mine it, or restore the
+        pending header (the block under construction: state root, transactions) as it was."""
+        request_id = repr(self._current_request_id)
+        self._current_request_id += 1
+        if not isinstance(params, (list, tuple)) or len(params) != 1:
+            return _error(request_id, -32602, "invalid argument: expected one signed transaction")
+        raw = params[0]
+        try:
+            raw = bytes.fromhex(raw[2:]) if isinstance(raw, str) and raw[:2] == "0x" else bytes(raw)
+        except (TypeError, ValueError):
+            return _error(request_id, -32602, "invalid argument: the transaction must be 0x-hex bytes")
+        if raw[:1] == b"\x03":
+            return _error(request_id, -32602, "blob transactions are not supported by this method")
+        tester: Any = self.ethereum_tester
+        chain = tester.backend.chain
+        pending = chain.header
+        vm = chain.get_vm()
+        tx = vm.get_transaction_builder().decode(raw)
+        _block, _receipt, computation = chain.apply_transaction(tx)  # refusals raise as eth_sendRawTransaction's
+        if computation.is_error:
+            chain.header = pending  # nothing of it stays: the state root and transaction list are the old ones
+            return self._failure(request_id, computation.error)
+        tx_hash = tester.normalizer.normalize_outbound_transaction_hash(tx.hash)
+        tester._handle_filtering_for_transaction(tx_hash)
+        tester.mine_block()
+        return {"jsonrpc": "2.0", "id": request_id, "result": tx_hash}
+
+    @staticmethod
+    def _failure(request_id: str, error: Exception) -> Any:
+        """A revert as a code-3 error with its data; any other failure raised the way eth_call raises it."""
+        from eth.exceptions import Revert
+        from eth_tester.exceptions import TransactionFailed
+
+        if isinstance(error, Revert):
+            data = bytes(error.args[0]) if error.args and isinstance(error.args[0], bytes) else b""
+            return _error(request_id, _REVERTED, _revert_message(data), "0x" + data.hex())
+        raise TransactionFailed(f"execution reverted: {error}")
+
+
+def _revert_message(data: bytes) -> str:
+    """geth's wording: ``execution reverted``, plus the reason of an ``Error(string)``."""
+    import eth_abi
+
+    if data[:4] == bytes.fromhex("08c379a0"):
+        try:
+            return "execution reverted: " + str(eth_abi.decode(["string"], data[4:])[0])
+        except Exception:  # noqa: BLE001 - a malformed reason keeps the bare message
+            pass
+    return "execution reverted"
+
+
+def _error(request_id: str, code: int, message: str, data: str | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
 class EmbeddedChain:
@@ -33,7 +137,7 @@ class EmbeddedChain:
 
     def __init__(self) -> None:
         self.tester = EthereumTester(PyEVMBackend())
-        self.w3 = Web3(_LockedTesterProvider(self.tester))
+        self.w3 = without_idle_middleware(Web3(_LockedTesterProvider(self.tester)))
 
     def snapshot(self) -> int:
         """Record the chain state; returns an id for :meth:`revert`."""

@@ -20,18 +20,15 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.sim.accounts import GENESIS_KEY
+from nvm_chain.sim.chain import without_idle_middleware
 from nvm_chain.sim.revm_node import DEFAULT_CHAIN_ID, RevmNode
 
 GENESIS_BALANCE = 1_000_000 * 10**18
 
-# web3 middleware that only costs time here: "validation" re-reads eth_chainId around every call (the client
-# checks the chain id itself, once, as http_web3 in client.py does), there are no ENS names offline, and the
-# gas price/estimate helpers serve eth_sendTransaction, which a node without keys does not offer.
-_IDLE_MIDDLEWARE = ("validation", "ens_name_to_address", "gas_price_strategy", "gas_estimate")
-
-
 class RevmProvider(BaseProvider):
     """A web3 provider answering from an in-process :class:`RevmNode` (thread-safe: the node locks)."""
+
+    supports_send_if_succeeds = True  # nvm_sendRawTransactionIfSucceeds (nvm_chain.chain.rpc.SEND_IF_SUCCEEDS)
 
     def __init__(self, node: RevmNode):
         super().__init__()
@@ -59,9 +56,7 @@ class RevmChain:
         """
         genesis = LocalSigner(GENESIS_KEY).address
         self.node = RevmNode(chain_id=chain_id, alloc={genesis: GENESIS_BALANCE, **(alloc or {})})
-        self.w3 = Web3(RevmProvider(self.node))
-        for name in _IDLE_MIDDLEWARE:
-            self.w3.middleware_onion.remove(name)
+        self.w3 = without_idle_middleware(Web3(RevmProvider(self.node)))
 
     def __repr__(self) -> str:
         return f"RevmChain(chain_id={self.node.chain_id}, block={self.node.latest})"

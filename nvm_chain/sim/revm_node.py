@@ -583,19 +583,28 @@ class RevmNode(MethodTable):
         if balance < cost:
             raise _refused(refusals.INSUFFICIENT_FUNDS, f"address {tx.sender} have {balance} want {cost}")
 
-    def _mine_tx(self, tx: SignedTx) -> None:
-        """Mine ``tx`` alone in a new block.
+    def _mine_tx(self, tx: SignedTx, *, only_if_succeeds: bool = False) -> None:
+        """Mine ``tx`` alone in a new block. With ``only_if_succeeds`` a failing transaction is not kept: the
+        block is discarded (state, nonce, balances and the next block's timestamp as before) and the failure is
+        raised as ``eth_call`` answers it.
 
         Raises:
-            RpcError: revm refused to run it (the block is discarded; nothing changed).
+            RpcError: revm refused to run it (the block is discarded; nothing changed); with
+                ``only_if_succeeds``, a revert (code 3 with its data) or a halt (-32000).
         """
+        next_timestamp = self._next_timestamp
         block = self._open_block()
         outcome = self._execute(tx, block)
         result = outcome.result
-        if result is None:
+        if result is None or (only_if_succeeds and not result.is_success):
             assert block.mark is not None
             self._restore(block.mark)
-            raise RpcError(SERVER_ERROR, _validation_message(outcome.failure or "transaction not executable"))
+            self._next_timestamp = next_timestamp
+            if result is None:
+                raise RpcError(SERVER_ERROR, _validation_message(outcome.failure or "transaction not executable"))
+            if result.is_halt:
+                raise RpcError(SERVER_ERROR, _halt_message(result.reason))
+            raise reverted(outcome.output)
         status = 1 if result.is_success else 0
         logs = [
             _Log(log.address, tuple(bytes(t) for t in log.data[0]), bytes(log.data[1]), i, tx.hash, block.number)
@@ -805,13 +814,22 @@ class RevmNode(MethodTable):
 
     def rpc_eth_sendRawTransaction(self, params: Any) -> str:
         """Check, mine (one transaction per block) and return the hash."""
+        return self._send_raw(params, only_if_succeeds=False)
+
+    def rpc_nvm_sendRawTransactionIfSucceeds(self, params: Any) -> str:
+        """``eth_sendRawTransaction`` that keeps the transaction only when it succeeds: a failing one leaves no
+        trace (no block, nonce and balances unchanged) and is answered as ``eth_call`` answers it (a revert:
+        code 3 with the revert bytes in ``data``). One execution instead of a simulation plus the real one."""
+        return self._send_raw(params, only_if_succeeds=True)
+
+    def _send_raw(self, params: Any, *, only_if_succeeds: bool) -> str:
         (raw,) = _params(params, 1, 1)
         try:
             tx = decode_signed(_data(raw, "transaction"))
         except TxDecodeError as exc:
             raise RpcError(SERVER_ERROR, str(exc)) from None
         self._check(tx)
-        self._mine_tx(tx)
+        self._mine_tx(tx, only_if_succeeds=only_if_succeeds)
         return _bytes_hex(tx.hash)
 
     def rpc_eth_sendTransaction(self, params: Any) -> str:

@@ -27,6 +27,13 @@ def revert_data(exc: BaseException) -> bytes | None:
             pass
     if isinstance(data, dict) and isinstance(data.get("data"), str):
         return bytes.fromhex(data["data"].removeprefix("0x"))
+    response: Any = getattr(exc, "rpc_response", None)  # web3's Web3RPCError of a method without formatters
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(error, dict) and error.get("code") == 3 and isinstance(error.get("data"), str):
+        try:
+            return bytes.fromhex(error["data"].removeprefix("0x"))
+        except ValueError:
+            return None
     message = str(exc.args[0]) if exc.args else ""
     if "revert" not in message and type(exc).__name__ != "TransactionFailed":
         return None

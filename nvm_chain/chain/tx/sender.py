@@ -31,10 +31,11 @@ from typing import Any
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import TransactionNotFound, Web3RPCError
+from web3.types import RPCEndpoint
 
 from nvm_chain.chain.abi import decode_log, registry
-from nvm_chain.chain.rpc import FailoverProvider
+from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS, FailoverProvider
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
 from nvm_chain.chain.tx.journal import Journal, JournalEntry, Status, intent_key
 from nvm_chain.chain.tx.refusals import classify_refusal
@@ -221,11 +222,14 @@ class Sender:
         chain_id = self.chain_id()
         if self.refuse_duplicates and not new:
             self._refuse_duplicate(request)
-        if simulate or self.dry_run:
+        # an embedded chain executes a write once, keeping it only if it succeeds: the same outcome as a
+        # simulation followed by the send, for half the EVM time
+        execute_once = simulate and not self.dry_run and getattr(self.w3.provider, "supports_send_if_succeeds", False)
+        if (simulate or self.dry_run) and not execute_once:
             output = self.simulate(request)
             if self.dry_run:
                 raise DryRun(request, output)
-        tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees())
+        tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees(), execute_once=execute_once)
         if not wait:
             return tx_hash
         return self._settle(request, self._await(tx_hash, nonce, timeout))
@@ -398,7 +402,7 @@ class Sender:
         self.w3.eth.send_raw_transaction(raw)
 
     def _sign_and_deliver(self, request: TxRequest, chain_id: int, fees: Fees, *, nonce: int | None = None,
-                          replaces: str | None = None) -> tuple[str, int]:
+                          replaces: str | None = None, execute_once: bool = False) -> tuple[str, int]:
         """Reserve (unless ``nonce`` is fixed, for a replacement), sign, record and deliver; on a nonce taken by
         another sender, again with a fresh nonce. Returns the hash and nonce the node has."""
         for _ in range(FRESH_NONCE_TRIES if nonce is None else 1):
@@ -410,6 +414,9 @@ class Sender:
                 if nonce is None:
                     self.journal.release_nonce(n)
                 raise
+            if execute_once:
+                self._send_if_succeeds(request, raw, tx_hash, n)
+                return tx_hash, n
             if self._deliver(request, raw, tx_hash, n, fixed_nonce=nonce is not None):
                 return tx_hash, n
         raise BroadcastError(f"{request.action or 'transaction'} not sent: its nonce was taken by another sender "
@@ -453,6 +460,27 @@ class Sender:
         journal.mark(tx_hash, "not_sent", detail=f"node unreachable: {failure}"[:200])
         raise BroadcastError(f"{request.action or 'transaction'} not sent: {failure} (nonce {nonce} is free again)",
                              Refusal.OTHER) from None
+
+    def _send_if_succeeds(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int) -> None:
+        """Hand the recorded bytes to an embedded chain that keeps them only if they succeed
+        (:data:`~nvm_chain.chain.rpc.SEND_IF_SUCCEEDS`).
+
+        Raises:
+            ContractRevertError: it would revert; the chain kept nothing (not sent: the nonce is free again).
+            BroadcastError / InsufficientFundsError: refused, as ``eth_sendRawTransaction`` refuses.
+        """
+        try:
+            response = self.w3.provider.make_request(RPCEndpoint(SEND_IF_SUCCEEDS), ["0x" + raw.hex()])
+            error = response.get("error")
+            if isinstance(error, dict):
+                raise Web3RPCError(str(error.get("message", "")), rpc_response=response)
+        except Exception as exc:  # noqa: BLE001 - a revert, or a refusal of the bytes
+            data = revert_data(exc)
+            self.journal.mark(tx_hash, "not_sent", detail="reverted: kept nothing" if data is not None else None)
+            if data is not None:
+                raise ContractRevertError(registry().decode_revert(data), data, action=request.action) from None
+            raise self._refused(request, exc, []) from None
+        self.journal.mark(tx_hash, "sent")
 
     def _after_refusal(self, request: TxRequest, tx_hash: str, nonce: int, exc: Exception, *,
                        fixed_nonce: bool) -> bool:

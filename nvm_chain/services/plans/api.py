@@ -97,6 +97,7 @@ from nvm_chain.services.plans.reads import (
     credits_balance,
     credits_to_burn,
     fee_state,
+    plan_terms,
     plans_registered_by,
     read_plan,
     rest_plan_document,
@@ -169,14 +170,15 @@ class PlansAPI:
         Raises:
             ContractRevertError: a read reverted (e.g. a wrong address book).
         """
-        return fee_state(self._ctx)[0]
+        return fee_state(self._ctx, fresh=True)[0]
 
     def prepare_plan(self, price_config: Any, credits_config: Any) -> tuple[PriceConfig, CreditsConfig]:
         """The configs exactly as they will be registered: ``credits.nft_address`` filled from the address
         book when None (NFT1155ExpirableCreditsV2 for ``duration_secs > 0``, else NFT1155Credits); a price with
         no entry for the fee receiver made fee-inclusive (:func:`~nvm_chain.protocol.fees.with_fees`: the buyer
-        pays the same total), and the fee rule checked against the chain's current :meth:`fee_schedule` (plans
-        with a custom fee controller are left to the chain). Sends nothing.
+        pays the same total), and the fee rule checked against the chain's :meth:`fee_schedule` (plans with a
+        custom fee controller are left to the chain); a schedule this client read less than 5 s ago (e.g. by the
+        price helper that built the price) is reused. Sends nothing.
 
         Raises:
             ValidationError: malformed configs, or a time plan on the non-expirable NFT1155Credits (every
@@ -202,7 +204,7 @@ class PlansAPI:
     # ------------------------------------------------------------------------------------------ price helpers
 
     def _inclusive(self, price: PriceConfig) -> PriceConfig:
-        return with_fees(price, self.fee_schedule())
+        return with_fees(price, self.fee_schedule())  # read now; the registration that follows reuses it
 
     def get_erc20_price_config(self, amount: int, token_address: str, receiver: str) -> PriceConfig:
         """An ERC-20 price of gross ``amount`` (what the buyer pays), fee split included.
@@ -416,7 +418,7 @@ class PlansAPI:
         if ledger not in ("auto", "onchain", "backend"):
             raise ValidationError(f"ledger must be 'auto', 'onchain' or 'backend', got {ledger!r}")
         holder = self._ctx.address if account_address is None else to_address(account_address, "account_address")
-        plan = read_plan(self._ctx, plan_id, hooks=False)
+        plan = plan_terms(self._ctx, plan_id)
         if ledger == "auto" and keeps_credits_off_chain(self._ctx, plan):
             if self._ctx.rest is None:
                 raise OffchainCreditsError(plan.plan_id, "its on-chain balance is always 0 and its orders mint "

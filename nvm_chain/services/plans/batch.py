@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from nvm_chain.chain.multicall import balances_of_batch, plan_records
 from nvm_chain.errors import PlanNotFoundError, ValidationError
 from nvm_chain.protocol.models import Plan, PlanBalance, parse_id, to_address
-from nvm_chain.services.plans.reads import book_address, read_plan, rest_plan_document
+from nvm_chain.services.plans.reads import book_address, plan_terms, read_plan, remember_plans, rest_plan_document
 
 if TYPE_CHECKING:
     from nvm_chain.services.context import ServiceContext
@@ -61,13 +61,15 @@ def plan_balances(ctx: ServiceContext, plan_id: Any, holders: Iterable[Any]) -> 
         PlanNotFoundError: no such plan.
     """
     owners = [to_address(h, "holder") for h in holders]
-    plan = read_plan(ctx, plan_id, hooks=False)
+    plan = plan_terms(ctx, plan_id)
     nft = _credits_contract(plan)
     if not owners:
         return []
     balances = balances_of_batch(ctx.w3, nft, owners, plan.plan_id)
     name = _plan_name(ctx, plan.plan_id)
-    return [PlanBalance.from_plan(plan, h, b, plan_name=name) for h, b in zip(owners, balances)]
+    first = PlanBalance.from_plan(plan, owners[0], balances[0], plan_name=name)  # validated once; the rest
+    return [first] + [first.model_copy(update={"holder_address": h, "balance": b, "is_subscriber": b > 0})
+                      for h, b in zip(owners[1:], balances[1:])]  # differ only in checked holder and balance
 
 
 def balances(ctx: ServiceContext, pairs: Iterable[tuple[Any, Any]]) -> list[PlanBalance]:
@@ -79,7 +81,12 @@ def balances(ctx: ServiceContext, pairs: Iterable[tuple[Any, Any]]) -> list[Plan
         PlanNotFoundError: one of the plans does not exist.
     """
     wanted = [(parse_id(p), to_address(h, "holder")) for p, h in pairs]
-    plans = {plan.plan_id: plan for plan in read_plans(ctx, dict.fromkeys(p for p, _ in wanted), hooks=False)}
+    known = {pid: ctx.recall(("plan", pid)) for pid, _ in wanted}
+    plans = {pid: plan for pid, plan in known.items() if plan is not None}
+    missing = [pid for pid in known if pid not in plans]
+    fetched = read_plans(ctx, missing, hooks=False) if missing else []
+    remember_plans(ctx, fetched)
+    plans.update((plan.plan_id, plan) for plan in fetched)
     by_contract: dict[str, list[int]] = {}
     for i, (pid, _) in enumerate(wanted):
         by_contract.setdefault(_credits_contract(plans[pid]), []).append(i)

@@ -20,6 +20,7 @@ from nvm_chain.services.plans.reads import (
     book_address,
     credits_contract,
     credits_to_burn,
+    plan_terms,
     read_plan,
     redemption_refusal,
 )
@@ -50,7 +51,7 @@ def mint(ctx: ServiceContext, plan_id: Any, credits_amount: Any, credits_receive
     amount = _credits_amount(credits_amount)
     receiver = to_address(credits_receiver, "credits_receiver")
     duration = None if credits_duration is None else to_uint256(credits_duration, "credits_duration")
-    plan = read_plan(ctx, pid, hooks=False)
+    plan = plan_terms(ctx, pid)
     nft = credits_contract(ctx, plan.credits)
     if duration is None:
         request = nft.tx("mint", receiver, pid, amount, b"")
@@ -82,11 +83,14 @@ def burn(ctx: ServiceContext, plan_id: Any, holder: Any, credits_amount: Any) ->
     requested = to_uint256(credits_amount, "credits_amount", units=True)
     holder = to_address(holder, "redeem_from")
     sender = ctx.address
-    plan = read_plan(ctx, pid, hooks=False)
+    plan = plan_terms(ctx, pid)
     burned = credits_to_burn(plan.credits, requested)
     why = redemption_refusal(ctx, plan, holder, sender, burned)
-    if why is not None:
-        raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why)
+    if why is not None:  # the rule may rest on the owner, which can change: refuse only on a fresh read
+        plan = read_plan(ctx, pid, hooks=False)
+        why = redemption_refusal(ctx, plan, holder, sender, burned)
+        if why is not None:
+            raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why)
     nft = credits_contract(ctx, plan.credits)
     receipt = ctx.sender.send(nft.tx("burn", holder, pid, requested, 0, b""))
     taken = [e.args["value"] for e in receipt.events_named("TransferSingle")
@@ -105,7 +109,7 @@ def set_burner(ctx: ServiceContext, plan_id: Any, burner: Any, allowed: bool) ->
     """
     pid = parse_id(plan_id)
     burner = to_address(burner, "burner")
-    plan = read_plan(ctx, pid, hooks=False)
+    plan = plan_terms(ctx, pid)
     nft = credits_contract(ctx, plan.credits)
     receipt = ctx.sender.send(nft.tx("allowBurn" if allowed else "revokeBurn", burner, pid))
     return BurnerResult(plan_id=pid, burner=burner, allowed=allowed, credits_contract=nft.address,

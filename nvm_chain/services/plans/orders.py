@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import eth_abi
 from eth_utils import keccak
 
+from nvm_chain.chain.multicall import call_many, decode
 from nvm_chain.chain.reads import eth_call
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.chain.tx.types import TxReceipt, TxRequest
@@ -32,7 +33,7 @@ from nvm_chain.errors import (
 from nvm_chain.protocol import ids
 from nvm_chain.protocol.models import ZERO, Plan, parse_seed, to_address, to_uint256
 from nvm_chain.protocol.results import OrderResult, TxResult
-from nvm_chain.services.plans.reads import book_address, call, read_plan, token_balance
+from nvm_chain.services.plans.reads import book_address, call, plan_terms, token_balance
 
 if TYPE_CHECKING:
     from nvm_chain.services.context import ServiceContext
@@ -105,7 +106,7 @@ def orderable_plan(ctx: ServiceContext, plan_id: Any, template: str) -> Plan:
         ValidationError: fiat plan, external-price plan, or a pay-as-you-go plan ordered through the fixed
             template (or the reverse).
     """
-    plan = read_plan(ctx, plan_id, hooks=False)
+    plan = plan_terms(ctx, plan_id)
     pid, price = plan.plan_id, plan.price
     if not price.is_crypto:
         raise ValidationError(
@@ -173,10 +174,11 @@ def _pay_and_send(ctx: ServiceContext, plan: Plan, total: int,
         return ctx.sender.send(request), None, 0
     erc20 = ctx.contracts.at("MockERC20", token)
     vault = ctx.contracts.PaymentsVault.address
-    allowance = call(ctx, erc20, "allowance", payer, vault)
+    allowance, available = _allowance_and_balance(ctx, erc20, payer, vault)
     if allowance >= total:
         return ctx.sender.send(request), None, 0
-    _require_balance(ctx, payer, token, total)
+    if available < total:
+        raise InsufficientBalanceError(payer, token, total, available, _token_name(token))
     try:
         ctx.sender.simulate(request)
     except ContractRevertError as exc:
@@ -192,6 +194,16 @@ def _seedless(request: TxRequest, seed: Any) -> TxRequest:
     """An order with a random seed (its first argument) identified by everything but the seed, so the same order
     asked again from an earlier run is recognised as the same write (see ``Sender(refuse_duplicates=True)``)."""
     return request if seed is not None else replace(request, intent=request.data[:4] + bytes(32) + request.data[36:])
+
+
+def _allowance_and_balance(ctx: ServiceContext, erc20: Any, payer: str, vault: str) -> tuple[int, int]:
+    """The payer's allowance to the vault and its token balance: one Multicall3 request when the book lists it."""
+    multicall = book_address(ctx, "Multicall3")
+    if multicall is None:
+        return call(ctx, erc20, "allowance", payer, vault), call(ctx, erc20, "balanceOf", payer)
+    allowance, balance = call_many(ctx.w3, multicall, [(erc20, "allowance", (payer, vault)),
+                                                       (erc20, "balanceOf", (payer,))])
+    return decode(erc20, "allowance", allowance), decode(erc20, "balanceOf", balance)
 
 
 def order_fixed(ctx: ServiceContext, plan_id: Any, number_of_purchases: Any = 1, credits_receiver: Any = None,

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 CREDITS_MINTER_ROLE = 331619801143826648
 CREDITS_BURNER_ROLE = 16934877136143260882
 
+#: seconds a client reuses the fee receiver and rates it read (prices built meanwhile use them)
+FEE_TTL = 5.0
+
 CREDIT_CONTRACTS = ("NFT1155Credits", "NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
 EXPIRABLE_CONTRACTS = ("NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
 
@@ -68,12 +71,39 @@ def book_address(ctx: ServiceContext, name: str) -> str | None:
 # ---------------------------------------------------------------------------------------------- fees
 
 
-def fee_state(ctx: ServiceContext) -> tuple[FeeSchedule, str]:
-    """(fee schedule, default fee controller address) read from NVMConfig and the default controller."""
+def fee_state(ctx: ServiceContext, *, fresh: bool = False) -> tuple[FeeSchedule, str]:
+    """(fee schedule, default fee controller address) from NVMConfig and the default controller: read at most
+    once per :data:`FEE_TTL` seconds per client (``fresh``: read now), in one Multicall3 request when the
+    controller is the one seen last (or the book's ProtocolStandardFees).
+
+    Raises:
+        ContractRevertError: a read reverted (e.g. a wrong address book).
+    """
+    if fresh:
+        ctx.forget("fee_state")
+    return ctx.remember("fee_state", lambda: _read_fee_state(ctx), ttl=FEE_TTL)
+
+
+def _read_fee_state(ctx: ServiceContext) -> tuple[FeeSchedule, str]:
     config = ctx.contracts.NVMConfig
-    receiver = call(ctx, config, "getFeeReceiver")
-    controller = call(ctx, config, "getDefaultFeeController")
-    crypto, fiat, denominator = call(ctx, ctx.contracts.at("ProtocolStandardFees", controller), "getFeeRates")
+    multicall = book_address(ctx, "Multicall3")
+    if multicall is None:
+        receiver = call(ctx, config, "getFeeReceiver")
+        controller = call(ctx, config, "getDefaultFeeController")
+        crypto, fiat, denominator = call(ctx, ctx.contracts.at("ProtocolStandardFees", controller), "getFeeRates")
+        return FeeSchedule(receiver, crypto, fiat, denominator), controller
+    guess = ctx.cache.get("fee_controller") or book_address(ctx, "ProtocolStandardFees")
+    calls: list[tuple[BoundContract, str, tuple[Any, ...]]] = [(config, "getFeeReceiver", ()),
+                                                               (config, "getDefaultFeeController", ())]
+    if guess is not None:
+        calls.append((ctx.contracts.at("ProtocolStandardFees", guess), "getFeeRates", ()))
+    results = call_many(ctx.w3, multicall, calls)
+    receiver = decode(config, "getFeeReceiver", results[0])
+    controller = decode(config, "getDefaultFeeController", results[1])
+    fees = ctx.contracts.at("ProtocolStandardFees", controller)
+    rates = decode(fees, "getFeeRates", results[2]) if controller == guess else call(ctx, fees, "getFeeRates")
+    ctx.cache["fee_controller"] = controller
+    crypto, fiat, denominator = rates
     return FeeSchedule(receiver, crypto, fiat, denominator), controller
 
 
@@ -94,6 +124,25 @@ def read_plan(ctx: ServiceContext, plan_id: Any, *, hooks: bool = True) -> Plan:
         raise PlanNotFoundError(pid)
     plan_hooks = call(ctx, registry_, "getPlanHooks", pid) if hooks else ()
     return Plan.from_chain(pid, record, plan_hooks)
+
+
+def plan_terms(ctx: ServiceContext, plan_id: Any) -> Plan:
+    """The plan (without hooks) as this client first read it: for its price and credits config, which never
+    change once registered. ``owner``, ``last_updated`` and ``price.fee_controller`` may have changed since:
+    read them with :func:`read_plan`. A missing plan is not remembered.
+
+    Raises:
+        ValidationError: ``plan_id`` is not an id.
+        PlanNotFoundError: no such plan.
+    """
+    pid = parse_id(plan_id)
+    return ctx.remember(("plan", pid), lambda: read_plan(ctx, pid, hooks=False))
+
+
+def remember_plans(ctx: ServiceContext, plans: list[Plan]) -> None:
+    """Keep plans read elsewhere (e.g. a batch) for :func:`plan_terms`."""
+    for plan in plans:
+        ctx.cache[("plan", plan.plan_id)] = (None, plan)
 
 
 class PlanWithMetadata(Plan):
@@ -180,7 +229,7 @@ def redemption_refusal(ctx: ServiceContext, plan: Plan, holder: str, sender: str
     Mirrors ``_canRedeemCredits``: the holder rule first (the holder may always burn its own credits when it
     holds enough), then the plan's redemption type.
     """
-    balance = credits_balance(ctx, plan, holder)
+    balance = credits_balance(ctx, plan, holder) if sender == holder else 0  # only the holder's own rule needs it
     if sender == holder and balance >= burned:
         return None
     rtype, owner, pid = plan.credits.redemption_type, plan.owner, plan.plan_id
