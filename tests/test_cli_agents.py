@@ -263,6 +263,7 @@ def test_tx_status_pending_when_the_node_has_no_receipt_yet(agent_and_plan, devn
         raise TransactionNotFound(f"no receipt for {tx_hash}")
 
     monkeypatch.setattr(Eth, "get_transaction_receipt", no_receipt)
+    monkeypatch.setattr("nvm_chain.chain.tx.sender._fetch_receipt", lambda w3, tx_hash: None)
     status = ok(["tx", "status", agent_and_plan["txHash"]], devnet.env())
     assert status["state"] == "pending" and status["from"] == devnet.sim.account("builder").address
     waited = run(["tx", "wait", agent_and_plan["txHash"], "--timeout", "0.1"], devnet.env())

@@ -109,6 +109,8 @@ class _Failure:
 class FailoverProvider(JSONBaseProvider):
     """A web3 provider over ``urls`` (tried in order), with the retry and failover policy above."""
 
+    answers_json = True  # make_request returns the node's JSON-RPC answer as is (hex quantities)
+
     def __init__(self, urls: Sequence[str], policy: RetryPolicy | None = None,
                  session: requests.Session | None = None):
         """Raises:
