@@ -51,7 +51,7 @@ class NvmChain:
     """A connection to one deployment of the protocol, acting as one account."""
 
     def __init__(self, w3: Web3, book: AddressBook, signer: LocalSigner | None, *, network: str,
-                 simulation: "Simulation | None" = None, dry_run: bool = False, rest: "RestClient | None" = None):
+                 simulation: Simulation | None = None, dry_run: bool = False, rest: RestClient | None = None):
         self.signer = signer
         self.simulation = simulation
         self.dry_run = dry_run
@@ -82,12 +82,12 @@ class NvmChain:
         return self.ctx.network
 
     @property
-    def rest(self) -> "RestClient | None":
+    def rest(self) -> RestClient | None:
         """The REST fallback (metadata, x402), when an API key is configured."""
         return self.ctx.rest
 
     @rest.setter
-    def rest(self, rest: "RestClient | None") -> None:
+    def rest(self, rest: RestClient | None) -> None:
         self.ctx.rest = rest
 
     @property
@@ -109,18 +109,18 @@ class NvmChain:
         return self.ctx.sender
 
     @cached_property
-    def plans(self) -> "PlansAPI":
+    def plans(self) -> PlansAPI:
         from nvm_chain.services.plans import PlansAPI
 
         return PlansAPI(self.ctx)
 
     @cached_property
-    def agents(self) -> "AgentsAPI":
+    def agents(self) -> AgentsAPI:
         from nvm_chain.services.agents import AgentsAPI
 
         return AgentsAPI(self.ctx)
 
-    def as_account(self, account: LocalSigner | str) -> "NvmChain":
+    def as_account(self, account: LocalSigner | str) -> NvmChain:
         """The same connection acting as another account (a signer, or a private key)."""
         signer = account if isinstance(account, LocalSigner) else LocalSigner(account)
         return NvmChain(self.w3, self.book, signer, network=self.network, simulation=self.simulation,
@@ -135,11 +135,11 @@ class NvmChain:
         account: LocalSigner | None = None,
         rpc_url: str | None = None,
         address_book: AddressBook | str | Path | None = None,
-        simulation: "Simulation | None" = None,
+        simulation: Simulation | None = None,
         dry_run: bool = False,
-        rest: "RestClient | None" = None,
+        rest: RestClient | None = None,
         engine: str = "pyevm",
-    ) -> "NvmChain":
+    ) -> NvmChain:
         """Connect to ``network`` as the account of ``private_key`` or ``account`` (none: read-only).
 
         With ``dry_run`` every write stops after its simulation with ``DryRun`` (nothing is signed). ``rest``

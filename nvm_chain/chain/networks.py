@@ -57,7 +57,7 @@ class AddressBook(BaseModel):
         return {"chainId": self.chain_id, "version": self.version, "contracts": dict(self.contracts)}
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "AddressBook":
+    def from_file(cls, path: str | Path) -> AddressBook:
         """Read a deployment file.
 
         Raises:

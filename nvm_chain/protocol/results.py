@@ -46,9 +46,9 @@ class TxResult(CoreModel):
     events: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, receipt: _MinedReceipt) -> "TxResult":
+    def of(cls, receipt: _MinedReceipt) -> TxResult:
         return cls(tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used,
-                   events=tuple(getattr(e, "name") for e in receipt.events))
+                   events=tuple(e.name for e in receipt.events))
 
 
 class _Result(CoreModel):

@@ -64,7 +64,7 @@ class Simulation:
         chain: EmbeddedChain | RevmChain | RpcChain | None = None,
         owner: LocalSigner | None = None,
         engine: str = "pyevm",
-    ) -> "Simulation":
+    ) -> Simulation:
         """Deploy the suite on ``chain`` (default: a fresh embedded chain) and fund ``accounts``.
 
         With ``fees=True`` the ``fee_receiver`` account becomes the protocol fee receiver (1% crypto,

@@ -253,7 +253,7 @@ class _LogQuery:
     topics: tuple[frozenset[str] | None, ...]  # per position: None = any, else any of (lower-case)
 
     @classmethod
-    def parse(cls, raw: Any) -> "_LogQuery":
+    def parse(cls, raw: Any) -> _LogQuery:
         if raw is None:
             raw = {}
         if not isinstance(raw, dict):
@@ -953,7 +953,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: web3's requests session reuses the connection
     timeout = 60  # idle keep-alive connections are closed after this many seconds
     disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stalls
-    server: "_HttpServer"
+    server: _HttpServer
 
     def setup(self) -> None:
         super().setup()
@@ -1104,7 +1104,7 @@ class DevnetServer:
     def __repr__(self) -> str:
         return f"DevnetServer({self.url}, {'stopped' if self._closed else 'open'})"
 
-    def start(self) -> "DevnetServer":
+    def start(self) -> DevnetServer:
         """Serve in a background daemon thread; returns self.
 
         Raises:
@@ -1167,7 +1167,7 @@ class DevnetServer:
         self._httpd.server_close()
         self._httpd.close_connections()
 
-    def __enter__(self) -> "DevnetServer":
+    def __enter__(self) -> DevnetServer:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
