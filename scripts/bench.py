@@ -21,17 +21,13 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from eth_account import Account
 from web3 import Web3
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from nvm_chain.chain.abi import registry  # noqa: E402
-from nvm_chain.chain.contracts import BoundContract  # noqa: E402
-from nvm_chain.chain.tx.signer import LocalSigner  # noqa: E402
+from nvm_chain.chain.abi import registry
+from nvm_chain.chain.contracts import BoundContract
+from nvm_chain.chain.tx.signer import LocalSigner
 
 KEY = "0x" + "5e" * 32  # throwaway benchmark key
 TEMPLATE = "0x32037D176558Eb02f6980eFA14bde14B0C61d059"
@@ -121,7 +117,8 @@ def _raw_web3_order(w3: Web3, book, plan_id: int, acct) -> None:
         w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction))
     tx = template.functions.order(os.urandom(32), plan_id, acct.address, 1, []).build_transaction(
         {"from": acct.address, "nonce": w3.eth.get_transaction_count(acct.address)})
-    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction))
+    tx_hash = w3.eth.send_raw_transaction(acct.sign_transaction(tx).raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
     assert receipt.status == 1
 
 

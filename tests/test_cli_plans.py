@@ -217,8 +217,9 @@ def test_stale_config_shapes_are_refused_naming_the_right_fields(run, who, book,
     one_line_error(run("plans", "set-onchain-mirror", "--credits-config", stale_credits), 3, "subscriptionType")
     swapped = run("plans", "register-plan", "--price-config", good_credits, "--credits-config", good_credits)
     one_line_error(swapped, 3, "holds a credits config")
-    unknown = run("plans", "register-plan", "--price-config", '{"amounts": ["1"], "receivers": ["%s"], "colour": 1}'
-                  % who["builder"], "--credits-config", good_credits)
+    unknown = run("plans", "register-plan", "--price-config",
+                  f'{{"amounts": ["1"], "receivers": ["{who["builder"]}"], "colour": 1}}',
+                  "--credits-config", good_credits)
     one_line_error(unknown, 3, "colour")
     assert nonce(devnet, "builder") == before  # nothing was sent
 

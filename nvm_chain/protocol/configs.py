@@ -1,9 +1,10 @@
 """Price and credits config helpers with payments-py's names, arguments and defaults (pure: no I/O).
 
-Each returns a :class:`~nvm_chain.protocol.models.PriceConfig` or :class:`~nvm_chain.protocol.models.CreditsConfig`. Like
-payments-py, prices carry exactly ``[amount]`` / ``[receiver]`` (no fee entry: see :func:`nvm_chain.protocol.fees.with_fees`)
-and credits default to ``ONLY_SUBSCRIBER``, ``onchain_mirror=False`` and no ``nft_address`` (the client fills in
-the credits contract from the address book). Bad input raises :class:`nvm_chain.errors.ValidationError`.
+Each returns a :class:`~nvm_chain.protocol.models.PriceConfig` or
+:class:`~nvm_chain.protocol.models.CreditsConfig`. Like payments-py, prices carry exactly ``[amount]`` /
+``[receiver]`` (no fee entry: see :func:`nvm_chain.protocol.fees.with_fees`) and credits default to
+``ONLY_SUBSCRIBER``, ``onchain_mirror=False`` and no ``nft_address`` (the client fills in the credits contract
+from the address book). Bad input raises :class:`nvm_chain.errors.ValidationError`.
 """
 
 from __future__ import annotations

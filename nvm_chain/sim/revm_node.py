@@ -258,7 +258,8 @@ def _halt_message(reason: str) -> str:
     for needle, text in (("outofgas", "out of gas"), ("opcodenotfound", "invalid opcode"),
                          ("invalidfeopcode", "invalid opcode: INVALID"), ("invalidjump", "invalid jump destination"),
                          ("stackunderflow", "stack underflow"), ("stackoverflow", "stack limit reached"),
-                         ("calltoodeep", "max call depth exceeded"), ("outoffunds", "insufficient balance for transfer"),
+                         ("calltoodeep", "max call depth exceeded"),
+                         ("outoffunds", "insufficient balance for transfer"),
                          ("createcollision", "contract address collision"),
                          ("createcontractsizelimit", "max code size exceeded"),
                          ("statechangeduringstaticcall", "write protection")):
@@ -729,7 +730,8 @@ class RevmNode:
             "blockNumber": _hex(mined.block_number), "from": tx.sender, "to": tx.to,
             "cumulativeGasUsed": _hex(mined.gas_used), "gasUsed": _hex(mined.gas_used),
             "effectiveGasPrice": _hex(mined.price), "contractAddress": mined.contract_address,
-            "logs": [self._fmt_log(e) for e in mined.logs], "logsBloom": _bloom_hex(self._bloom(self._blocks[mined.block_number])),
+            "logs": [self._fmt_log(e) for e in mined.logs],
+            "logsBloom": _bloom_hex(self._bloom(self._blocks[mined.block_number])),
             "status": _hex(mined.status), "type": _hex(tx.type),
         }
 
@@ -739,7 +741,7 @@ class RevmNode:
             "number": _hex(block.number), "hash": _bytes_hex(block.hash),
             "parentHash": _bytes_hex(block.parent_hash), "nonce": "0x0000000000000000",
             "sha3Uncles": _bytes_hex(EMPTY_LIST_HASH), "logsBloom": _bloom_hex(self._bloom(block)),
-            "transactionsRoot": _bytes_hex(EMPTY_TRIE_ROOT if not block.tx_hashes else keccak(b"".join(block.tx_hashes))),
+            "transactionsRoot": _bytes_hex(keccak(b"".join(block.tx_hashes)) if block.tx_hashes else EMPTY_TRIE_ROOT),
             "stateRoot": "0x" + "00" * 32, "receiptsRoot": _bytes_hex(EMPTY_TRIE_ROOT),
             "miner": self.coinbase, "difficulty": "0x0", "totalDifficulty": "0x0", "extraData": "0x",
             "size": _hex(600 + sum(len(self._txs[h].tx.raw) for h in block.tx_hashes)),

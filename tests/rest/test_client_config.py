@@ -105,7 +105,9 @@ def test_public_call_headers_have_no_authorization(client: RestClient, backend: 
     assert "x-current-org-id" not in headers
 
 
-def test_authenticated_call_sends_the_full_key_as_bearer(client: RestClient, backend: FakeBackend, api_key: str) -> None:
+def test_authenticated_call_sends_the_full_key_as_bearer(
+    client: RestClient, backend: FakeBackend, api_key: str
+) -> None:
     client.order_fiat_plan(PLAN_ID)
     assert backend.last.headers["authorization"] == f"Bearer {api_key}"
     assert api_key.startswith("sandbox:")

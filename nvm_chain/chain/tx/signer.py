@@ -56,7 +56,9 @@ class LocalSigner:
         raw = bytes(signed.raw_transaction)
         return raw, "0x" + keccak(raw).hex()
 
-    def sign_typed_data(self, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]) -> tuple[int, bytes, bytes]:
+    def sign_typed_data(
+        self, domain: dict[str, Any], types: dict[str, Any], message: dict[str, Any]
+    ) -> tuple[int, bytes, bytes]:
         """Sign EIP-712 typed data; return (v, r, s).
 
         Raises:

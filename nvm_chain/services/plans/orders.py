@@ -272,9 +272,9 @@ def order_fixed_with_authorization(ctx: ServiceContext, plan_id: Any, buyer_sign
     receipt = ctx.sender.send(request)
     agreement_hex = _agreement_checked(receipt, agreement)
     return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer.address,
-                       sender=relayer, credits_receiver=receiver, number_of_purchases=n, token=plan.price.token_address,
-                       amount_paid=total, tx=TxResult.of(receipt), credits_received=minted_credits(receipt, plan, receiver),
-                       seed="0x" + s.hex())
+                       sender=relayer, credits_receiver=receiver, number_of_purchases=n,
+                       token=plan.price.token_address, amount_paid=total, tx=TxResult.of(receipt),
+                       credits_received=minted_credits(receipt, plan, receiver), seed="0x" + s.hex())
 
 
 def order_payg_with_authorization(ctx: ServiceContext, plan_id: Any, buyer_signer: Any, valid_for: Any = 3600,
