@@ -8,6 +8,7 @@ library still decodes), and topic0 → event. Also decodes revert data into :cla
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -52,14 +53,14 @@ def _split_tuple(kind: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def decode_values(types: list[str], data: bytes) -> tuple:
+def decode_values(types: list[str], data: bytes) -> tuple[Any, ...]:
     """``eth_abi.decode`` with every address checksummed."""
     return tuple(_checksummed(t, v) for t, v in zip(types, eth_abi.decode(types, data)))
 
 
 def canonical_type(param: dict[str, Any]) -> str:
     """The canonical ABI type of a parameter: tuples expanded, e.g. ``(bool,address)[]``."""
-    kind = param["type"]
+    kind: str = param["type"]
     if kind.startswith("tuple"):
         return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple"):]
     return kind
@@ -190,12 +191,12 @@ def registry() -> AbiRegistry:
     return AbiRegistry(arts)
 
 
-def encode_call(entry: dict[str, Any], args: tuple | list) -> bytes:
+def encode_call(entry: dict[str, Any], args: Sequence[Any]) -> bytes:
     """Calldata for a function ABI entry: selector followed by the ABI-encoded arguments."""
     return selector(entry) + eth_abi.encode([canonical_type(i) for i in entry["inputs"]], list(args))
 
 
-def encode_constructor(artifact: Artifact, args: tuple | list = ()) -> bytes:
+def encode_constructor(artifact: Artifact, args: Sequence[Any] = ()) -> bytes:
     """Creation code of ``artifact`` with its ABI-encoded constructor arguments appended."""
     code = bytes.fromhex(artifact.bytecode.removeprefix("0x"))
     ctor = [e for e in artifact.abi if e["type"] == "constructor"]

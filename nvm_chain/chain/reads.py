@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_utils import to_checksum_address
 from web3 import Web3
+from web3.types import FilterParams, TxParams, Wei
 
 from nvm_chain.chain.abi import registry
 from nvm_chain.chain.tx.reverts import revert_data
@@ -18,7 +20,7 @@ def eth_call(w3: Web3, to: str, data: bytes, *, sender: str | None = None, value
     Raises:
         ContractRevertError: the call reverted (decoded against every bundled ABI).
     """
-    tx: dict[str, Any] = {"to": to, "data": data, "value": value}
+    tx: TxParams = {"to": to, "data": data, "value": Wei(value)}
     if sender:
         tx["from"] = sender
     if gas:
@@ -32,7 +34,7 @@ def eth_call(w3: Web3, to: str, data: bytes, *, sender: str | None = None, value
         raise ContractRevertError(registry().decode_revert(raw), raw, action=action) from None
 
 
-def get_logs_chunked(w3: Web3, address: str | list[str], topics: list, from_block: int, to_block: int,
+def get_logs_chunked(w3: Web3, address: str | list[str], topics: list[Any], from_block: int, to_block: int,
                      *, chunk: int = 10_000, min_chunk: int = 16) -> list[Any]:
     """``eth_getLogs`` over ``[from_block, to_block]`` in block ranges the provider accepts.
 
@@ -42,12 +44,14 @@ def get_logs_chunked(w3: Web3, address: str | list[str], topics: list, from_bloc
     Raises:
         the provider's error when even ``min_chunk`` blocks are refused.
     """
+    addresses = to_checksum_address(address) if isinstance(address, str) else [to_checksum_address(a) for a in address]
     logs: list[Any] = []
     start, size = from_block, max(chunk, 1)
     while start <= to_block:
         end = min(start + size - 1, to_block)
         try:
-            logs += w3.eth.get_logs({"address": address, "topics": topics, "fromBlock": start, "toBlock": end})
+            query: FilterParams = {"address": addresses, "topics": topics, "fromBlock": start, "toBlock": end}
+            logs += w3.eth.get_logs(query)
         except Exception:
             if size <= min_chunk:
                 raise

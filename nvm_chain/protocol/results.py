@@ -26,15 +26,25 @@ from nvm_chain.protocol.models import (
 # ---------------------------------------------------------------------------------------------- results
 
 
+class _NamedEvent(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
 class _MinedReceipt(Protocol):
     """What :meth:`TxResult.of` reads from a receipt (the chain layer's ``TxReceipt`` has it)."""
 
-    tx_hash: str
-    block_number: int
-    gas_used: int
+    @property
+    def tx_hash(self) -> str: ...
 
     @property
-    def events(self) -> Sequence[object]: ...
+    def block_number(self) -> int: ...
+
+    @property
+    def gas_used(self) -> int: ...
+
+    @property
+    def events(self) -> Sequence[_NamedEvent]: ...
 
 
 class TxResult(CoreModel):

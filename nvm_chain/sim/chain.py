@@ -12,6 +12,7 @@ from typing import Any
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
+from web3.types import RPCEndpoint
 
 
 class _LockedTesterProvider(EthereumTesterProvider):
@@ -63,7 +64,7 @@ class RpcChain:
         self.w3 = w3
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
-        response = self.w3.provider.make_request(method, params)
+        response = self.w3.provider.make_request(RPCEndpoint(method), params)
         if "error" in response:
             raise RuntimeError(f"{method} failed: {response['error']}")
         return response["result"]

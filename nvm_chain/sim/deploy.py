@@ -210,9 +210,9 @@ def deploy_protocol(
     manager = abis["AccessManager"]
     calls = [encode_call(manager.entry("grantRole"), [role, book[c], 0]) for role, cs in ROLE_GRANTS for c in cs]
     calls.append(encode_call(manager.entry("grantRole"), [GOVERNOR_ROLE, governor.address, 0]))
-    for role, who in ((FIAT_SETTLEMENT_ROLE, fiat_settler), (CREDITS_BURNER_ROLE, credits_burner)):
-        if who:
-            calls.append(encode_call(manager.entry("grantRole"), [role, who, 0]))
+    for role, grantee in ((FIAT_SETTLEMENT_ROLE, fiat_settler), (CREDITS_BURNER_ROLE, credits_burner)):
+        if grantee:
+            calls.append(encode_call(manager.entry("grantRole"), [role, grantee, 0]))
     for role in (CONTRACT_TEMPLATE_ROLE, CONTRACT_CONDITION_ROLE, UPDATE_CONDITION_STATUS_ROLE):
         calls.append(encode_call(manager.entry("setRoleAdmin"), [role, GOVERNOR_ROLE]))
     for contract, sigs, role in TARGET_ROLES:

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import eth_abi
-import rlp  # type: ignore[import-untyped]
+import rlp
 
 from nvm_chain.errors import ConfigurationError
 from nvm_chain.sim.revm_tx import (

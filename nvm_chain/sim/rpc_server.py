@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 import eth_abi
 import rlp
@@ -1018,10 +1018,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, answer)
 
 
+class _JsonRpcHandler(Protocol):
+    """Answers one JSON-RPC request body (None: a notification, nothing to answer): a :class:`DevnetRpc`, or an
+    engine that answers JSON-RPC itself (the revm node)."""
+
+    def handle_json(self, body: bytes) -> bytes | None: ...
+
+
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], rpc: DevnetRpc, max_body: int, log_requests: bool):
+    def __init__(self, address: tuple[str, int], rpc: _JsonRpcHandler, max_body: int, log_requests: bool):
         self.rpc = rpc
         self.max_body = max_body
         self.log_requests = log_requests
@@ -1033,7 +1040,8 @@ class _HttpServer(ThreadingHTTPServer):
     def server_bind(self) -> None:
         # HTTPServer.server_bind also resolves the host's FQDN, a DNS round-trip a loopback server never needs
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = host if isinstance(host, str) else bytes(host).decode()
 
     def track(self, connection: socket.socket, is_open: bool) -> None:
         with self._connections_lock:
@@ -1075,12 +1083,12 @@ class DevnetServer:
             raise ConfigurationError(f"the devnet binds to {LOOPBACK} only (test accounts, no auth), not {host!r}")
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int between 0 and 65535, got {port!r}")
-        node = getattr(chain, "node", None)  # an engine that answers JSON-RPC itself (RevmChain's RevmNode)
+        node: Any = getattr(chain, "node", None)  # an engine that answers JSON-RPC itself (RevmChain's RevmNode)
         if getattr(chain, "tester", None) is None and not hasattr(node, "handle_json"):
             raise ConfigurationError("the devnet serves an embedded (eth-tester or revm) chain only")
         if not isinstance(max_body, int) or max_body <= 0:
             raise ConfigurationError(f"max_body must be a positive int, got {max_body!r}")
-        self.rpc = node if getattr(chain, "tester", None) is None else DevnetRpc(chain)
+        self.rpc: _JsonRpcHandler = node if getattr(chain, "tester", None) is None else DevnetRpc(chain)
         self._httpd = _HttpServer((host, port), self.rpc, max_body, log_requests)
         self._thread: threading.Thread | None = None
         self._started = False
@@ -1090,7 +1098,7 @@ class DevnetServer:
 
     @property
     def host(self) -> str:
-        return self._httpd.server_address[0]
+        return self._httpd.server_name
 
     @property
     def port(self) -> int:

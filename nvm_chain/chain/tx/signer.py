@@ -7,10 +7,12 @@ quote its inputs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from eth_account import Account
 from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
+from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 
 from nvm_chain.errors import SigningError, ValidationError
@@ -31,14 +33,14 @@ class LocalSigner:
         if pk is None:  # raised outside the except block: no exception context can carry the value
             raise ValidationError("invalid private key (expected 32 bytes as 0x-prefixed hex)")
         self._key = pk.to_bytes()
-        self.address: str = to_checksum_address(pk.public_key.to_canonical_address())
+        self.address: ChecksumAddress = to_checksum_address(pk.public_key.to_canonical_address())
 
     def __repr__(self) -> str:
         return f"LocalSigner(address={self.address})"
 
     __str__ = __repr__
 
-    def __reduce__(self):  # never pickle key material
+    def __reduce__(self) -> NoReturn:  # never pickle key material
         raise TypeError("LocalSigner cannot be pickled")
 
     def sign_transaction(self, tx: dict[str, Any]) -> tuple[bytes, str]:
@@ -73,7 +75,7 @@ class LocalSigner:
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
-def _private_key(value: bytes | str) -> keys.PrivateKey | None:
+def _private_key(value: bytes | str) -> PrivateKey | None:
     """The key object for 32 bytes (or 0x-hex), None when the value is not a usable secp256k1 key."""
     try:
         raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)

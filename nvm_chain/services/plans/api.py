@@ -31,7 +31,7 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -85,9 +85,10 @@ if TYPE_CHECKING:
     from nvm_chain.services.context import ServiceContext
 
 AccessLimit = Literal["credits", "time"]
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
-def _as_model(model: type, value: Any, what: str) -> Any:
+def _as_model(model: type[_Model], value: Any, what: str) -> _Model:
     """``value`` as ``model``: the model itself, a mapping, or another pydantic model (e.g. payments-py's)."""
     if isinstance(value, model):
         return value
@@ -283,7 +284,7 @@ class PlansAPI:
             request = registry.tx("createPlanWithHooks", price.as_tuple(), credits.as_tuple(), list(hooks), nonce)
         else:
             request = registry.tx("createPlan", price.as_tuple(), credits.as_tuple(), nonce)
-        receipt = self._ctx.sender.send(request)
+        receipt = self._ctx.send(request)
         emitted = [e.args["planId"] for e in receipt.events_named("PlanRegistered")]
         if emitted != [plan_id]:
             raise IdMismatchError("planId", str(plan_id), ", ".join(map(str, emitted)) or "none", receipt.tx_hash)
@@ -566,12 +567,14 @@ class PlansAPI:
             RedemptionRefused: the rule does not let the caller burn; the message says why (nothing sent).
             ContractRevertError: e.g. ``ERC1155InsufficientBalance`` when the holder has too few credits.
         """
+        holder: Any = redeem_from
+        amount: Any = credits_amount
         if legacy:
             if len(legacy) != 1 or agent_request_id is not None:
                 raise TypeError("redeem_credits takes (plan_id, redeem_from, credits_amount) or payments-py's "
                                 "(agent_request_id, plan_id, redeem_from, credits_amount)")
-            plan_id, redeem_from, credits_amount = redeem_from, credits_amount, legacy[0]
-        return burn(self._ctx, plan_id, redeem_from, credits_amount)
+            plan_id, holder, amount = redeem_from, credits_amount, legacy[0]
+        return burn(self._ctx, plan_id, holder, amount)
 
     def allow_burner(self, plan_id: Any, burner: str) -> BurnerResult:
         """Let ``burner`` redeem anyone's credits of the plan (``allowBurn``; used by ONLY_PLAN_ROLE plans).
