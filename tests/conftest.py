@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from nvm_chain.sim import Simulation
+from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.client import NvmChain
+from nvm_chain.sim import RpcChain, Simulation
+from tests.anvil import ANVIL, ANVIL_KEY, Anvil
 from tests.support import Protocol
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_state_dir(tmp_path_factory):
+    """Transaction journals go to a folder of this session (of this xdist worker), never ~/.local/state."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("NVM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session")
@@ -38,12 +50,7 @@ def fee_proto(_sim_fees):
     yield from _isolated(_sim_fees)
 
 
-# ---------------------------------------------------------------- client conformance: one suite, two backends
-
-from nvm_chain.chain.tx.signer import LocalSigner  # noqa: E402
-from nvm_chain.client import NvmChain  # noqa: E402
-from nvm_chain.sim import RpcChain  # noqa: E402
-from tests.anvil import ANVIL, ANVIL_KEY, Anvil  # noqa: E402
+# ---------------------------------------------------------------- client conformance: one suite, three backends
 
 
 class World:
@@ -98,9 +105,13 @@ def _sim_revm() -> Simulation:
 _WORLD_SIMS = {"embedded": "_sim_fees", "anvil": "_sim_anvil", "revm": "_sim_revm"}
 
 
-@pytest.fixture(params=["embedded", "anvil", "revm"])
+@pytest.fixture(params=["embedded", pytest.param("anvil", marks=pytest.mark.slow),
+                        pytest.param("revm", marks=pytest.mark.slow)])
 def world(request):
-    """Fees on; runs each test on the embedded chain (py-evm), on anvil and on the revm engine (conformance)."""
+    """Fees on; runs each test on the embedded chain (py-evm), on anvil and on the revm engine (conformance).
+
+    The anvil and revm legs are marked slow: the fast loop (``-m "not slow"``) runs every conformance test once,
+    on the embedded chain; CI runs all three."""
     sim = request.getfixturevalue(_WORLD_SIMS[request.param])
     yield from _world(sim, request.param)
 

@@ -547,6 +547,7 @@ def test_unknown_plan_and_missing_address_book(run, who, tmp_path):
 # ---------------------------------------------------------------------------------------------- real subprocesses
 
 
+@pytest.mark.slow  # one cold CLI process per command; the same commands run in-process above
 def test_subprocess_register_order_balance_keep_stdout_for_data(devnet, who, book):
     def nvm(account, *args):
         env = {**os.environ, **devnet.env(account)}
