@@ -38,16 +38,31 @@ def _isolated(sim: Simulation):
         sim.chain.revert(snapshot)
 
 
-@pytest.fixture
-def proto(_sim_plain):
-    """The protocol with fees off (fee receiver unset), reverted after the test."""
-    yield from _isolated(_sim_plain)
+@pytest.fixture(scope="session")
+def _sim_plain_revm() -> Simulation:
+    pytest.importorskip("pyrevm", reason="the revm engine needs pyrevm (pip install 'nvm-chain[revm]')")
+    return Simulation.start(fees=False, engine="revm")
 
 
-@pytest.fixture
-def fee_proto(_sim_fees):
-    """The protocol with fees on (1% crypto, 2% fiat to the fee_receiver account), reverted after the test."""
-    yield from _isolated(_sim_fees)
+# The behaviour tests of the contracts (``proto``, ``fee_proto``) run the same bytecode on both embedded engines.
+# revm runs them about six times faster than py-evm, so the fast loop (-m "not slow") takes the revm leg and CI
+# runs both.
+_ENGINES = [pytest.param("pyevm", marks=pytest.mark.slow), "revm"]
+_PROTO_SIMS = {"pyevm": "_sim_plain", "revm": "_sim_plain_revm"}
+_FEE_PROTO_SIMS = {"pyevm": "_sim_fees", "revm": "_sim_revm"}
+
+
+@pytest.fixture(params=_ENGINES)
+def proto(request):
+    """The protocol with fees off (fee receiver unset), reverted after the test; on py-evm and on revm."""
+    yield from _isolated(request.getfixturevalue(_PROTO_SIMS[request.param]))
+
+
+@pytest.fixture(params=_ENGINES)
+def fee_proto(request):
+    """The protocol with fees on (1% crypto, 2% fiat to the fee_receiver account), reverted after the test; on
+    py-evm and on revm."""
+    yield from _isolated(request.getfixturevalue(_FEE_PROTO_SIMS[request.param]))
 
 
 # ---------------------------------------------------------------- client conformance: one suite, three backends
