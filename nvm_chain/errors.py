@@ -81,9 +81,11 @@ class NvmChainError(Exception):
 
 
 class ValidationError(NvmChainError, ValueError):
-    """Bad input, found before anything is signed or sent."""
+    """Bad input, found before anything is signed or sent. ``problems``: one ``path: problem`` per invalid field
+    when a model raised it."""
 
     exit_code = EXIT_INVALID_INPUT
+    problems: tuple[str, ...] = ()
 
 
 class FeeError(ValidationError):

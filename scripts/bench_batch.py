@@ -18,17 +18,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from nvm_chain.chain.abi import registry
 from nvm_chain.chain.tx.signer import LocalSigner

@@ -14,12 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from nvm_chain.client import NvmChain
 from nvm_chain.protocol.models import PlanMetadata

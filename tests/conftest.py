@@ -7,16 +7,25 @@ import tempfile
 
 import pytest
 
-# every journal the suite writes goes to a throw-away state directory, never the user's (subprocesses inherit it)
-os.environ["NVM_STATE_DIR"] = tempfile.mkdtemp(prefix="nvm-chain-tests-state-")
-
-from nvm_chain.sim import Simulation
+from nvm_chain.chain.tx.signer import LocalSigner
+from nvm_chain.client import NvmChain
+from nvm_chain.sim import RpcChain, Simulation
+from tests.anvil import ANVIL, ANVIL_KEY, Anvil
 from tests.support import Protocol
 
 pytest_plugins = ["tests.faults"]  # the fault-injecting JSON-RPC proxy and its anvil (`faulty`, `faults_sim`)
 
 # every journal the suite writes goes to a throw-away state directory, never the user's (subprocesses inherit it)
 os.environ["NVM_STATE_DIR"] = tempfile.mkdtemp(prefix="nvm-chain-tests-state-")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_state_dir(tmp_path_factory):
+    """Transaction journals go to a folder of this session (of this xdist worker), never ~/.local/state."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("NVM_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session")
@@ -37,24 +46,34 @@ def _isolated(sim: Simulation):
         sim.chain.revert(snapshot)
 
 
-@pytest.fixture
-def proto(_sim_plain):
-    """The protocol with fees off (fee receiver unset), reverted after the test."""
-    yield from _isolated(_sim_plain)
+@pytest.fixture(scope="session")
+def _sim_plain_revm() -> Simulation:
+    pytest.importorskip("pyrevm", reason="the revm engine needs pyrevm (pip install 'nvm-chain[revm]')")
+    return Simulation.start(fees=False, engine="revm")
 
 
-@pytest.fixture
-def fee_proto(_sim_fees):
-    """The protocol with fees on (1% crypto, 2% fiat to the fee_receiver account), reverted after the test."""
-    yield from _isolated(_sim_fees)
+# The behaviour tests of the contracts (``proto``, ``fee_proto``) run the same bytecode on both embedded engines.
+# revm runs them about six times faster than py-evm, so the fast loop (-m "not slow") takes the revm leg and CI
+# runs both.
+_ENGINES = [pytest.param("pyevm", marks=pytest.mark.slow), "revm"]
+_PROTO_SIMS = {"pyevm": "_sim_plain", "revm": "_sim_plain_revm"}
+_FEE_PROTO_SIMS = {"pyevm": "_sim_fees", "revm": "_sim_revm"}
 
 
-# ---------------------------------------------------------------- client conformance: one suite, two backends
+@pytest.fixture(params=_ENGINES)
+def proto(request):
+    """The protocol with fees off (fee receiver unset), reverted after the test; on py-evm and on revm."""
+    yield from _isolated(request.getfixturevalue(_PROTO_SIMS[request.param]))
 
-from nvm_chain.chain.tx.signer import LocalSigner  # noqa: E402
-from nvm_chain.client import NvmChain  # noqa: E402
-from nvm_chain.sim import RpcChain  # noqa: E402
-from tests.anvil import ANVIL, ANVIL_KEY, Anvil  # noqa: E402
+
+@pytest.fixture(params=_ENGINES)
+def fee_proto(request):
+    """The protocol with fees on (1% crypto, 2% fiat to the fee_receiver account), reverted after the test; on
+    py-evm and on revm."""
+    yield from _isolated(request.getfixturevalue(_FEE_PROTO_SIMS[request.param]))
+
+
+# ---------------------------------------------------------------- client conformance: one suite, three backends
 
 
 class World:
@@ -109,9 +128,13 @@ def _sim_revm() -> Simulation:
 _WORLD_SIMS = {"embedded": "_sim_fees", "anvil": "_sim_anvil", "revm": "_sim_revm"}
 
 
-@pytest.fixture(params=["embedded", "anvil", "revm"])
+@pytest.fixture(params=["embedded", pytest.param("anvil", marks=pytest.mark.slow),
+                        pytest.param("revm", marks=pytest.mark.slow)])
 def world(request):
-    """Fees on; runs each test on the embedded chain (py-evm), on anvil and on the revm engine (conformance)."""
+    """Fees on; runs each test on the embedded chain (py-evm), on anvil and on the revm engine (conformance).
+
+    The anvil and revm legs are marked slow: the fast loop (``-m "not slow"``) runs every conformance test once,
+    on the embedded chain; CI runs all three."""
     sim = request.getfixturevalue(_WORLD_SIMS[request.param])
     yield from _world(sim, request.param)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pydantic
 import pytest
 
 from nvm_chain.chain.tx.signer import LocalSigner
@@ -83,7 +84,7 @@ def test_register_agent_id_offline_equals_emitted_and_record(world):
     assert event.args == {"agentId": expected, "creator": builder.address}
     wire = result.model_dump(mode="json", by_alias=True)
     assert wire["agentId"] == str(expected) and wire["plans"] == [str(plan_a), str(plan_b)]
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         result.agent_id = 1  # frozen
 
     agent = builder.agents.get_agent(str(expected))

@@ -61,7 +61,8 @@ def test_artifacts_fit_the_code_size_limit():
 
 @pytest.mark.slow  # a fresh solc compile of every contract: ~50 s
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: cannot run the npm solc compiler")
-@pytest.mark.skipif(not (ROOT / "node_modules" / "solc").is_dir(), reason="npm packages not installed (run `npm install`)")
+@pytest.mark.skipif(not (ROOT / "node_modules" / "solc").is_dir(),
+                    reason="npm packages not installed (run `npm install`)")
 def test_committed_artifacts_match_a_fresh_compile():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "compile_contracts.py"), "--check"],
                             capture_output=True, text=True, timeout=600)

@@ -235,7 +235,9 @@ def test_a_listing_reads_plans_and_hooks_in_one_multicall_per_chunk(world):
         listed = reader.get_plans(many)
     assert listed == singles * 10 and work(requests) == ["eth_call"]
     with counted(world.sim.w3) as requests:
-        records = plan_records(world.sim.w3, MULTICALL3_ADDRESS, builder.contracts.AssetsRegistry, many, chunk=20)
+        # the book's Multicall3: the canonical address where the chain lets the deployer put it (not yet on revm)
+        records = plan_records(world.sim.w3, world.sim.book["Multicall3"], builder.contracts.AssetsRegistry, many,
+                               chunk=20)
     assert work(requests) == ["eth_call"] * 4
     assert [(r[0][0], r[1]) for r in records] == [(builder.address, p.hooks) for p in singles] * 10
 
@@ -270,7 +272,9 @@ def test_agents_listing_a_plan_are_confirmed_in_one_multicall(world):
     with counted(world.sim.w3) as requests:
         listed = reader.plans.get_agents_associated_to_plan(a).agents
     assert listed == tuple(agents[1::2])
-    assert work(requests) == ["eth_blockNumber", "eth_getLogs", "eth_getLogs", "eth_call"]
+    work_done = work(requests)
+    assert work_done.count("eth_call") == 1 and work_done[-1] == "eth_call"  # candidates confirmed in one multicall
+    assert set(work_done) <= {"eth_blockNumber", "eth_getBlockByNumber", "eth_getLogs", "eth_call"}
     with counted(world.sim.w3) as requests:
         records = reader.agents.get_agents(listed)
     assert work(requests) == ["eth_call"] and records == [reader.agents.get_agent(x) for x in listed]

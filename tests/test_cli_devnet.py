@@ -97,6 +97,7 @@ def cli_process(*args: str, **env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow  # two processes (devnet + CLI) with a cold start each; in-process below stays fast
 def test_devnet_serves_other_processes_and_stops_on_sigint(tmp_path):
     net = DevnetProcess("--format", "json", "devnet", "--port", "0", cwd=tmp_path)  # default address book path
     info = json.loads("".join(net.wait_for(lambda line: line.rstrip("\n") == "}")))
@@ -146,6 +147,7 @@ def test_devnet_serves_other_processes_and_stops_on_sigint(tmp_path):
     assert not port_open(info["rpcUrl"])
 
 
+@pytest.mark.slow  # a devnet process with a cold start
 def test_devnet_table_output_no_fees_custom_book_and_sigterm(tmp_path):
     book = tmp_path / "out" / "devnet-book.json"
     net = DevnetProcess("devnet", "--port", "0", "--no-fees", "--address-book-out", str(book), cwd=tmp_path)

@@ -214,8 +214,9 @@ def test_stale_config_shapes_are_refused_naming_the_right_fields(run, who, book,
     one_line_error(run("plans", "set-onchain-mirror", "--credits-config", stale_credits), 3, "subscriptionType")
     swapped = run("plans", "register-plan", "--price-config", good_credits, "--credits-config", good_credits)
     one_line_error(swapped, 3, "holds a credits config")
-    unknown = run("plans", "register-plan", "--price-config", '{"amounts": ["1"], "receivers": ["%s"], "colour": 1}'
-                  % who["builder"], "--credits-config", good_credits)
+    unknown = run("plans", "register-plan", "--price-config",
+                  f'{{"amounts": ["1"], "receivers": ["{who["builder"]}"], "colour": 1}}',
+                  "--credits-config", good_credits)
     one_line_error(unknown, 3, "colour")
     assert nonce(devnet, "builder") == before  # nothing was sent
 
@@ -547,6 +548,7 @@ def test_unknown_plan_and_missing_address_book(run, who, tmp_path):
 # ---------------------------------------------------------------------------------------------- real subprocesses
 
 
+@pytest.mark.slow  # one cold CLI process per command; the same commands run in-process above
 def test_subprocess_register_order_balance_keep_stdout_for_data(devnet, who, book):
     def nvm(account, *args):
         env = {**os.environ, **devnet.env(account)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from click.testing import CliRunner
 
 from nvm_chain.cli import cli
@@ -31,6 +32,7 @@ def test_demo_json_reports_each_step_with_signer_transactions_and_balances():
     assert payg["paid"] == str(2 * 10**17) and payg["builderReceived"] == str(198 * 10**15)
 
 
+@pytest.mark.slow  # a second full demo run (fresh deployment); the JSON test above covers every step
 def test_demo_table_output_names_signers_and_hashes():
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output

@@ -209,7 +209,7 @@ def test_reads_and_sends_fail_over_to_the_next_endpoint(faulty, tmp_path):
 def test_when_no_endpoint_answers_the_error_is_typed_and_names_them_without_credentials(faulty, tmp_path):
     w3 = http_web3(["http://127.0.0.1:9/v2/SECRETKEY123", "http://127.0.0.1:7/?apikey=SECRET"])
     with pytest.raises(NodeUnavailableError) as info:
-        w3.eth.block_number
+        _ = w3.eth.block_number
     message = str(info.value)
     assert "127.0.0.1:9/…" in message and "127.0.0.1:7/…" in message and "SECRET" not in message
     assert info.value.exit_code == 6 and isinstance(info.value, ConnectionError)

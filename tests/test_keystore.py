@@ -362,7 +362,9 @@ def test_signer_from_env():
     assert signer_from_env({ks.ENV_PRIVATE_KEY: KEY_HEX + "\n"}).address == ADDRESS
 
 
-@pytest.mark.parametrize("bad", [KEY_HEX[:-1], KEY_HEX + "00", KEY_HEX[:-1] + "g", "0x" + "00" * 32, KEY_HEX[:30] + " " + KEY_HEX[30:]])
+@pytest.mark.parametrize(
+    "bad", [KEY_HEX[:-1], KEY_HEX + "00", KEY_HEX[:-1] + "g", "0x" + "00" * 32, KEY_HEX[:30] + " " + KEY_HEX[30:]]
+)
 def test_malformed_env_key_is_not_echoed(bad):
     with pytest.raises(ValidationError) as ei:
         signer_from_env({ks.ENV_PRIVATE_KEY: bad})

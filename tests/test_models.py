@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pydantic
 import pytest
 
 from nvm_chain.errors import ValidationError
@@ -141,7 +142,7 @@ def test_price_as_tuple_order():
 
 def test_price_is_frozen_and_copies_are_validated():
     p = price()
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         p.amounts = (1,)  # type: ignore[misc]
     q = p.with_distribution([990_000, 10_000], [ALICE, BOB])
     assert q.amounts == (990_000, 10_000) and p.amounts == (1_000_000,)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+import pydantic
 import pytest
 
 from nvm_chain.chain.abi import decode_log
@@ -204,7 +205,7 @@ def test_register_credits_plan_id_computed_offline_matches_the_chain(ctx):
         plan = plans.get_plan(form)
         assert (plan.plan_id, plan.owner, plan.price, plan.credits, plan.hooks) == \
             (expected, ctx.builder.address, price, reg.credits_config, ())
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         reg.plan_id = 1  # frozen
 
 

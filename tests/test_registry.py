@@ -107,7 +107,8 @@ def test_plan_id_offline_equals_hash_plan_id_view_and_plan_registered_event(prot
     assert event.args == {"planId": offline, "creator": builder.address, "onchainMirror": mirror}
     assert event.address == proto.addr(REG)
     # onchainMirror is indexed (3rd topic) and part of the hash
-    (log,) = [lg for lg in receipt.logs if bytes(lg["topics"][0]) == keccak(text="PlanRegistered(uint256,address,bool)")]
+    topic = keccak(text="PlanRegistered(uint256,address,bool)")
+    (log,) = [lg for lg in receipt.logs if bytes(lg["topics"][0]) == topic]
     assert len(log["topics"]) == 4 and int.from_bytes(bytes(log["topics"][3]), "big") == int(mirror)
     flipped = default_credits(proto, mirror=not mirror, amount=50)
     assert ids.plan_id(price, flipped, builder.address, n) != offline

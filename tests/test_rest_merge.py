@@ -23,6 +23,7 @@ from nvm_chain.protocol.models import Plan, PlanMetadata
 from nvm_chain.rest import NO_RETRY, RestClient, X402TokenOptions, decode_access_token, encode_access_token
 from nvm_chain.services.plans import PlanWithMetadata
 from nvm_chain.services.x402 import X402TokenCheck, check_x402_token
+from tests.conftest import World
 from tests.rest.fake_backend import SUBSCRIBER, Reply, envelope, plan_document
 from tests.rest.helpers import FAST_RETRY, assert_no_secret, make_key
 
@@ -79,9 +80,25 @@ class Setup:
         })
 
 
+@pytest.fixture(scope="module")
+def _ordered(_sim_fees):
+    """The module's Setup, built once on the fees-on chain, and a snapshot of the chain right after it; the chain
+    returns to its earlier state when the module is done."""
+    chain = _sim_fees.chain
+    before = chain.snapshot()
+    try:
+        built = Setup(World(_sim_fees, "embedded"))
+        yield built, chain.snapshot()
+    finally:
+        chain.revert(before)
+
+
 @pytest.fixture
-def setup(world_embedded) -> Setup:
-    return Setup(world_embedded)
+def setup(_ordered):
+    """The plan and the subscriber's order; whatever the test does to the chain is undone after it."""
+    built, after = _ordered
+    yield built
+    built.world.sim.chain.revert(after)
 
 
 def on_chain_fields(plan: Plan) -> dict:

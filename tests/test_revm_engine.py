@@ -4,12 +4,12 @@ time, the devnet server).
 
 Gas: revm uses less gas than py-evm for the same transactions. Measured with this file's ``scenario`` on fresh
 simulations: the deployment 31,524,714 vs 31,594,814 (-0.2%), an ERC-20 approve 46,330 on both, an ERC-20 order
-465,978 vs 619,778 (0.75x), a native order 488,821 vs 619,321 (0.79x). pyrevm 0.3.7 never finalises revm's journal
-between transactions, so accounts and storage slots that an earlier transaction touched stay warm (100 gas instead
-of 2,100/2,600 per first access) and each slot's EIP-2200 "original value" stays the value it had when first loaded
-(so a changed slot costs 100 gas to change again, not 2,900). The longer a chain has run, the more is warm, so the
-ratio drifts down; the test bounds it (0.45-1.01) instead of equating gas. State, return data, events and reverts
-are unaffected.
+465,978 vs 619,778 (0.75x), a native order 488,821 vs 619,321 (0.79x). pyrevm 0.3.7 never finalises revm's
+journal between transactions, so accounts and storage slots that an earlier transaction touched stay warm
+(100 gas instead of 2,100/2,600 per first access) and each slot's EIP-2200 "original value" stays the value it
+had when first loaded (so a changed slot costs 100 gas to change again, not 2,900). The longer a chain has run,
+the more is warm, so the ratio drifts down; the test bounds it (0.45-1.01) instead of equating gas.
+State, return data, events and reverts are unaffected.
 """
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from eth_utils import keccak
 from web3.exceptions import TransactionNotFound
 
 from nvm_chain.chain.abi import encode_call, registry
+from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.client import NvmChain
 from nvm_chain.sim import Simulation
-from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS
 
 
 @pytest.fixture(params=["pyevm", "revm"])

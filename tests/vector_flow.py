@@ -108,7 +108,8 @@ class _Flow:
     def order(self, op: str, who, template: str, fn: str, expected_id: bytes, *args: Any, **kw: Any) -> None:
         """Send an order; keep (AgreementRegistered.agreementId, ``expected_id`` computed from the inputs)."""
         receipt = self.send(op, who, template, fn, *args, **kw)
-        self.agreement_ids += [(e.args["agreementId"], expected_id) for e in receipt.events_named("AgreementRegistered")]
+        self.agreement_ids += [(e.args["agreementId"], expected_id)
+                               for e in receipt.events_named("AgreementRegistered")]
 
 
 def _seed(label: str) -> bytes:

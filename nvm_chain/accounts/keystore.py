@@ -170,7 +170,8 @@ def _scrypt_n(scrypt_n: int | None) -> int:
             raise ValidationError(f"{ENV_SCRYPT_N} must be an integer power of two, got {raw!r}") from None
     if value is None:
         return DEFAULT_SCRYPT_N
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2 or value > _MAX_SCRYPT_N or value & (value - 1):
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or value < 2 or value > _MAX_SCRYPT_N or value & (value - 1)):
         raise ValidationError(f"{source} must be a power of two between 2 and 2**20, got {value!r}")
     if value < DEFAULT_SCRYPT_N:
         log.debug("encrypting with scrypt n=%d (below the default %d: weaker protection)", value, DEFAULT_SCRYPT_N)
@@ -360,7 +361,8 @@ def import_account(
     if isinstance(private_key, str):
         text = private_key.strip()
         if not _KEY_RE.fullmatch(text):
-            raise ValidationError("invalid private key (expected 32 bytes as 64 hex characters, optionally 0x-prefixed)")
+            raise ValidationError(
+                "invalid private key (expected 32 bytes as 64 hex characters, optionally 0x-prefixed)")
         key = bytes.fromhex(text.removeprefix("0x"))
     elif isinstance(private_key, (bytes, bytearray, memoryview)) and len(private_key) == 32:
         key = bytes(private_key)
@@ -388,7 +390,7 @@ def _store(name: str, key: bytes, password: str, directory, scrypt_n: int | None
         raise AccountExistsError(f"account {name!r} already exists ({path})")
     try:
         doc = Account.encrypt(key, password, kdf="scrypt", iterations=n)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure becomes one typed error that names only the exception type
         raise KeystoreError(f"could not encrypt the key for account {name!r}: {type(exc).__name__}") from None
     data = json.dumps(doc, indent=2).encode() + b"\n"
     del doc
@@ -413,7 +415,9 @@ def _keystore_path(name_or_path: str | os.PathLike, directory) -> tuple[Path, bo
     return keystore_dir(directory) / f"{_check_name(text)}.json", True
 
 
-def load_signer(name_or_path: str | os.PathLike, password: str, directory: str | os.PathLike | None = None) -> LocalSigner:
+def load_signer(
+    name_or_path: str | os.PathLike, password: str, directory: str | os.PathLike | None = None
+) -> LocalSigner:
     """Decrypt a keystore (by account name or file path) and return a :class:`LocalSigner`.
 
     Raises:
@@ -446,7 +450,7 @@ def load_signer(name_or_path: str | os.PathLike, password: str, directory: str |
         if "MAC mismatch" in str(exc):
             raise WrongPasswordError(f"wrong password for keystore {path}") from None
         raise KeystoreError(f"{path} is not a valid v3 keystore ({type(exc).__name__})") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a malformed keystore fails in many ways; none may echo its content
         raise KeystoreError(f"{path} is not a valid v3 keystore ({type(exc).__name__})") from None
     signer = LocalSigner(key)
     del key

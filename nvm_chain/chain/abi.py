@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -100,7 +101,7 @@ def _static_words(types: list[str], data: bytes) -> tuple[Any, ...] | None:
 
 def canonical_type(param: dict[str, Any]) -> str:
     """The canonical ABI type of a parameter: tuples expanded, e.g. ``(bool,address)[]``."""
-    kind = param["type"]
+    kind: str = param["type"]
     if kind.startswith("tuple"):
         return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + kind[len("tuple"):]
     return kind
@@ -231,12 +232,12 @@ def registry() -> AbiRegistry:
     return AbiRegistry(arts)
 
 
-def encode_call(entry: dict[str, Any], args: tuple | list) -> bytes:
+def encode_call(entry: dict[str, Any], args: Sequence[Any]) -> bytes:
     """Calldata for a function ABI entry: selector followed by the ABI-encoded arguments."""
     return selector(entry) + eth_abi.encode([canonical_type(i) for i in entry["inputs"]], list(args))
 
 
-def encode_constructor(artifact: Artifact, args: tuple | list = ()) -> bytes:
+def encode_constructor(artifact: Artifact, args: Sequence[Any] = ()) -> bytes:
     """Creation code of ``artifact`` with its ABI-encoded constructor arguments appended."""
     code = bytes.fromhex(artifact.bytecode.removeprefix("0x"))
     ctor = [e for e in artifact.abi if e["type"] == "constructor"]

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from web3 import Web3
+from web3.types import TxParams, Wei
 
 from nvm_chain.chain.abi import registry
 from nvm_chain.chain.tx.reverts import revert_data
@@ -18,7 +17,7 @@ def eth_call(w3: Web3, to: str, data: bytes, *, sender: str | None = None, value
     Raises:
         ContractRevertError: the call reverted (decoded against every bundled ABI).
     """
-    tx: dict[str, Any] = {"to": to, "data": data, "value": value}
+    tx: TxParams = {"to": to, "data": data, "value": Wei(value)}
     if sender:
         tx["from"] = sender
     if gas:

@@ -1,4 +1,5 @@
-"""``nvm-chain accounts new|import|list``: encrypted keystore accounts (CLI layer over :mod:`nvm_chain.accounts.keystore`).
+"""``nvm-chain accounts new|import|list``: encrypted keystore accounts (the CLI over
+:mod:`nvm_chain.accounts.keystore`).
 
 Keys are stored as Ethereum v3 keystores (scrypt, aes-128-ctr), one ``NAME.json`` per account, mode 0600, in
 ``$NVM_KEYSTORE_DIR`` or ``~/.config/nvm-chain/keystores``. Use an account for writes with

@@ -33,8 +33,9 @@ def load_account(s: Settings, environ=os.environ):
     )
 
     if s.account:
-        prompt = (lambda: click.prompt(f"password for keystore account {s.account}", hide_input=True,
-                                       err=True))
+        def prompt() -> str:
+            return click.prompt(f"password for keystore account {s.account}", hide_input=True, err=True)
+
         password = resolve_password(password_file=s.password_file, environ=environ, prompt=prompt)
         return load_signer(s.account, password)
     return signer_from_env(environ)

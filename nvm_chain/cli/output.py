@@ -30,8 +30,9 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def emit(data: Any, fmt: str, *, columns: list[str] | None = None) -> None:
-    """Print ``data`` (a mapping, a model or a list of them) on stdout in ``fmt`` ("table" or "json")."""
+def emit(data: Any, fmt: str | None, *, columns: list[str] | None = None) -> None:
+    """Print ``data`` (a mapping, a model or a list of them) on stdout in ``fmt`` ("table" or "json"; None, the
+    unset ``--format``: a table)."""
     plain = jsonable(data)
     if fmt == "json":
         click.echo(json.dumps(plain, indent=2))

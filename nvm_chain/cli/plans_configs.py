@@ -152,7 +152,8 @@ def get_pay_as_you_go_price_config(ctx: click.Context, amount: int, receiver: st
 def get_fixed_credits_config(ctx: click.Context, credits_granted: int, credits_per_request: int, **_: Any) -> None:
     """Credits that never expire; each request burns a fixed amount. onchainMirror is true (payments-py: false),
     so orders mint the credits on chain; `set-onchain-mirror --no-onchain-mirror` keeps them in the backend."""
-    show(ctx, default_format="json", data=dump(_raw_configs().get_fixed_credits_config(credits_granted, credits_per_request)))
+    config = _raw_configs().get_fixed_credits_config(credits_granted, credits_per_request)
+    show(ctx, default_format="json", data=dump(config))
 
 
 @command("get-dynamic-credits-config")
@@ -162,8 +163,9 @@ def get_fixed_credits_config(ctx: click.Context, credits_granted: int, credits_p
 def get_dynamic_credits_config(ctx: click.Context, credits_granted: int, min_credits_per_request: int,
                                max_credits_per_request: int, **_: Any) -> None:
     """Credits that never expire; a request burns between min and max credits."""
-    show(ctx, default_format="json", data=dump(_raw_configs().get_dynamic_credits_config(credits_granted, min_credits_per_request,
-                                                             max_credits_per_request)))
+    config = _raw_configs().get_dynamic_credits_config(credits_granted, min_credits_per_request,
+                                                       max_credits_per_request)
+    show(ctx, default_format="json", data=dump(config))
 
 
 @command("get-pay-as-you-go-credits-config")
@@ -196,7 +198,8 @@ def get_non_expirable_duration_config(ctx: click.Context, **_: Any) -> None:
 def set_redemption_type(ctx: click.Context, credits: str, redemption_type: str, **_: Any) -> None:
     """The credits config with another redemption type (who may burn the subscribers' credits)."""
     config = credits_config(credits)
-    show(ctx, default_format="json", data=dump(_raw_configs().set_redemption_type(config, redemption_type.strip().upper())))
+    changed = _raw_configs().set_redemption_type(config, redemption_type.strip().upper())
+    show(ctx, default_format="json", data=dump(changed))
 
 
 @command("set-onchain-mirror")

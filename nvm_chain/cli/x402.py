@@ -19,7 +19,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +27,11 @@ from nvm_chain.cli.context import open_client, open_rest, settings
 from nvm_chain.cli.errors import API
 from nvm_chain.cli.output import emit, say
 from nvm_chain.cli.settings import global_options
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from nvm_chain.rest import PaymentRequired, X402Scheme
 
 #: ``x402 check``: the token is fine but its subscriber does not hold the credits (or the plan is unknown)
 NOT_SATISFIED = 1
@@ -75,7 +80,7 @@ def _rest():
     return rest
 
 
-def _model(cls: type, what: str, **fields: Any) -> Any:
+def _model(cls: type[BaseModel], what: str, **fields: Any) -> Any:
     """``cls(**fields)`` with pydantic's error turned into a ValidationError naming fields, not values."""
     import pydantic
 
@@ -141,7 +146,8 @@ def _json_argument(value: str, flag: str) -> Any:
 
 
 def payment_required(spec: str | None, plan_id: str | None, endpoint: str | None, agent_id: str | None,
-                     http_verb: str | None, network: str | None, scheme: str, environment: str | None):
+                     http_verb: str | None, network: str | None, scheme: X402Scheme,
+                     environment: str | None) -> PaymentRequired:
     """The PaymentRequired of --payment-required, or one built from --plan-id and friends.
 
     Raises:

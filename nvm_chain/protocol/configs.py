@@ -41,7 +41,7 @@ def _receiver(receiver: Any) -> str:
 
 
 def _single(amount: Any, receiver: Any, **fields: Any) -> PriceConfig:
-    return PriceConfig(amounts=[amount], receivers=[_receiver(receiver)], **fields)
+    return PriceConfig(amounts=(amount,), receivers=(_receiver(receiver),), **fields)
 
 
 # ---------------------------------------------------------------------------------------------- prices

@@ -10,6 +10,7 @@ field order::
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import eth_abi
 from eth_utils import keccak
@@ -29,7 +30,7 @@ CONDITION_NAMES = {
 }
 
 
-def plan_id(price: tuple, credits: tuple, creator: str, nonce: int = 0) -> int:
+def plan_id(price: tuple[Any, ...], credits: tuple[Any, ...], creator: str, nonce: int = 0) -> int:
     """planId = uint256(keccak256(abi.encode(price, credits, creator, nonce)))."""
     return int.from_bytes(keccak(eth_abi.encode([PRICE_TYPE, CREDITS_TYPE, "address", "uint256"],
                                                 [price, credits, creator, nonce])), "big")

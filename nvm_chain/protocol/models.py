@@ -13,7 +13,7 @@ import os
 from decimal import Decimal
 from enum import Enum, IntEnum
 from functools import lru_cache
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal, NoReturn, Self
 
 import pydantic
 from eth_utils import is_hex_address, to_checksum_address
@@ -192,7 +192,7 @@ def _raise(model: str, exc: pydantic.ValidationError) -> NoReturn:
         else:
             problems.append(f"{'.'.join(loc) or model}: {err['msg']}")
     error = ValidationError(f"invalid {model}: " + "; ".join(problems))
-    error.problems = problems
+    error.problems = tuple(problems)
     raise error from exc
 
 
@@ -208,10 +208,10 @@ class ItemAccess:
     def _item_key(self, key: Any) -> str | None:
         if not isinstance(key, str):
             return None
-        fields = type(self).model_fields  # type: ignore[attr-defined]
+        fields: dict[str, Any] = type(self).model_fields  # type: ignore[attr-defined]
         for name, info in fields.items():
             if key in (name, info.alias):
-                return name
+                return str(name)
         snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
         return snake if isinstance(getattr(type(self), snake, None), property) else None
 
@@ -246,20 +246,20 @@ class CoreModel(ItemAccess, BaseModel):
             _raise(type(self).__name__, exc)
 
     @classmethod
-    def model_validate(cls, obj: Any, **kwargs: Any):  # noqa: D102 - same as pydantic, ValidationError
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:  # noqa: D102 - same as pydantic, ValidationError
         try:
             return super().model_validate(obj, **kwargs)
         except pydantic.ValidationError as exc:
             _raise(cls.__name__, exc)
 
     @classmethod
-    def model_validate_json(cls, json_data: Any, **kwargs: Any):  # noqa: D102
+    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> Self:  # noqa: D102
         try:
             return super().model_validate_json(json_data, **kwargs)
         except pydantic.ValidationError as exc:
             _raise(cls.__name__, exc)
 
-    def replace(self, **changes: Any):
+    def replace(self, **changes: Any) -> Self:
         """A validated copy with ``changes`` (field names) applied.
 
         Raises:
@@ -305,7 +305,7 @@ def _redemption_type(value: Any) -> Any:
         raise ValidationError(f"redemption_type must be one of {names}, got {value!r}") from None
 
 
-def _each(value: Any, what: str, parse: Any) -> tuple:
+def _each(value: Any, what: str, parse: Any) -> tuple[Any, ...]:
     """``parse(item, "what[i]")`` over a list; ValidationError if ``value`` is not a list."""
     if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__iter__"):
         raise ValidationError(f"{what} must be a list, got {type(value).__name__}")
@@ -371,7 +371,7 @@ class PriceConfig(CoreModel):
             return "free"
         return "crypto" if self.is_crypto else "fiat"
 
-    def as_tuple(self) -> tuple:
+    def as_tuple(self) -> tuple[Any, ...]:
         """The ABI tuple ``(is_crypto, token, amounts, receivers, external_price, fee_controller, template)``."""
         return (self.is_crypto, self.token_address, list(self.amounts), list(self.receivers),
                 self.external_price_address, self.fee_controller, self.template_address)
@@ -432,7 +432,7 @@ class CreditsConfig(CoreModel):
 
     @model_serializer(mode="wrap")
     def _wire(self, handler: Any, info: Any) -> dict[str, Any]:
-        data = handler(self)
+        data: dict[str, Any] = handler(self)
         if self.nft_address is None and info.by_alias:  # the API omits nftAddress when unset
             data.pop("nftAddress", None)
         return data
@@ -450,7 +450,7 @@ class CreditsConfig(CoreModel):
         """
         return self.replace(nft_address=address)
 
-    def as_tuple(self) -> tuple:
+    def as_tuple(self) -> tuple[Any, ...]:
         """The ABI tuple ``(is_fixed, redemption_type, onchain_mirror, duration, amount, min, max, nft)``.
 
         Raises:

@@ -31,6 +31,11 @@ Ids = Annotated[tuple[int, ...], PlainSerializer(lambda v: [str(i) for i in v], 
 # ---------------------------------------------------------------------------------------------- results
 
 
+class _NamedEvent(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
 class _MinedReceipt(Protocol):
     """What :meth:`TxResult.of` reads from a receipt (the chain layer's ``TxReceipt`` has it)."""
 
@@ -44,7 +49,7 @@ class _MinedReceipt(Protocol):
     def gas_used(self) -> int: ...
 
     @property
-    def events(self) -> Sequence[object]: ...
+    def events(self) -> Sequence[_NamedEvent]: ...
 
 
 class TxResult(CoreModel):
@@ -58,7 +63,7 @@ class TxResult(CoreModel):
     @classmethod
     def of(cls, receipt: _MinedReceipt) -> TxResult:
         return cls(tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used,
-                   events=tuple(getattr(e, "name") for e in receipt.events))  # noqa: B009
+                   events=tuple(e.name for e in receipt.events))
 
 
 class _Result(CoreModel):

@@ -87,7 +87,7 @@ def compare_deployment(info: DeploymentInfo, address_book: Mapping[str, Any]) ->
     mismatches: list[DeploymentMismatch] = []
     book_chain = address_book.get("chainId")
     chain_checked = info.chain_id is not None and book_chain is not None
-    if chain_checked:
+    if info.chain_id is not None and book_chain is not None:
         try:
             expected_chain = int(book_chain)
         except (TypeError, ValueError):

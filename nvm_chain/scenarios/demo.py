@@ -17,6 +17,7 @@ from nvm_chain.client import NvmChain
 from nvm_chain.protocol.models import (
     AgentAPIAttributes,
     AgentMetadata,
+    Endpoint,
     PlanMetadata,
     RedemptionType,
 )
@@ -87,8 +88,8 @@ def run_demo(on_step: Callable[[Step], None] = lambda step: None) -> dict[str, A
            amounts=[str(a) for a in plan.price_config.amounts], receivers=list(plan.price_config.receivers))
 
     listing = builder.agents.register_agent(
-        AgentMetadata(name="Weather agent"), AgentAPIAttributes(endpoints=[{"verb": "POST", "url": "https://weather.example/ask"}]),
-        [plan.plan_id])
+        AgentMetadata(name="Weather agent"),
+        AgentAPIAttributes(endpoints=(Endpoint(verb="POST", url="https://weather.example/ask"),)), [plan.plan_id])
     allowed = plans.allow_burner(plan.plan_id, agent.address)
     record("builder registers the agent and lets it redeem", "builder",
            _tx("AssetsRegistry.register", listing.tx) + _tx("NFT1155Credits.allowBurn", allowed.tx),

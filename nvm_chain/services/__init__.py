@@ -1,1 +1,2 @@
-"""Layer 3, services: plans, agents and x402 checks, each given a :class:`~nvm_chain.services.context.ServiceContext`."""
+"""Layer 3, services: plans, agents and x402 checks, each given a
+:class:`~nvm_chain.services.context.ServiceContext`."""

@@ -56,6 +56,7 @@ from nvm_chain.protocol.results import (
     PlansPage,
     TxResult,
 )
+from nvm_chain.services.context import send_and_wait
 from nvm_chain.services.listing import paginate
 from nvm_chain.services.plans import PlansAPI
 
@@ -126,7 +127,7 @@ def _url(agent_api: AgentAPIAttributes) -> str:
     Raises:
         ValidationError: neither is set (AssetsRegistry would revert ``InvalidURL``).
     """
-    candidates = [agent_api.endpoints[0].url] if agent_api.endpoints else []
+    candidates: list[str | None] = [agent_api.endpoints[0].url] if agent_api.endpoints else []
     candidates.append(agent_api.agent_definition_url)
     for url in candidates:
         if url and url.strip():
@@ -201,7 +202,7 @@ class AgentsAPI:
 
     def _send(self, sender: Sender, request: TxRequest) -> TxReceipt:
         log.debug("%s from %s", request.action, sender.signer.address)
-        return sender.send(request)
+        return send_and_wait(sender, request)
 
     # ------------------------------------------------------------------ registration
 

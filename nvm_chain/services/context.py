@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from nvm_chain.chain.contracts import Contracts
     from nvm_chain.chain.networks import AddressBook
     from nvm_chain.chain.tx.sender import Sender
+    from nvm_chain.chain.tx.types import TxReceipt, TxRequest
     from nvm_chain.rest import RestClient
 
 
@@ -50,7 +51,7 @@ class ServiceContext:
         hit = self.cache.get(key)
         now = time.monotonic()
         if hit is not None and (hit[0] is None or now < hit[0]):
-            return hit[1]  # type: ignore[no-any-return]
+            return hit[1]
         value = load()
         self.cache[key] = (None if ttl is None else now + ttl, value)
         return value
@@ -85,3 +86,20 @@ class ServiceContext:
             ConfigurationError: read-only client.
         """
         return self.sender.signer.address
+
+    def send(self, request: TxRequest, *, simulate: bool = True) -> TxReceipt:
+        """Send ``request`` with the account's sender and wait for its receipt (see ``Sender.send``).
+
+        Raises:
+            ConfigurationError: read-only client; otherwise what ``Sender.send`` raises.
+        """
+        return send_and_wait(self.sender, request, simulate=simulate)
+
+
+def send_and_wait(sender: Sender, request: TxRequest, *, simulate: bool = True) -> TxReceipt:
+    """``sender.send(request)`` waiting for the receipt: typed as the receipt, since only ``wait=False`` makes
+    ``Sender.send`` return a bare hash."""
+    receipt = sender.send(request, simulate=simulate, wait=True)
+    if isinstance(receipt, str):
+        raise TypeError(f"Sender.send returned the hash {receipt} although asked to wait for the receipt")
+    return receipt

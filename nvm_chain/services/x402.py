@@ -85,8 +85,8 @@ def decode_token(token: str | X402Token | X402AccessToken) -> X402Token:
 
 def check_x402_token(client: ServiceContext | HasContext, token: str | X402Token | X402AccessToken,
                      min_credits: int = 1) -> X402TokenCheck:
-    """Decode ``token`` locally and check on the chain of ``client`` (an ``NvmChain`` or a service context)
-    that its subscriber holds at least ``min_credits`` credits of its plan (via ``client.plans.get_plan_balance``).
+    """Decode ``token`` locally and check on the chain of ``client`` (an ``NvmChain`` or a service context) that
+    its subscriber holds at least ``min_credits`` credits of its plan (via ``client.plans.get_plan_balance``).
 
     An unknown plan is reported with ``plan_exists=False`` (and ``holds_credits=False``), not raised, so one call
     answers "may this token be served?" for any well-formed token.

@@ -16,7 +16,8 @@ from web3.providers.eth_tester import EthereumTesterProvider
 
 from nvm_chain.chain.abi import encode_call, registry
 from nvm_chain.chain.multicall import MULTICALL3_ADDRESS
-from nvm_chain.chain.tx.sender import Sender, TxRequest
+from nvm_chain.chain.tx.sender import Sender
+from nvm_chain.chain.tx.types import TxRequest
 from nvm_chain.errors import ConfigurationError
 
 #: the ERC-20 of the payments-py docs' sandbox examples (Base Sepolia); a mintable test token in a simulation

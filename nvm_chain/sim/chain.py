@@ -18,9 +18,9 @@ from web3 import Web3
 from web3.middleware.base import Web3Middleware
 from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.middleware import ethereum_tester_middleware
+from web3.types import RPCEndpoint
 
 from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS
-
 
 #: web3 middleware that only costs time on an in-process chain: "validation" re-reads eth_chainId around every
 #: call (the client checks the chain id itself, once), there are no ENS names offline, and the gas price and
@@ -167,7 +167,7 @@ class RpcChain:
         self.w3 = w3
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
-        response = self.w3.provider.make_request(method, params)
+        response = self.w3.provider.make_request(RPCEndpoint(method), params)
         if "error" in response:
             raise RuntimeError(f"{method} failed: {response['error']}")
         return response["result"]

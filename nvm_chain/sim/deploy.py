@@ -40,7 +40,9 @@ FIAT_SETTLEMENT_ROLE = 3860893312041324254
 
 CREDIT_CONTRACTS = ("NFT1155Credits", "NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
 TEMPLATES = ("FixedPaymentTemplate", "PayAsYouGoTemplate", "FiatPaymentTemplate")
-CONDITIONS = ("LockPaymentCondition", "TransferCreditsCondition", "DistributePaymentsCondition", "FiatSettlementCondition")
+CONDITIONS = (
+    "LockPaymentCondition", "TransferCreditsCondition", "DistributePaymentsCondition", "FiatSettlementCondition",
+)
 
 # (contract, constructor arguments as names of earlier contracts or the special "@owner"/"@forwarder")
 DEPLOY_ORDER: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -80,20 +82,27 @@ _LITERAL_ARGS = {
 
 # restricted selectors → role (docs/protocol.md#restricted-selectors)
 TARGET_ROLES: tuple[tuple[str, tuple[str, ...], int], ...] = (
-    ("AgreementsStore", ("register(bytes32,address,uint256,bytes32[],uint8[],uint256,bytes[])",), CONTRACT_TEMPLATE_ROLE),
-    ("LockPaymentCondition", ("fulfill(bytes32,bytes32,uint256,address)",
-                              "fulfillWithAuthorization(bytes32,bytes32,uint256,address,(uint256,uint256,uint8,bytes32,bytes32))"),
+    ("AgreementsStore", ("register(bytes32,address,uint256,bytes32[],uint8[],uint256,bytes[])",),
      CONTRACT_TEMPLATE_ROLE),
+    ("LockPaymentCondition", (
+        "fulfill(bytes32,bytes32,uint256,address)",
+        "fulfillWithAuthorization(bytes32,bytes32,uint256,address,(uint256,uint256,uint8,bytes32,bytes32))",
+    ), CONTRACT_TEMPLATE_ROLE),
     ("TransferCreditsCondition", ("fulfill(bytes32,bytes32,uint256,bytes32[],address)",), CONTRACT_TEMPLATE_ROLE),
     ("DistributePaymentsCondition", ("fulfill(bytes32,bytes32,uint256,bytes32,bytes32)",), CONTRACT_TEMPLATE_ROLE),
     ("FiatSettlementCondition", ("fulfill(bytes32,bytes32,uint256,address,bytes[])",), CONTRACT_TEMPLATE_ROLE),
-    ("OneTimeCreatorHook", ("beforeAgreementRegistered(bytes32,address,uint256,bytes32[],uint8[],bytes[])",
-                            "afterAgreementCreated(bytes32,address,uint256,bytes32[],bytes[])"), CONTRACT_TEMPLATE_ROLE),
-    ("PaymentsVault", ("depositNativeToken()", "depositERC20(address,uint256,address)",
-                       "depositERC20WithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)"),
-     DEPOSITOR_ROLE),
-    ("PaymentsVault", ("withdrawNativeToken(uint256,address)", "withdrawERC20(address,uint256,address)"), WITHDRAW_ROLE),
-    *((nft, ("burnBatch(address,uint256[],uint256[],uint256,bytes)",), CREDITS_BURNER_ROLE) for nft in CREDIT_CONTRACTS),
+    ("OneTimeCreatorHook", (
+        "beforeAgreementRegistered(bytes32,address,uint256,bytes32[],uint8[],bytes[])",
+        "afterAgreementCreated(bytes32,address,uint256,bytes32[],bytes[])",
+    ), CONTRACT_TEMPLATE_ROLE),
+    ("PaymentsVault", (
+        "depositNativeToken()", "depositERC20(address,uint256,address)",
+        "depositERC20WithAuthorization(address,address,uint256,uint256,uint256,bytes32,uint8,bytes32,bytes32)",
+    ), DEPOSITOR_ROLE),
+    ("PaymentsVault", ("withdrawNativeToken(uint256,address)", "withdrawERC20(address,uint256,address)"),
+     WITHDRAW_ROLE),
+    *((nft, ("burnBatch(address,uint256[],uint256[],uint256,bytes)",), CREDITS_BURNER_ROLE)
+      for nft in CREDIT_CONTRACTS),
     ("NVMConfig", ("setParameter(bytes32,bytes)", "disableParameter(bytes32)", "setFeeReceiver(address)",
                    "setDefaultFeeController(address)", "setFeeControllerAllowed(address[],address[][],bool[][])"),
      GOVERNOR_ROLE),
@@ -197,26 +206,30 @@ def deploy_protocol(
                 values += _LITERAL_ARGS[arg]
             else:
                 values += (book[arg],)
-        requests.append(TxRequest(None, encode_constructor(artifacts[name], values), DEPLOY_GAS, action=f"deploy {name}"))
+        requests.append(TxRequest(None, encode_constructor(artifacts[name], values), DEPLOY_GAS,
+                                  action=f"deploy {name}"))
 
     manager = abis["AccessManager"]
     calls = [encode_call(manager.entry("grantRole"), [role, book[c], 0]) for role, cs in ROLE_GRANTS for c in cs]
     calls.append(encode_call(manager.entry("grantRole"), [GOVERNOR_ROLE, governor.address, 0]))
-    for role, who in ((FIAT_SETTLEMENT_ROLE, fiat_settler), (CREDITS_BURNER_ROLE, credits_burner)):
-        if who:
-            calls.append(encode_call(manager.entry("grantRole"), [role, who, 0]))
+    for role, grantee in ((FIAT_SETTLEMENT_ROLE, fiat_settler), (CREDITS_BURNER_ROLE, credits_burner)):
+        if grantee:
+            calls.append(encode_call(manager.entry("grantRole"), [role, grantee, 0]))
     for role in (CONTRACT_TEMPLATE_ROLE, CONTRACT_CONDITION_ROLE, UPDATE_CONDITION_STATUS_ROLE):
         calls.append(encode_call(manager.entry("setRoleAdmin"), [role, GOVERNOR_ROLE]))
     for contract, sigs, role in TARGET_ROLES:
-        calls.append(encode_call(manager.entry("setTargetFunctionRole"), [book[contract], [_sel(s) for s in sigs], role]))
+        selectors = [_sel(s) for s in sigs]
+        calls.append(encode_call(manager.entry("setTargetFunctionRole"), [book[contract], selectors, role]))
     requests.append(TxRequest(book["AccessManager"], encode_call(manager.entry("multicall"), [calls]),
                               5_000_000, action="wire AccessManager roles"))
 
     for token in ("MockERC20", "MockEIP3009Token"):
         mint = abis[token].entry("mint")
-        requests += [TxRequest(book[token], encode_call(mint, [a, tokens_per_account]), CALL_GAS, action=f"mint {token}")
+        requests += [TxRequest(book[token], encode_call(mint, [a, tokens_per_account]), CALL_GAS,
+                               action=f"mint {token}")
                      for a in fund if tokens_per_account]
-    requests += [TxRequest(a, b"", 21_000, value=eth_per_account, action="fund account") for a in fund if eth_per_account]
+    requests += [TxRequest(a, b"", 21_000, value=eth_per_account, action="fund account")
+                 for a in fund if eth_per_account]
     if fee_receiver is not None and governor is not owner and governor.address not in fund:
         requests.append(TxRequest(governor.address, b"", 21_000, value=10**18, action="fund governor for gas"))
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import rlp  # type: ignore[import-untyped]
+import rlp
 from coincurve import PublicKey
 from eth_utils import to_checksum_address
 

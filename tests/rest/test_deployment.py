@@ -18,7 +18,8 @@ BOOK = {"chainId": 84532, "version": "v1.5.0",
 
 
 def info(**changes) -> DeploymentInfo:
-    return DeploymentInfo.from_wire({"deployment": {"version": "1.5.0", "chainId": 84532, "contracts": CONTRACTS, **changes}})
+    deployment = {"version": "1.5.0", "chainId": 84532, "contracts": CONTRACTS, **changes}
+    return DeploymentInfo.from_wire({"deployment": deployment})
 
 
 def test_matching_book_is_ok_case_insensitively_and_ignoring_v_prefix() -> None:
@@ -48,7 +49,9 @@ def test_chain_id_is_skipped_when_backend_has_none() -> None:
     assert result.ok and not result.chain_id_checked
 
 
-@pytest.mark.parametrize("book", [{}, {"contracts": []}, {"contracts": {"X": "0x12"}}, {"chainId": "x", "contracts": {}}])
+@pytest.mark.parametrize(
+    "book", [{}, {"contracts": []}, {"contracts": {"X": "0x12"}}, {"chainId": "x", "contracts": {}}]
+)
 def test_malformed_book(book: dict) -> None:
     with pytest.raises(ValidationError):
         compare_deployment(info(), book)

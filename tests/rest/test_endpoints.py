@@ -77,7 +77,8 @@ def test_get_plan_balance_defaults_to_key_account(client: RestClient, backend: F
     assert balance.price_per_credit == Decimal("0.01")
     assert balance.holder_address == SUB_CHECKSUM
     assert balance.credits_contract == CREDITS_CONTRACT
-    assert (balance.plan_name, balance.plan_type, balance.is_subscriber, balance.batch) == ("Basic", "credits", True, None)
+    assert (balance.plan_name, balance.plan_type, balance.is_subscriber, balance.batch) == \
+        ("Basic", "credits", True, None)
 
 
 def test_get_plan_balance_explicit_holder_is_checksummed(public_client: RestClient, backend: FakeBackend) -> None:
@@ -107,7 +108,8 @@ def test_agent_plans_custom_pagination(public_client: RestClient, backend: FakeB
 
 
 def test_list_without_items_array_is_a_response_error(public_client: RestClient, backend: FakeBackend) -> None:
-    backend.script("GET", f"/api/v1/protocol/agents/{AGENT_ID}/plans", Reply(body={"total": 0, "page": 1, "offset": 10}))
+    backend.script("GET", f"/api/v1/protocol/agents/{AGENT_ID}/plans",
+                   Reply(body={"total": 0, "page": 1, "offset": 10}))
     with pytest.raises(RestResponseError, match="'plans' array"):
         public_client.get_agent_plans(AGENT_ID)
 

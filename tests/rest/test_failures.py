@@ -55,7 +55,8 @@ def test_get_retried_on_503_honouring_retry_after(client: RestClient, backend: F
 
 
 def test_get_retried_on_429_then_succeeds(client: RestClient, backend: FakeBackend) -> None:
-    backend.script("GET", "/", Reply(429, {"code": "BCK.COMMON.0429", "message": "slow down"}, headers={"Retry-After": "0"}))
+    backend.script("GET", "/", Reply(429, {"code": "BCK.COMMON.0429", "message": "slow down"},
+                                     headers={"Retry-After": "0"}))
     info = client.get_deployment_info()
     assert backend.count("GET", "/") == 2
     assert info.version == "1.5.0"
@@ -100,7 +101,8 @@ def test_get_500_is_not_retried(client: RestClient, backend: FakeBackend) -> Non
 @pytest.mark.parametrize("status", [503, 429])
 def test_posts_are_never_retried(client: RestClient, backend: FakeBackend, name: str, status: int) -> None:
     path, call = POSTS[name]
-    backend.script("POST", path, Reply(status, {"code": f"BCK.TEST.{status}", "message": "busy"}, headers={"Retry-After": "0"}))
+    backend.script("POST", path, Reply(status, {"code": f"BCK.TEST.{status}", "message": "busy"},
+                                       headers={"Retry-After": "0"}))
     with pytest.raises(RestServerError if status == 503 else RestRateLimitError) as info:
         call(client)
     assert info.value.status == status
@@ -116,7 +118,8 @@ def test_put_is_never_retried(client: RestClient, backend: FakeBackend) -> None:
 
 def test_get_timeout_is_retried_then_raises_rest_timeout(backend: FakeBackend, api_key: str) -> None:
     backend.script("GET", "/", *[Reply(body={}, delay=0.4)] * 2)
-    with RestClient(api_key, base_url=backend.url, read_timeout=0.1, retry=RetryPolicy(max_attempts=2, backoff_base=0.01)) as c:
+    retry = RetryPolicy(max_attempts=2, backoff_base=0.01)
+    with RestClient(api_key, base_url=backend.url, read_timeout=0.1, retry=retry) as c:
         with pytest.raises(RestTimeout) as info:
             c.get_deployment_info()
     assert isinstance(info.value, TimeoutError) and isinstance(info.value, NvmChainError)
@@ -152,7 +155,8 @@ def test_unreachable_backend_is_a_connection_error(api_key: str) -> None:
 
 def test_4xx_envelope_becomes_typed_error(client: RestClient, backend: FakeBackend) -> None:
     backend.script("POST", "/api/v1/x402/permissions", envelope(
-        400, "BCK.COMMON.0026", "planId must be a uint256", hint="send it as a decimal string", details={"field": "planId"}))
+        400, "BCK.COMMON.0026", "planId must be a uint256", hint="send it as a decimal string",
+        details={"field": "planId"}))
     with pytest.raises(RestClientError) as info:
         client.get_x402_access_token(PLAN_ID)
     err = info.value
@@ -187,7 +191,8 @@ def test_error_without_json_body_and_list_messages(client: RestClient, backend: 
         client.get_deployment_info()
     assert (teapot.value.code, teapot.value.message) == ("http_418", "I'm a teapot")
 
-    backend.script("POST", "/api/v1/x402/verify", Reply(400, {"statusCode": 400, "message": ["a must be set", "b too"]}))
+    backend.script("POST", "/api/v1/x402/verify",
+                   Reply(400, {"statusCode": 400, "message": ["a must be set", "b too"]}))
     with pytest.raises(RestClientError) as nest:
         client.verify_permissions(REQUIRED, "tok")
     assert (nest.value.code, nest.value.message) == ("http_400", "a must be set; b too")
@@ -211,9 +216,12 @@ def test_malformed_json_is_a_response_error(client: RestClient, backend: FakeBac
         ("POST", "/api/v1/x402/verify", {"payer": "x"}, lambda c: c.verify_permissions(REQUIRED, "tok")),
         ("POST", "/api/v1/x402/settle", {"success": "maybe"}, lambda c: c.settle_permissions(REQUIRED, "tok")),
     ],
-    ids=["plan-no-id", "plan-not-object", "balance-missing-fields", "bad-address", "verify-no-isValid", "settle-bad-bool"],
+    ids=["plan-no-id", "plan-not-object", "balance-missing-fields", "bad-address", "verify-no-isValid",
+         "settle-bad-bool"],
 )
-def test_unexpected_shape_is_a_response_error(client: RestClient, backend: FakeBackend, method, path, body, call) -> None:
+def test_unexpected_shape_is_a_response_error(
+    client: RestClient, backend: FakeBackend, method, path, body, call
+) -> None:
     backend.script(method, path, Reply(200, body))
     with pytest.raises(RestResponseError, match="unexpected .* response shape"):
         call(client)

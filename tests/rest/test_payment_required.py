@@ -32,7 +32,8 @@ def test_all_fields_and_ids_as_decimal_strings() -> None:
         int(PLAN_ID), endpoint="https://agent.example/x", agent_id=hex(int(AGENT_ID)), http_verb="POST",
         description="forecast", mime_type="application/json", environment="live")
     wire = required.to_wire()
-    assert wire["resource"] == {"url": "https://agent.example/x", "description": "forecast", "mimeType": "application/json"}
+    assert wire["resource"] == {"url": "https://agent.example/x", "description": "forecast",
+                                "mimeType": "application/json"}
     assert wire["accepts"][0]["network"] == "eip155:8453"
     assert wire["accepts"][0]["extra"] == {"version": "1", "agentId": AGENT_ID, "httpVerb": "POST"}
     assert json.loads(json.dumps(wire))["accepts"][0]["planId"] == PLAN_ID  # a string, never a 2^256 JSON number
@@ -57,7 +58,9 @@ def test_one_accepts_entry_per_plan() -> None:
     assert {a["extra"]["agentId"] for a in wire["accepts"]} == {"9"}
 
 
-@pytest.mark.parametrize("kwargs", [{"plan_id": "x"}, {"plan_id": 1, "scheme": "exact"}, {"plan_id": 1, "agent_id": -2}])
+@pytest.mark.parametrize(
+    "kwargs", [{"plan_id": "x"}, {"plan_id": 1, "scheme": "exact"}, {"plan_id": 1, "agent_id": -2}]
+)
 def test_invalid_input(kwargs: dict) -> None:
     with pytest.raises(ValidationError):
         build_payment_required(**kwargs)

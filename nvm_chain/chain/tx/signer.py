@@ -18,7 +18,8 @@ from typing import Any, NoReturn
 import rlp
 from coincurve import PrivateKey as _CurveKey
 from eth_account import Account
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
+from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 
 from nvm_chain.errors import SigningError, ValidationError
@@ -45,7 +46,7 @@ class LocalSigner:
             raise ValidationError("invalid private key (expected 32 bytes as 0x-prefixed hex)")
         self._key = pk.to_bytes()
         self._curve = _CurveKey(self._key)
-        self.address: str = to_checksum_address(pk.public_key.to_canonical_address())
+        self.address: ChecksumAddress = to_checksum_address(pk.public_key.to_canonical_address())
 
     def __repr__(self) -> str:
         return f"LocalSigner(address={self.address})"
@@ -149,10 +150,10 @@ def _type2_fields(tx: dict[str, Any]) -> list[Any] | None:
     return [*ints, target, value, bytes(data), []]
 
 
-def _private_key(value: bytes | str) -> keys.PrivateKey | None:
+def _private_key(value: bytes | str) -> PrivateKey | None:
     """The key object for 32 bytes (or 0x-hex), None when the value is not a usable secp256k1 key."""
     try:
         raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
-        return keys.PrivateKey(raw)
+        return PrivateKey(raw)
     except Exception:  # noqa: BLE001 - any malformed input
         return None

@@ -40,7 +40,7 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -109,9 +109,10 @@ if TYPE_CHECKING:
     from nvm_chain.services.context import ServiceContext
 
 AccessLimit = Literal["credits", "time"]
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
-def _as_model(model: type, value: Any, what: str) -> Any:
+def _as_model(model: type[_Model], value: Any, what: str) -> _Model:
     """``value`` as ``model``: the model itself, a mapping, or another pydantic model (e.g. payments-py's)."""
     if isinstance(value, model):
         return value
@@ -310,7 +311,7 @@ class PlansAPI:
             request = registry.tx("createPlanWithHooks", price.as_tuple(), credits.as_tuple(), list(hooks), nonce)
         else:
             request = registry.tx("createPlan", price.as_tuple(), credits.as_tuple(), nonce)
-        receipt = self._ctx.sender.send(request)
+        receipt = self._ctx.send(request)
         emitted = [e.args["planId"] for e in receipt.events_named("PlanRegistered")]
         if emitted != [plan_id]:
             raise IdMismatchError("planId", str(plan_id), ", ".join(map(str, emitted)) or "none", receipt.tx_hash)

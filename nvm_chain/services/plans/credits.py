@@ -61,7 +61,7 @@ def mint(ctx: ServiceContext, plan_id: Any, credits_amount: Any, credits_receive
             raise ValidationError(f"plan {pid} keeps its credits in {nft.address}, which is not an expirable "
                                   f"credits contract ({names}): use mint_plan_credits")
         request = nft.tx("mint", receiver, pid, amount, duration, b"")
-    receipt = ctx.sender.send(request)
+    receipt = ctx.send(request)
     minted = [e.args["_expiration"] for e in receipt.events_named("Minted")
               if e.args.get("_to") == receiver and e.args.get("_planId") == pid]
     expires = minted[0] if minted and minted[0] != NEVER else None
@@ -92,7 +92,7 @@ def burn(ctx: ServiceContext, plan_id: Any, holder: Any, credits_amount: Any) ->
         if why is not None:
             raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why)
     nft = credits_contract(ctx, plan.credits)
-    receipt = ctx.sender.send(nft.tx("burn", holder, pid, requested, 0, b""))
+    receipt = ctx.send(nft.tx("burn", holder, pid, requested, 0, b""))
     taken = [e.args["value"] for e in receipt.events_named("TransferSingle")
              if e.args.get("from") == holder and e.args.get("to") == ZERO and e.args.get("id") == pid]
     return BurnResult(plan_id=pid, holder=holder, burner=sender, requested=requested,
@@ -111,6 +111,6 @@ def set_burner(ctx: ServiceContext, plan_id: Any, burner: Any, allowed: bool) ->
     burner = to_address(burner, "burner")
     plan = plan_terms(ctx, pid)
     nft = credits_contract(ctx, plan.credits)
-    receipt = ctx.sender.send(nft.tx("allowBurn" if allowed else "revokeBurn", burner, pid))
+    receipt = ctx.send(nft.tx("allowBurn" if allowed else "revokeBurn", burner, pid))
     return BurnerResult(plan_id=pid, burner=burner, allowed=allowed, credits_contract=nft.address,
                         tx=TxResult.of(receipt))

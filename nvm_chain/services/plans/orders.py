@@ -15,7 +15,7 @@ and checked against the ``AgreementRegistered`` event.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import eth_abi
 from eth_utils import keccak
@@ -38,8 +38,8 @@ from nvm_chain.services.plans.reads import book_address, call, plan_terms, token
 if TYPE_CHECKING:
     from nvm_chain.services.context import ServiceContext
 
-FIXED = "FixedPaymentTemplate"
-PAYG = "PayAsYouGoTemplate"
+FIXED: Final = "FixedPaymentTemplate"
+PAYG: Final = "PayAsYouGoTemplate"
 
 RECEIVE_WITH_AUTHORIZATION = [
     {"name": "from", "type": "address"},
@@ -168,15 +168,15 @@ def _pay_and_send(ctx: ServiceContext, plan: Plan, total: int,
     """
     payer, token = ctx.address, plan.price.token_address
     if total == 0:
-        return ctx.sender.send(request), None, 0
+        return ctx.send(request), None, 0
     if token == ZERO:
         _require_balance(ctx, payer, token, total)
-        return ctx.sender.send(request), None, 0
+        return ctx.send(request), None, 0
     erc20 = ctx.contracts.at("MockERC20", token)
     vault = ctx.contracts.PaymentsVault.address
     allowance, available = _allowance_and_balance(ctx, erc20, payer, vault)
     if allowance >= total:
-        return ctx.sender.send(request), None, 0
+        return ctx.send(request), None, 0
     if available < total:
         raise InsufficientBalanceError(payer, token, total, available, _token_name(token))
     try:
@@ -186,8 +186,8 @@ def _pay_and_send(ctx: ServiceContext, plan: Plan, total: int,
             raise
     # the order was just simulated (only the allowance was missing), and an approve of a balance-checked
     # amount cannot revert on a standard ERC-20: neither is simulated again
-    approve = ctx.sender.send(erc20.tx("approve", vault, total), simulate=False)  # allowance + missing == total
-    return ctx.sender.send(request, simulate=False), TxResult.of(approve), total - allowance
+    approve = ctx.send(erc20.tx("approve", vault, total), simulate=False)  # allowance + missing == total
+    return ctx.send(request, simulate=False), TxResult.of(approve), total - allowance
 
 
 def _seedless(request: TxRequest, seed: Any) -> TxRequest:
@@ -299,12 +299,12 @@ def order_fixed_with_authorization(ctx: ServiceContext, plan_id: Any, buyer_sign
     auth = _authorize(ctx, plan, buyer, total, agreement, valid_for)
     request = ctx.contracts[FIXED].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, receiver, n, [],
                                          auth)
-    receipt = ctx.sender.send(request)
+    receipt = ctx.send(request)
     agreement_hex = _agreement_checked(receipt, agreement)
     return OrderResult(agreement_id=agreement_hex, plan_id=plan.plan_id, template=FIXED, payer=buyer.address,
-                       sender=relayer, credits_receiver=receiver, number_of_purchases=n, token=plan.price.token_address,
-                       amount_paid=total, tx=TxResult.of(receipt), credits_received=minted_credits(receipt, plan, receiver),
-                       seed="0x" + s.hex())
+                       sender=relayer, credits_receiver=receiver, number_of_purchases=n,
+                       token=plan.price.token_address, amount_paid=total, tx=TxResult.of(receipt),
+                       credits_received=minted_credits(receipt, plan, receiver), seed="0x" + s.hex())
 
 
 def order_payg_with_authorization(ctx: ServiceContext, plan_id: Any, buyer_signer: Any, valid_for: Any = 3600,
@@ -318,7 +318,7 @@ def order_payg_with_authorization(ctx: ServiceContext, plan_id: Any, buyer_signe
     agreement = ids.pay_as_you_go_agreement_id(buyer.address, s, plan.plan_id, [])
     auth = _authorize(ctx, plan, buyer, total, agreement, valid_for)
     request = ctx.contracts[PAYG].tx("orderWithAuthorization", s, plan.plan_id, buyer.address, [], auth)
-    receipt = ctx.sender.send(request)
+    receipt = ctx.send(request)
     return OrderResult(agreement_id=_agreement_checked(receipt, agreement), plan_id=plan.plan_id, template=PAYG,
                        payer=buyer.address, sender=relayer, credits_receiver=None, number_of_purchases=1,
                        token=plan.price.token_address, amount_paid=total, tx=TxResult.of(receipt), seed="0x" + s.hex())

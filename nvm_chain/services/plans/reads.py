@@ -18,6 +18,8 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, Any
 
+from eth_utils import to_checksum_address
+
 from nvm_chain.chain.abi import decode_log, registry, topic0
 from nvm_chain.chain.contracts import BoundContract
 from nvm_chain.chain.logscan import Log, LogQuery, LogScanner, Progress, genesis_hash, open_index
@@ -212,7 +214,7 @@ def has_role(ctx: ServiceContext, role: int, account: str) -> bool:
 def token_balance(ctx: ServiceContext, token: str, holder: str) -> int:
     """Native balance (``token`` = zero address) or ERC-20 ``balanceOf``."""
     if token == ZERO:
-        return ctx.w3.eth.get_balance(holder)
+        return ctx.w3.eth.get_balance(to_checksum_address(holder))
     return call(ctx, ctx.contracts.at("MockERC20", token), "balanceOf", holder)
 
 
@@ -234,6 +236,7 @@ def redemption_refusal(ctx: ServiceContext, plan: Plan, holder: str, sender: str
         return None
     rtype, owner, pid = plan.credits.redemption_type, plan.owner, plan.plan_id
     head = f"plan {pid} has redemption type {rtype.name}"
+    why: str | None  # None: the rule lets ``sender`` burn
     if rtype is RedemptionType.ONLY_SUBSCRIBER:
         why = f"{head}: only the holder may burn its credits"
     elif rtype is RedemptionType.ONLY_OWNER:
