@@ -258,3 +258,13 @@ def test_dry_run_simulates_and_stops_before_signing(node):
     assert info.value.request is PAY and "nothing was signed or sent" in str(info.value)
     assert "eth_call" in provider.calls and "eth_sendRawTransaction" not in provider.calls
     assert sender.journal.list() == [] and sender.journal.reservations() == [] and sent_count(w3) == 0
+
+
+def test_with_a_nonce_ttl_the_node_count_is_asked_once_and_a_taken_nonce_is_still_retried(node):
+    _, provider, w3 = node
+    sender = Sender(w3, OWNER, nonce_ttl=60.0)
+    assert [sender.send(PAY, simulate=False).nonce for _ in range(3)] == [0, 1, 2]
+    assert provider.calls.count("eth_getTransactionCount") == 1
+    Sender(w3, OWNER, journal=Journal.in_memory(w3.eth.chain_id, OWNER.address)).send(PAY, simulate=False)  # nonce 3
+    assert sender.send(PAY, simulate=False).nonce == 4  # 3 refused as taken: the count is asked again, once
+    assert provider.calls.count("eth_getTransactionCount") == 3 and sent_count(w3) == 5

@@ -93,6 +93,7 @@ class Sender:
         max_fee_ceiling: int | None = None,
         receipt_timeout: float = 120.0,
         fee_ttl: float = 2.0,
+        nonce_ttl: float = 0.0,
         lost_after: float = 30.0,
         dry_run: bool = False,
         refuse_duplicates: bool = False,
@@ -101,7 +102,10 @@ class Sender:
         in-memory journal shared per provider). ``contracts`` maps address → contract name, to decode logs.
 
         ``priority_fee`` (wei/gas) and ``max_fee_ceiling`` feed the EIP-1559 policy of :mod:`nvm_chain.chain.tx.gas`;
-        a fee quote is reused for ``fee_ttl`` seconds. ``receipt_timeout`` bounds each wait for a receipt, retries
+        a fee quote is reused for ``fee_ttl`` seconds. With ``nonce_ttl`` > 0 the node's pending count is asked at
+        most that often (one request less per write; the journal still keeps nonces distinct and a nonce another
+        machine took is refused and retried), at the price of noticing a reorg only when it is asked again: off by
+        default. ``receipt_timeout`` bounds each wait for a receipt, retries
         included. A pending transaction the node does not know after ``lost_after`` seconds is recorded dropped.
         With ``dry_run`` every send stops after its simulation with :class:`DryRun`. With ``refuse_duplicates``
         (the CLI) a write whose identical intent is still pending from an earlier run raises
@@ -112,12 +116,16 @@ class Sender:
         self._address = Web3.to_checksum_address(signer.address)
         self.receipt_timeout = receipt_timeout
         self.fee_ttl = fee_ttl
+        self.nonce_ttl = nonce_ttl
         self.lost_after = lost_after
         self.dry_run = dry_run
         self.refuse_duplicates = refuse_duplicates
         self.priority_fee = priority_fee
         self.max_fee_ceiling = max_fee_ceiling
         self._fee_quote: tuple[float, Fees] | None = None
+        #: the node's pending count as of a read (monotonic time), raised by what this sender got accepted since;
+        #: reused for ``nonce_ttl`` seconds, forgotten after any refusal or uncertain outcome
+        self._count_hint: tuple[float, int] | None = None
         self._expected_chain_id = chain_id
         self._chain_id: int | None = None
         self._journal_source = journal
@@ -349,8 +357,14 @@ class Sender:
         """Reserve ``count`` nonces from the journal against the node's pending count, after recording as
         dropped the pending transactions the node lost (so their nonces are used again)."""
         journal = self.journal
-        fetched_at = time.time()
-        pending = self.w3.eth.get_transaction_count(self._address, "pending")
+        hint = self._count_hint
+        fetched_at: float | None = None
+        if hint is not None and time.monotonic() - hint[0] < self.nonce_ttl:
+            pending = hint[1]  # the journal still keeps every nonce distinct; a foreign one is refused and retried
+        else:
+            fetched_at = time.time()
+            pending = self.w3.eth.get_transaction_count(self._address, "pending")
+            self._count_hint = (time.monotonic(), pending)
         for entry in journal.pending():
             if entry.nonce >= pending and time.time() - (entry.sent_at or entry.created_at) > self.lost_after:
                 self.refresh(entry.hash)
@@ -414,11 +428,20 @@ class Sender:
                 if nonce is None:
                     self.journal.release_nonce(n)
                 raise
-            if execute_once:
-                self._send_if_succeeds(request, raw, tx_hash, n)
+            try:
+                if execute_once:
+                    self._send_if_succeeds(request, raw, tx_hash, n)
+                    delivered = True
+                else:
+                    delivered = self._deliver(request, raw, tx_hash, n, fixed_nonce=nonce is not None)
+            except BaseException:
+                self._count_hint = None
+                raise
+            if delivered:
+                if self._count_hint is not None:
+                    self._count_hint = (self._count_hint[0], max(self._count_hint[1], n + 1))
                 return tx_hash, n
-            if self._deliver(request, raw, tx_hash, n, fixed_nonce=nonce is not None):
-                return tx_hash, n
+            self._count_hint = None  # the nonce was taken by another sender: ask the node next time
         raise BroadcastError(f"{request.action or 'transaction'} not sent: its nonce was taken by another sender "
                              f"of {self.signer.address} {FRESH_NONCE_TRIES} times in a row", Refusal.NONCE_TOO_LOW)
 
