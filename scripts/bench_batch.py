@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench import counting  # scripts/bench.py, beside this file
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
@@ -30,21 +31,6 @@ from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.client import NvmChain
 from nvm_chain.protocol.models import PlanMetadata
 from nvm_chain.sim import RpcChain, Simulation
-
-
-def counting(w3: Web3) -> list[str]:
-    """Wrap ``w3``'s provider so that every JSON-RPC request is appended to the returned list."""
-    provider: Any = w3.provider
-    sent: list[str] = []
-    original = provider.make_request
-
-    def make_request(method: Any, params: Any) -> Any:
-        sent.append(method)
-        return original(method, params)
-
-    provider.make_request = make_request
-    provider._request_func_cache = (None, None)  # web3 caches the middleware chain around make_request
-    return sent
 
 
 def measure(fn: Callable[[], Any], runs: int, sent: list[str]) -> tuple[float, int, Any]:
