@@ -56,10 +56,10 @@ def test_the_complete_example_costs_a_bounded_number_of_requests(world_embedded)
     # the service's own simulation of the order
     assert methods["nvm_sendRawTransactionIfSucceeds"] == 4 and methods["eth_sendRawTransaction"] == 2
     assert methods["eth_getTransactionCount"] == 6  # one nonce reservation per write, against the node's count
-    # 2 pre-checks (the order before its approval, the redemption) + fee schedule once + the plan once per client
-    # + allowance and balance together + 4 balances
-    assert methods["eth_call"] == 2 + 1 + 2 + 1 + 4
-    assert len(sent) == 32
+    # 2 pre-checks (the order before its approval, the redemption) + fee schedule once + the plan once (by the
+    # subscriber: its terms then serve the order and the balances) + allowance and balance together + 4 balances
+    assert methods["eth_call"] == 2 + 1 + 1 + 1 + 4
+    assert len(sent) == 31
 
 
 def test_balances_read_the_plan_once_per_client(world_embedded):

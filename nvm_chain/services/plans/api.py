@@ -564,7 +564,7 @@ class PlansAPI:
                 or ``PlanWithInvalidTemplate`` (decoded; nothing sent, no approval left behind).
             IdMismatchError: the emitted agreement id differs (the tx was mined).
         """
-        plan = read_plan(self._ctx, plan_id, hooks=False)
+        plan = plan_terms(self._ctx, plan_id)  # its price and credits config never change once registered
         if is_pay_as_you_go(self._ctx, plan):
             if purchases(number_of_purchases) != 1 or credits_receiver is not None:
                 raise ValidationError(f"plan {plan.plan_id} is pay-as-you-go: an order pays one request and mints "
