@@ -23,7 +23,7 @@ from typing import Any
 
 from web3 import Web3
 
-from nvm_chain.chain.rpc import RANGE_WORDS, RATE_CODES, RATE_WORDS, RetryPolicy
+from nvm_chain.chain.rpc import RANGE_WORDS, RATE_CODES, RATE_WORDS, RetryPolicy, retry_after_seconds
 from nvm_chain.errors import LogScanError, NodeUnavailableError
 
 REFUSED = "refused"
@@ -50,9 +50,10 @@ def classify(exc: BaseException) -> Failure:
     code, text, data = _rpc_error(exc)
     if response is not None:
         text = f"{text} {getattr(response, 'text', '') or ''}"
-    retry_after = _seconds(getattr(response, "headers", {}).get("Retry-After")) if response is not None else None
+    headers = getattr(response, "headers", None) or {}
+    retry_after = retry_after_seconds(headers.get("Retry-After"))
     if retry_after is None and isinstance(data, dict) and isinstance(data.get("rate"), dict):
-        retry_after = _seconds(data["rate"].get("backoff_seconds"))  # Infura
+        retry_after = retry_after_seconds(data["rate"].get("backoff_seconds"))  # Infura
     if status == 429 or RATE_WORDS.search(text):
         return Failure(RATE_LIMITED, retry_after)
     if status == 413 or RANGE_WORDS.search(text):
@@ -77,14 +78,6 @@ def _rpc_error(exc: BaseException) -> tuple[int | None, str, Any]:
     if isinstance(error, str):
         return None, error, None
     return None, "", None
-
-
-def _seconds(value: Any) -> float | None:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        return None  # an HTTP-date Retry-After: the backoff applies
-    return max(seconds, 0.0) if seconds == seconds else None
 
 
 #: how a rate-limited ``eth_getLogs`` is retried (the provider's policy, more patient: scans are long)

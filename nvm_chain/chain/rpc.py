@@ -205,7 +205,7 @@ class FailoverProvider(JSONBaseProvider):
         status = answer.status_code
         if status == 429 or status >= 500:
             return _Failure(f"{label}: HTTP {status}", delivered=status != 429 and status != 503,
-                            retry_after=_retry_after(answer.headers.get("Retry-After")))
+                            retry_after=retry_after_seconds(answer.headers.get("Retry-After")))
         if status >= 400:
             raise NodeUnavailableError(f"{label} answered HTTP {status} (check the URL and its credentials)",
                                        self.endpoints)
@@ -220,11 +220,11 @@ class FailoverProvider(JSONBaseProvider):
         return response  # type: ignore[no-any-return]
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header given in seconds (HTTP dates are ignored: backoff applies)."""
-    if not value:
-        return None
+def retry_after_seconds(value: Any) -> float | None:
+    """Seconds from a ``Retry-After`` header (or a provider's backoff field) given in seconds; None for anything
+    else (an HTTP date, NaN, nothing): the backoff applies then."""
     try:
-        return max(float(value), 0.0)
-    except ValueError:
+        seconds = float(value)
+    except (TypeError, ValueError):
         return None
+    return max(seconds, 0.0) if seconds == seconds else None
