@@ -506,7 +506,7 @@ class Journal:
         self._conn, self._pid = conn, os.getpid()
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
             with self._write() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -530,6 +530,19 @@ class Journal:
             if isinstance(exc, sqlite3.Error):
                 raise JournalError(f"cannot open the transaction journal {self.path}: {exc}") from None
             raise
+
+    def _wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL. Another process creating the same journal at the same moment can hold the lock this
+        needs, and SQLite does not wait for it here: retry until ``timeout``."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._pid != os.getpid():  # after fork: never reuse the parent's handle

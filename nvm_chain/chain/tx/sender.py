@@ -22,6 +22,7 @@ the node does not know after ``lost_after`` seconds is recorded dropped, so its 
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -66,16 +67,18 @@ REPLACEMENT_BUMP = 1.125
 
 _TRANSPORT = (NodeUnavailableError, OSError)  # requests' errors derive from OSError
 _MEMORY_JOURNALS: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], Journal]] = weakref.WeakKeyDictionary()
+_MEMORY_LOCK = threading.Lock()
 
 
 def memory_journal(w3: Web3, chain_id: int, address: str) -> Journal:
     """The in-memory journal of ``address`` on the chain behind ``w3``, shared by every sender of this process
     that uses the same provider (embedded chains and tests: nothing outlives the chain)."""
-    journals = _MEMORY_JOURNALS.setdefault(w3.provider, {})
-    key = (chain_id, address)
-    if key not in journals:
-        journals[key] = Journal.in_memory(chain_id, address)
-    return journals[key]
+    with _MEMORY_LOCK:
+        journals = _MEMORY_JOURNALS.setdefault(w3.provider, {})
+        key = (chain_id, address)
+        if key not in journals:
+            journals[key] = Journal.in_memory(chain_id, address)
+        return journals[key]
 
 
 class Sender:
@@ -130,6 +133,7 @@ class Sender:
         self._chain_id: int | None = None
         self._journal_source = journal
         self._journal: Journal | None = journal if isinstance(journal, Journal) else None
+        self._journal_lock = threading.Lock()
         self._names: dict[str, str] = {Web3.to_checksum_address(a): n for a, n in (contracts or {}).items()}
 
     def __repr__(self) -> str:
@@ -155,12 +159,13 @@ class Sender:
     @property
     def journal(self) -> Journal:
         """The account's transaction journal on this chain (opened on first use)."""
-        if self._journal is None:
-            chain_id = self.chain_id()
-            source = self._journal_source
-            self._journal = source(chain_id) if callable(source) else memory_journal(
-                self.w3, chain_id, self.signer.address)
-        return self._journal
+        with self._journal_lock:  # threads sharing a sender share one journal connection
+            if self._journal is None:
+                chain_id = self.chain_id()
+                source = self._journal_source
+                self._journal = source(chain_id) if callable(source) else memory_journal(
+                    self.w3, chain_id, self.signer.address)
+            return self._journal
 
     def fees(self) -> Fees:
         """EIP-1559 fees for the next block (one ``eth_getBlockByNumber``, reused for ``fee_ttl`` seconds)."""
@@ -472,7 +477,7 @@ class Sender:
             return True
         # every attempt failed in transport: ask the node whether it has the bytes
         try:
-            known = self._node_has(tx_hash)
+            known = _node_has(self.w3, tx_hash)
         except _TRANSPORT:
             if maybe_delivered:
                 raise TransactionPending(tx_hash, 0, nonce, reason=f"the node's answer was lost ({failure})") from None
@@ -526,20 +531,7 @@ class Sender:
             return False
         if self.journal.recorded_bytes(tx_hash) is None:
             return False  # never broadcast by us: identical bytes from another sender
-        return refusal is Refusal.ALREADY_KNOWN or self._node_has(tx_hash)
-
-    def _node_has(self, tx_hash: str) -> bool:
-        try:
-            self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-            return True
-        except TransactionNotFound:
-            return False
-
-    def _receipt(self, tx_hash: str) -> Any:
-        try:
-            return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            return None
+        return refusal is Refusal.ALREADY_KNOWN or _node_has(self.w3, tx_hash)
 
     def _replace(self, entry: JournalEntry, request: TxRequest, wait: bool,
                  timeout: float | None) -> TxReceipt | str:
@@ -603,21 +595,16 @@ def refresh_entry(w3: Web3, journal: Journal, entry: JournalEntry, lost_after: f
     if entry.status not in ("signed", "sent", "maybe_sent", "mined", "reverted"):
         return entry
     tx_hash = entry.hash
-    try:
-        receipt: Any = w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-    except TransactionNotFound:
-        receipt = None
+    receipt = _fetch_receipt(w3, tx_hash)
     if receipt is not None:
         status: Status = "mined" if receipt["status"] == 1 else "reverted"
-        return journal.mark(tx_hash, status, block_number=receipt["blockNumber"],
-                            block_hash="0x" + bytes(receipt["blockHash"]).hex(), gas_used=receipt["gasUsed"])
+        block_hash = receipt["blockHash"]
+        return journal.mark(tx_hash, status, block_number=receipt["blockNumber"], gas_used=receipt["gasUsed"],
+                            block_hash=block_hash if isinstance(block_hash, str) else "0x" + bytes(block_hash).hex())
     if entry.status in ("mined", "reverted"):
         return journal.mark(tx_hash, "dropped", detail="dropped by a reorg, not mined")
-    try:
-        w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-        return entry  # the node still has it
-    except TransactionNotFound:
-        pass
+    if _node_has(w3, tx_hash):
+        return entry
     if w3.eth.get_transaction_count(Web3.to_checksum_address(journal.address), "latest") > entry.nonce:
         return journal.mark(tx_hash, "replaced", detail=f"nonce {entry.nonce} used by another transaction")
     if time.time() - (entry.sent_at or entry.created_at) > lost_after:
@@ -678,6 +665,15 @@ def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[s
         delay = min(delay * 2, 0.5)
 
 
+def _node_has(w3: Web3, tx_hash: str) -> bool:
+    """Whether the node knows ``tx_hash`` (pending or mined)."""
+    try:
+        w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        return True
+    except TransactionNotFound:
+        return False
+
+
 def _fetch_receipt(w3: Web3, tx_hash: str) -> Any:
     """The receipt of ``tx_hash`` or None. From providers that answer plain JSON-RPC (``answers_json``: the
     failover HTTP provider, the revm node) it is read straight from the answer — what the engine uses of it,
@@ -691,6 +687,7 @@ def _fetch_receipt(w3: Web3, tx_hash: str) -> Any:
     if not r:
         return None  # not mined yet (or a JSON-RPC error: keep polling until the deadline)
     return {"status": int(r["status"], 16), "blockNumber": int(r["blockNumber"], 16), "gasUsed": int(r["gasUsed"], 16),
+            "blockHash": r["blockHash"],
             "contractAddress": checksum(r["contractAddress"]) if r.get("contractAddress") else None,
             "logs": [{"address": checksum(log["address"]), "topics": [bytes.fromhex(x[2:]) for x in log["topics"]],
                       "data": bytes.fromhex(log["data"][2:]), "logIndex": int(log["logIndex"], 16)}
