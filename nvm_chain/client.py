@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from web3 import Web3
 
 from nvm_chain.chain.contracts import Contracts
+from nvm_chain.chain.facts import genesis_hash
 from nvm_chain.chain.networks import (
     BUNDLED,
     NETWORKS,
@@ -58,7 +59,7 @@ def journal_root(w3: Web3, network: str, state_dir: str | Path | None = None) ->
     chains, whose chain id repeats across fresh dev chains, a folder named after the genesis block hash."""
     root = Path(state_dir) if state_dir is not None else default_state_dir()
     if network == "local":
-        root = root / "local" / bytes(w3.eth.get_block(0)["hash"]).hex()[:16]
+        root = root / "local" / genesis_hash(w3)[2:18]
     return root
 
 

@@ -168,10 +168,11 @@ class Bench:
             self.node.stop()
 
     def nvm_w3(self) -> Web3:
-        """What ``NvmChain.connect`` gives: ``http_web3`` on anvil, the embedded chain's own Web3 otherwise."""
+        """A new connection of the kind ``NvmChain.connect`` makes: ``http_web3`` on anvil, the embedded chain's
+        provider otherwise."""
         if self.node is not None:
             return http_web3(self.node.url)
-        return self.sim.w3
+        return self.sim.chain.connect()  # type: ignore[union-attr]
 
     def raw_w3(self) -> Web3:
         """A Web3 as a user builds it, with web3's default middleware, on the same chain."""
@@ -311,13 +312,12 @@ def section_example(bench: Bench, reps: int) -> None:
         ("web3 tuned", bench.raw_w3, lambda w3: RawUser(w3, bench.sim.book, True).example(raw_accounts())),
     ]
     for name, make_w3, run in contenders:
-        w3 = make_w3()
-        sent = counting(w3)
         counts: list[int] = []
 
-        def once(w3: Web3 = w3, run: Callable[[Web3], list[int]] = run, sent: list[str] = sent,
+        def once(make_w3: Callable[[], Web3] = make_w3, run: Callable[[Web3], list[int]] = run,
                  counts: list[int] = counts) -> list[int]:
-            sent.clear()
+            w3 = make_w3()  # a new connection each time: nothing learnt by an earlier repetition is reused
+            sent = counting(w3)
             out = run(w3)
             counts.append(len(sent))
             return out

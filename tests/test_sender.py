@@ -8,6 +8,7 @@ from eth_tester import EthereumTester, PyEVMBackend
 from web3 import Web3
 from web3.providers.eth_tester import EthereumTesterProvider
 
+from nvm_chain.chain import facts
 from nvm_chain.chain.tx.journal import Journal
 from nvm_chain.chain.tx.refusals import classify_refusal
 from nvm_chain.chain.tx.sender import Sender
@@ -268,3 +269,17 @@ def test_with_a_nonce_ttl_the_node_count_is_asked_once_and_a_taken_nonce_is_stil
     Sender(w3, OWNER, journal=Journal.in_memory(w3.eth.chain_id, OWNER.address)).send(PAY, simulate=False)  # nonce 3
     assert sender.send(PAY, simulate=False).nonce == 4  # 3 refused as taken: the count is asked again, once
     assert provider.calls.count("eth_getTransactionCount") == 3 and sent_count(w3) == 5
+
+
+def test_connections_facts_are_asked_once_and_a_stale_base_fee_is_read_again_after_its_refusal(node):
+    _, provider, w3 = node
+    first, second = Sender(w3, OWNER, fee_ttl=float("inf")), Sender(w3, OWNER, fee_ttl=float("inf"))
+    first.send(PAY, simulate=False)
+    second.send(PAY, simulate=False)
+    # two senders on one provider: the chain id and the base fee are asked once (nvm_chain.chain.facts)
+    assert provider.calls.count("eth_chainId") == 1 and provider.calls.count("eth_getBlockByNumber") == 1
+    facts.provider_fact(w3, "base_fee", lambda: 1, max_age=0.0)  # a quote from before the base fee rose
+    receipt = second.send(PAY, simulate=False)
+    assert receipt.status == 1 and receipt.nonce == 2 and sent_count(w3) == 3  # refused once, sent once
+    assert provider.calls.count("eth_getBlockByNumber") == 2
+    assert [e.status for e in second.journal.list(status="not_sent")] == ["not_sent"]

@@ -80,11 +80,6 @@ def from_record(record: dict[str, Any]) -> Log:
             "transactionHash": bytes.fromhex(record["transactionHash"][2:])}
 
 
-def genesis_hash(w3: Web3) -> str:
-    """0x-hex hash of block 0 (what tells fresh dev chains with the same chain id apart)."""
-    return _hex(w3.eth.get_block(0)["hash"])
-
-
 def open_index(chain_id: int, genesis: str, state_dir: str | os.PathLike[str] | None = None) -> LogIndex | None:
     """The on-disk index of that chain (:meth:`LogIndex.open`); None, with a :class:`ScanIndexWarning`, when
     the state directory cannot hold it."""

@@ -167,7 +167,7 @@ class Runner:
 
         def client(name: str) -> NvmChain:
             chain = NvmChain.connect("embedded", account=self.sim.account(name).signer, simulation=self.sim)
-            # keep each account's first fee quote: blocks stay far below the gas target, so the base fee only
+            # keep the chain's first base-fee quote: blocks stay far below the gas target, so the base fee only
             # falls and the quote stays valid, and a wall-clock quote lifetime would make tx hashes differ
             # between runs (the fee fields are signed)
             if hasattr(chain.sender, "fee_ttl"):

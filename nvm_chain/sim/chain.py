@@ -137,7 +137,11 @@ class EmbeddedChain:
 
     def __init__(self) -> None:
         self.tester = EthereumTester(PyEVMBackend())
-        self.w3 = without_idle_middleware(Web3(_LockedTesterProvider(self.tester)))
+        self.w3 = self.connect()
+
+    def connect(self) -> Web3:
+        """A new connection to this chain, with a provider of its own (as another process would have)."""
+        return without_idle_middleware(Web3(_LockedTesterProvider(self.tester)))
 
     def snapshot(self) -> int:
         """Record the chain state; returns an id for :meth:`revert`."""

@@ -57,7 +57,11 @@ class RevmChain:
         """
         genesis = LocalSigner(GENESIS_KEY).address
         self.node = RevmNode(chain_id=chain_id, alloc={genesis: GENESIS_BALANCE, **(alloc or {})})
-        self.w3 = without_idle_middleware(Web3(RevmProvider(self.node)))
+        self.w3 = self.connect()
+
+    def connect(self) -> Web3:
+        """A new connection to this chain, with a provider of its own (as another process would have)."""
+        return without_idle_middleware(Web3(RevmProvider(self.node)))
 
     def __repr__(self) -> str:
         return f"RevmChain(chain_id={self.node.chain_id}, block={self.node.latest})"

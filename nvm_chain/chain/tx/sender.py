@@ -35,6 +35,7 @@ from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import RPCEndpoint
 
+from nvm_chain.chain import facts
 from nvm_chain.chain.abi import checksum, decode_log, registry
 from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS, FailoverProvider
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
@@ -125,7 +126,6 @@ class Sender:
         self.refuse_duplicates = refuse_duplicates
         self.priority_fee = priority_fee
         self.max_fee_ceiling = max_fee_ceiling
-        self._fee_quote: tuple[float, Fees] | None = None
         #: the node's pending count as of a read (monotonic time), raised by what this sender got accepted since;
         #: reused for ``nonce_ttl`` seconds, forgotten after any refusal or uncertain outcome
         self._count_hint: tuple[float, int] | None = None
@@ -149,7 +149,7 @@ class Sender:
             NodeUnavailableError: the node could not be reached.
         """
         if self._chain_id is None:
-            actual = self.w3.eth.chain_id
+            actual = facts.chain_id(self.w3)
             if self._expected_chain_id is not None and actual != self._expected_chain_id:
                 raise ChainMismatchError(
                     f"node is on chain {actual}, expected {self._expected_chain_id}; nothing signed")
@@ -167,15 +167,11 @@ class Sender:
                     self.w3, chain_id, self.signer.address)
             return self._journal
 
-    def fees(self) -> Fees:
-        """EIP-1559 fees for the next block (one ``eth_getBlockByNumber``, reused for ``fee_ttl`` seconds)."""
-        now = time.monotonic()
-        if self._fee_quote is not None and now - self._fee_quote[0] < self.fee_ttl:
-            return self._fee_quote[1]
-        base_fee = self.w3.eth.get_block("latest")["baseFeePerGas"]
-        fees = eip1559_fees(base_fee, priority_fee=self.priority_fee, max_fee_ceiling=self.max_fee_ceiling)
-        self._fee_quote = (now, fees)
-        return fees
+    def fees(self, *, fresh: bool = False) -> Fees:
+        """EIP-1559 fees for the next block, from a base fee read at most ``fee_ttl`` seconds ago (by this
+        sender or another one on the same provider: :mod:`nvm_chain.chain.facts`), or read now (``fresh``)."""
+        base_fee = facts.base_fee(self.w3, 0.0 if fresh else self.fee_ttl)
+        return eip1559_fees(base_fee, priority_fee=self.priority_fee, max_fee_ceiling=self.max_fee_ceiling)
 
     def max_cost(self, requests: list[TxRequest]) -> int:
         """Upper bound in wei of what ``requests`` can cost now (gas limits × max fee + values)."""
@@ -242,7 +238,13 @@ class Sender:
             output = self.simulate(request)
             if self.dry_run:
                 raise DryRun(request, output)
-        tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees(), execute_once=execute_once)
+        try:
+            tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees(), execute_once=execute_once)
+        except BroadcastError as exc:  # a quote older than the base fee's last rise: nothing sent, ask again
+            if exc.refusal is not Refusal.FEE_BELOW_BASE_FEE:
+                raise
+            tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees(fresh=True),
+                                                    execute_once=execute_once)
         if not wait:
             return tx_hash
         return self._settle(request, self._await(tx_hash, nonce, timeout))

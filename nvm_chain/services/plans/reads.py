@@ -22,7 +22,8 @@ from eth_utils import to_checksum_address
 
 from nvm_chain.chain.abi import decode_log, registry, topic0
 from nvm_chain.chain.contracts import BoundContract
-from nvm_chain.chain.logscan import Log, LogQuery, LogScanner, Progress, genesis_hash, open_index
+from nvm_chain.chain.facts import genesis_hash
+from nvm_chain.chain.logscan import Log, LogQuery, LogScanner, Progress, open_index
 from nvm_chain.chain.multicall import call_many, decode
 from nvm_chain.errors import (
     MetadataUnavailableWarning,
@@ -285,9 +286,7 @@ def log_scanner(ctx: ServiceContext, progress: Progress | None = None) -> LogSca
     hash) unless the context disables it or the chain is the in-process embedded one."""
     if not ctx.scan_index or ctx.network == "embedded":
         return LogScanner(ctx.w3, progress=progress)
-    if ("genesis",) not in ctx.cache:
-        ctx.cache[("genesis",)] = genesis_hash(ctx.w3)
-    index = open_index(ctx.book.chain_id, ctx.cache[("genesis",)], ctx.state_dir)
+    index = open_index(ctx.book.chain_id, genesis_hash(ctx.w3), ctx.state_dir)
     return LogScanner(ctx.w3, index=index, progress=progress)
 
 
