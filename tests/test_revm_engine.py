@@ -243,6 +243,22 @@ def test_snapshot_revert_history_and_logs(sim_revm):
     assert again.block_number == start_block + 1 and again.nonce == start_nonce
 
 
+def test_receipt_and_block_blooms_hold_each_log_address_and_topic(sim_revm):
+    from eth_bloom import BloomFilter
+
+    sim, w3 = sim_revm, sim_revm.w3
+    sub = _client(sim, "subscriber")
+    erc20 = sub.contracts.at("MockERC20", sim.book["MockERC20"])
+    for amount in (3, 4):  # the second transfer's items come from the bloom caches
+        sent = sub.sender.send(erc20.tx("transfer", sim.account("agent").address, amount))
+        receipt = w3.eth.get_transaction_receipt(sent.tx_hash)
+        items = [bytes.fromhex(log["address"][2:]) for log in receipt["logs"]]
+        items += [bytes(topic) for log in receipt["logs"] for topic in log["topics"]]
+        assert len(items) == 4  # Transfer(from, to, value): the token's address and three topics
+        expected = int(BloomFilter.from_iterable(items)).to_bytes(256, "big")
+        assert bytes(receipt["logsBloom"]) == expected == bytes(w3.eth.get_block(receipt["blockNumber"])["logsBloom"])
+
+
 def test_time_controls_move_the_next_blocks(sim_revm):
     chain, node = sim_revm.chain, sim_revm.chain.node
     t0 = chain.now()

@@ -39,15 +39,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
-
-import rlp
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
 from nvm_chain.chain.tx import refusals
 from nvm_chain.errors import ConfigurationError
-from nvm_chain.sim.devnet.codecs import bloom_hex, bloom_of
+from nvm_chain.sim.devnet.codecs import bloom_bits, bloom_hex
 from nvm_chain.sim.devnet.jsonrpc import (
     SERVER_ERROR,
     MethodTable,
@@ -62,6 +61,7 @@ from nvm_chain.sim.revm_tx import (
     checksum,
     decode_signed,
     keccak,
+    rlp_encode,
 )
 
 GWEI = 10**9
@@ -69,9 +69,10 @@ DEFAULT_CHAIN_ID = 131277322940537  # eth-tester's, so ids and signatures match 
 DEFAULT_GAS_LIMIT = 30_000_000
 ZERO_ADDRESS = "0x" + "00" * 20
 EMPTY_CODE_HASH = keccak(b"")
-EMPTY_LIST_HASH = keccak(rlp.encode([]))
+EMPTY_LIST_HASH = keccak(rlp_encode([]))
 EMPTY_TRIE_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
 
+_T = TypeVar("_T")
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
 
 
@@ -91,7 +92,7 @@ def load_pyrevm() -> Any:
 # ---------------------------------------------------------------------------------------------- records
 
 
-@dataclass
+@dataclass(slots=True)
 class _Log:
     address: str
     topics: tuple[bytes, ...]
@@ -148,6 +149,23 @@ class _Mined:
     contract_address: str | None
     logs: list[_Log]
     output: bytes = b""  # revert data of a failed transaction
+
+
+class _Sandbox(Generic[_T]):
+    """A context that takes a revm checkpoint on entry and reverts to it on exit (yields ``value``)."""
+
+    __slots__ = ("_evm", "_value", "_checkpoint")
+
+    def __init__(self, evm: Any, value: _T):
+        self._evm = evm
+        self._value = value
+
+    def __enter__(self) -> _T:
+        self._checkpoint = self._evm.snapshot()
+        return self._value
+
+    def __exit__(self, *exc: object) -> None:
+        self._evm.revert(self._checkpoint)
 
 
 @dataclass
@@ -357,7 +375,7 @@ class RevmNode(MethodTable):
 
     def _seal(self, block: _Block) -> None:
         """Fix the block's hash and stamp it on its logs."""
-        block.hash = keccak(rlp.encode([block.parent_hash, block.number, block.timestamp, block.base_fee,
+        block.hash = keccak(rlp_encode([block.parent_hash, block.number, block.timestamp, block.base_fee,
                                         block.gas_limit, block.gas_used, block.tx_hashes, b"nvm-chain/revm"]))
         for entry in block.logs:
             entry.block_hash = block.hash
@@ -427,17 +445,11 @@ class RevmNode(MethodTable):
             self._evm.set_tx_env(self._pyrevm.TxEnv(access_list=[(a, list(k)) for a, k in access_list]))
             self._access_list_set = bool(access_list)
 
-    @contextmanager
-    def _sandbox(self) -> Iterator[None]:
+    def _sandbox(self) -> _Sandbox[None]:
         """Run reads or calls inside a checkpoint that is always reverted (nothing sticks, not even warmth)."""
-        checkpoint = self._evm.snapshot()
-        try:
-            yield
-        finally:
-            self._evm.revert(checkpoint)
+        return _Sandbox(self._evm, None)
 
-    @contextmanager
-    def _at(self, number: int) -> Iterator[_Block]:
+    def _at(self, number: int) -> AbstractContextManager[_Block]:
         """State as of the end of block ``number``, in a sandbox (older blocks: rewind, then re-execute).
 
         Raises:
@@ -447,12 +459,15 @@ class RevmNode(MethodTable):
         if number > latest:
             raise RpcError(SERVER_ERROR, "header not found")
         if number == latest:
-            with self._sandbox():
-                yield self._blocks[number]
-            return
+            return _Sandbox(self._evm, self._blocks[number])
         if latest - number > self.history:
             raise RpcError(SERVER_ERROR, f"historical state unavailable: block {number} is more than "
                                          f"{self.history} blocks old (this node keeps {self.history})")
+        return self._rewound(number)
+
+    @contextmanager
+    def _rewound(self, number: int) -> Iterator[_Block]:
+        """:meth:`_at` an older block: rewind to it, sandbox, then re-execute the later blocks."""
         undone = self._blocks[number + 1:]
         first = undone[0].mark
         assert first is not None
@@ -606,10 +621,10 @@ class RevmNode(MethodTable):
                 raise RpcError(SERVER_ERROR, _halt_message(result.reason))
             raise reverted(outcome.output)
         status = 1 if result.is_success else 0
-        logs = [
-            _Log(log.address, tuple(bytes(t) for t in log.data[0]), bytes(log.data[1]), i, tx.hash, block.number)
-            for i, log in enumerate(result.logs if status else [])
-        ]
+        logs = []
+        for i, log in enumerate(result.logs if status else ()):
+            topics, data = log.data
+            logs.append(_Log(log.address, tuple(map(bytes, topics)), bytes(data), i, tx.hash, block.number))
         created = _create_address(tx.sender, tx.nonce) if tx.to is None else None
         block.tx_hashes.append(tx.hash)
         block.gas_used = result.gas_used
@@ -649,8 +664,12 @@ class RevmNode(MethodTable):
     def _bloom(block: _Block) -> int:
         """The block's logs bloom (also its only transaction's: one transaction per block)."""
         if block.bloom is None:
-            block.bloom = bloom_of(item for entry in block.logs
-                                   for item in (bytes.fromhex(entry.address[2:]), *entry.topics))
+            bloom = 0
+            for entry in block.logs:
+                bloom |= _address_bloom_bits(entry.address)
+                for topic in entry.topics:
+                    bloom |= bloom_bits(topic)
+            block.bloom = bloom
         return block.bloom
 
     def _fmt_log(self, entry: _Log) -> dict[str, Any]:
@@ -992,8 +1011,14 @@ class RevmNode(MethodTable):
         return "0x0"
 
 
+@lru_cache(maxsize=4096)
+def _address_bloom_bits(address: str) -> int:
+    """:func:`bloom_bits` of a log's 0x-hex address (cached by the string: no hex decoding per log)."""
+    return bloom_bits(bytes.fromhex(address[2:]))
+
+
 def _create_address(sender: str, nonce: int) -> str:
-    return checksum(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+    return checksum(keccak(rlp_encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
 
 def _version(dist: str) -> str:

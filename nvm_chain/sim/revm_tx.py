@@ -39,6 +39,37 @@ def checksum(address: Any) -> str:
         return _checksum_hex("0x" + bytes(address).hex())
     return _checksum_hex(address.lower())
 
+
+def rlp_encode(item: Any) -> bytes:
+    """RLP of byte strings, non-negative ints and (nested) lists of them: the bytes ``rlp.encode`` gives,
+    without its serializer inference (the node encodes block headers and signing payloads per request).
+
+    Raises:
+        TypeError: another kind of value (a negative int or an unsupported type).
+    """
+    kind = type(item)
+    if kind is bytes or kind is bytearray:
+        if len(item) == 1 and item[0] < 0x80:
+            return bytes(item)
+        return _rlp_prefix(len(item), 0x80) + item
+    if kind is int and item >= 0:
+        if item < 0x80:
+            return bytes((item,)) if item else b"\x80"
+        length = (item.bit_length() + 7) // 8
+        return _rlp_prefix(length, 0x80) + item.to_bytes(length, "big")
+    if kind is list or kind is tuple:
+        payload = b"".join([rlp_encode(x) for x in item])
+        return _rlp_prefix(len(payload), 0xC0) + payload
+    raise TypeError(f"cannot RLP-encode {kind.__name__}")
+
+
+def _rlp_prefix(length: int, offset: int) -> bytes:
+    if length < 56:
+        return bytes((offset + length,))
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes((offset + 55 + len(size),)) + size
+
+
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 TX_GAS = 21_000
@@ -140,7 +171,12 @@ def decode_signed(raw: bytes) -> SignedTx:
         if raw[0] >= 0xC0:
             return _legacy(raw, rlp.decode(raw))
         if raw[0] in (1, 2):
-            return _typed(raw, raw[0], rlp.decode(raw[1:]))
+            flat = _flat_rlp_list(raw, 1)
+            if flat is None:
+                return _typed(raw, raw[0], rlp.decode(raw[1:]))
+            fields, starts = flat
+            unsigned = raw[starts[0]:starts[-3]] if len(starts) >= 3 else None
+            return _typed(raw, raw[0], fields, unsigned)
     except rlp.DecodingError as exc:
         raise TxDecodeError(f"rlp: {exc}") from None
     raise TxDecodeError("transaction type not supported")
@@ -155,17 +191,70 @@ def _legacy(raw: bytes, fields: object) -> SignedTx:
     if not isinstance(data, bytes):
         raise TxDecodeError("rlp: expected input as a byte string")
     if v in (27, 28):
-        chain_id, parity, signed = None, v - 27, rlp.encode(fields[:6])
+        chain_id, parity, signed = None, v - 27, rlp_encode(fields[:6])
     elif v >= 35:
         chain_id, parity = (v - 35) // 2, (v - 35) % 2
-        signed = rlp.encode(fields[:6] + [chain_id, 0, 0])
+        signed = rlp_encode(fields[:6] + [chain_id, 0, 0])
     else:
         raise TxDecodeError("invalid transaction v, r, s values")
     sender = _recover(keccak(signed), parity, r, s)
     return SignedTx(raw, keccak(raw), 0, chain_id, nonce, gas, price, price, to, value, data, (), v, r, s, sender)
 
 
-def _typed(raw: bytes, kind: int, fields: object) -> SignedTx:
+def _flat_rlp_list(raw: bytes, pos: int) -> tuple[list[Any], list[int]] | None:
+    """The items of the canonical RLP list that fills ``raw[pos:]``, with each item's offset, when every item
+    is a byte string or an empty list (a transaction without an access list); None for anything else, which
+    ``rlp.decode`` then decodes or refuses in its own words. Whatever this returns, ``rlp.decode`` returns too."""
+    end = len(raw)
+    items: list[Any] = []
+    starts: list[int] = []
+    try:
+        head = raw[pos]
+        if head < 0xC0:
+            return None
+        if head <= 0xF7:
+            length, pos = head - 0xC0, pos + 1
+        else:
+            size = head - 0xF7
+            length = int.from_bytes(raw[pos + 1:pos + 1 + size], "big")
+            if raw[pos + 1] == 0 or length < 56:
+                return None
+            pos += 1 + size
+        if pos + length != end:
+            return None
+        while pos < end:
+            starts.append(pos)
+            head = raw[pos]
+            if head < 0x80:
+                items.append(raw[pos:pos + 1])
+                pos += 1
+            elif head <= 0xB7:
+                length = head - 0x80
+                if length == 1 and raw[pos + 1] < 0x80:
+                    return None
+                items.append(raw[pos + 1:pos + 1 + length])
+                pos += 1 + length
+            elif head <= 0xBF:
+                size = head - 0xB7
+                length = int.from_bytes(raw[pos + 1:pos + 1 + size], "big")
+                if raw[pos + 1] == 0 or length < 56:
+                    return None
+                pos += 1 + size
+                items.append(raw[pos:pos + length])
+                pos += length
+            elif head == 0xC0:
+                items.append([])
+                pos += 1
+            else:
+                return None
+    except IndexError:
+        return None
+    return (items, starts) if pos == end else None
+
+
+def _typed(raw: bytes, kind: int, fields: object, unsigned: bytes | None = None) -> SignedTx:
+    """A type-1 or type-2 transaction from its decoded fields; ``unsigned`` is the encoding of the fields
+    before the signature (without the list prefix) when the caller has it from ``raw``."""
     count = 11 if kind == 1 else 12
     if not isinstance(fields, list) or len(fields) != count:
         raise TxDecodeError(f"rlp: a type-{kind} transaction has {count} fields")
@@ -180,6 +269,10 @@ def _typed(raw: bytes, kind: int, fields: object) -> SignedTx:
     if not isinstance(data, bytes):
         raise TxDecodeError("rlp: expected input as a byte string")
     parity, r, s = (_int(f, w) for f, w in zip(rest[5:], ("yParity", "r", "s")))
-    sender = _recover(keccak(bytes([kind]) + rlp.encode(fields[:-3])), parity, r, s)
+    if unsigned is None:
+        payload = rlp_encode(fields[:-3])
+    else:
+        payload = _rlp_prefix(len(unsigned), 0xC0) + unsigned
+    sender = _recover(keccak(bytes((kind,)) + payload), parity, r, s)
     return SignedTx(raw, keccak(raw), kind, chain_id, nonce, gas, max_fee, tip, to, value, data,
                     _access_list(access), parity, r, s, sender)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import rlp
-from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 
 from nvm_chain.sim.devnet.jsonrpc import SERVER_ERROR, RpcError, invalid_params
+from nvm_chain.sim.revm_tx import checksum, keccak
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -46,13 +46,13 @@ def data(value: Any, what: str = "data") -> bytes:
 
 
 def address(value: Any, what: str = "address") -> str:
-    """A 20-byte hex address in any letter case, returned checksummed (as geth accepts it).
+    """A 20-byte hex address in any letter case, returned checksummed (as geth accepts it; cached).
 
     Raises:
         RpcError: -32602 for anything else.
     """
     if isinstance(value, str) and _HEX.fullmatch(value) and len(value) == 42:
-        return to_checksum_address(value)
+        return checksum(value)
     raise invalid_params(f"{what} must be a 20-byte hex address, got {value!r}")
 
 
@@ -118,8 +118,10 @@ def raw_chain_id(raw: bytes) -> int | None:
 # ---------------------------------------------------------------------------------------------- blooms
 
 
+@lru_cache(maxsize=16_384)
 def bloom_bits(item: bytes) -> int:
-    """The three bits an address or topic sets in a logs bloom."""
+    """The three bits an address or topic sets in a logs bloom (cached: logs repeat a few addresses and
+    topics)."""
     digest = keccak(item)
     bits = 0
     for i in (0, 2, 4):

@@ -1,0 +1,144 @@
+"""The revm node's own codecs give the generic libraries' exact answers: RLP encoding (pyrlp), the fast
+decoding of typed transactions (pyrlp's decode, and the same errors for bad bytes), sender recovery
+(eth-account) and logs blooms (eth-bloom)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import rlp
+from eth_account import Account
+from eth_bloom import BloomFilter
+from eth_utils import keccak, to_checksum_address
+
+from nvm_chain.sim import revm_tx
+from nvm_chain.sim.devnet.codecs import bloom_bits, bloom_of
+from nvm_chain.sim.revm_tx import TxDecodeError, decode_signed, rlp_encode
+
+KEY = "0x" + "5d" * 32
+
+
+def _random_item(rng: random.Random, depth: int = 0) -> object:
+    shape = rng.random()
+    if shape < 0.35:
+        return rng.choice([b"", b"\x00", b"\x7f", b"\x80", rng.randbytes(rng.choice([1, 2, 55, 56, 57, 255, 256,
+                                                                                        70_000]))])
+    if shape < 0.7 or depth > 3:
+        return rng.choice([0, 1, 0x7F, 0x80, 0xFF, 0x100, 2**64, 2**256 - 1, rng.randrange(2**rng.randrange(1, 300))])
+    return [_random_item(rng, depth + 1) for _ in range(rng.choice([0, 1, 3, 60] if depth == 0 else [0, 1, 3]))]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rlp_encode_is_pyrlps_encoding(seed):
+    rng = random.Random(seed)
+    for _ in range(300):
+        item = _random_item(rng)
+        assert rlp_encode(item) == rlp.encode(item)
+    assert rlp_encode(bytearray(b"\x01\x02")) == rlp.encode(b"\x01\x02")
+    for bad in (-1, "text", None):
+        with pytest.raises(TypeError):
+            rlp_encode(bad)
+
+
+def _signed(rng: random.Random, **fields: object) -> bytes:
+    tx: dict[str, object] = {
+        "type": 2, "chainId": rng.choice([1, 131277322940537]), "nonce": rng.randrange(2**20),
+        "gas": rng.choice([21_000, 2_000_000]), "maxFeePerGas": rng.randrange(1, 2**70),
+        "maxPriorityFeePerGas": rng.randrange(2**30), "to": to_checksum_address(rng.randbytes(20)),
+        "value": rng.choice([0, rng.randrange(2**100)]), "data": rng.randbytes(rng.choice([0, 1, 36, 68, 400])),
+        **fields,
+    }
+    return bytes(Account.sign_transaction({k: v for k, v in tx.items() if v is not None}, KEY).raw_transaction)
+
+
+def _generic(raw: bytes) -> object:
+    """decode_signed as the generic path (pyrlp's decode, then the encoding of the unsigned fields) answers."""
+    try:
+        if raw[:1] in (b"\x01", b"\x02"):
+            return revm_tx._typed(raw, raw[0], rlp.decode(raw[1:]))
+        return decode_signed(raw)
+    except rlp.DecodingError as exc:
+        return f"rlp: {exc}"
+    except TxDecodeError as exc:
+        return str(exc)
+
+
+def _answer(raw: bytes) -> object:
+    try:
+        return decode_signed(raw)
+    except TxDecodeError as exc:
+        return str(exc)
+
+
+def test_typed_transactions_decode_to_their_signer_and_fields():
+    rng = random.Random(7)
+    me = Account.from_key(KEY).address
+    raws = [_signed(rng), _signed(rng, to=None, data=rng.randbytes(300)),
+            _signed(rng, type=1, gasPrice=10**9, maxFeePerGas=None, maxPriorityFeePerGas=None,
+                    accessList=[{"address": "0x" + "22" * 20, "storageKeys": ["0x" + "00" * 31 + "01"]}]),
+            _signed(rng, accessList=[{"address": "0x" + "33" * 20, "storageKeys": []}])]
+    for raw in raws:
+        tx = decode_signed(raw)
+        assert (tx.sender, tx.hash, tx.raw) == (me, keccak(raw), raw)
+        assert tx == _generic(raw)
+    creation, with_list = decode_signed(raws[1]), decode_signed(raws[2])
+    assert creation.to is None and len(creation.data) == 300
+    assert (with_list.type, with_list.access_list) == (1, (("0x" + "22" * 20, (1,)),))
+
+
+def test_legacy_transactions_decode_with_and_without_a_chain_id():
+    me = Account.from_key(KEY).address
+    base = {"nonce": 3, "gasPrice": 10**9, "gas": 21_000, "to": "0x" + "11" * 20, "value": 5, "data": b""}
+    for fields, chain_id in (({**base, "chainId": 1}, 1), (base, None)):
+        raw = bytes(Account.sign_transaction(fields, KEY).raw_transaction)
+        tx = decode_signed(raw)
+        assert (tx.sender, tx.chain_id, tx.type, tx.max_fee, tx.nonce) == (me, chain_id, 0, 10**9, 3)
+
+
+def _non_canonical(raw: bytes) -> list[bytes]:
+    """``raw`` with one field re-framed in a form canonical RLP forbids (pyrlp refuses each)."""
+    fields = rlp.decode(raw[1:])
+    out = []
+    for index, field in enumerate(fields):
+        if isinstance(field, bytes) and len(field) == 1 and field[0] < 0x80:
+            framed = b"\x81" + field  # a single low byte given a string prefix
+        elif isinstance(field, bytes) and 0 < len(field) < 56:
+            framed = b"\xb8" + bytes([len(field)]) + field  # the long-string form for a short string
+        else:
+            continue
+        payload = b"".join(framed if i == index else rlp.encode(f) for i, f in enumerate(fields))
+        out.append(raw[:1] + revm_tx._rlp_prefix(len(payload), 0xC0) + payload)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_fast_decoding_answers_exactly_as_pyrlp_even_for_damaged_bytes(seed):
+    rng = random.Random(seed)
+    fast_hits = 0
+    for _ in range(60):
+        raw = _signed(rng)
+        damaged = [raw, raw[:-1], raw + b"\x00", raw[:rng.randrange(1, len(raw))], *_non_canonical(raw)]
+        for _ in range(8):
+            at = rng.randrange(1, len(raw))
+            damaged.append(raw[:at] + bytes([rng.randrange(256)]) + raw[at + 1:])
+        length = len(raw) - 3  # list payload after a 0xf8/0xf9 header: re-frame it as non-canonical forms
+        if raw[1] == 0xF8:
+            damaged.append(raw[:1] + b"\xf9\x00" + bytes([raw[2]]) + raw[3:])  # length with a leading zero
+        if length < 56:
+            damaged.append(raw[:1] + b"\xf8" + bytes([length]) + raw[2:])
+        for candidate in damaged:
+            flat = revm_tx._flat_rlp_list(candidate, 1)
+            if flat is not None:
+                fast_hits += 1
+                assert flat[0] == rlp.decode(candidate[1:])
+            assert _answer(candidate) == _generic(candidate)
+    assert fast_hits >= 60  # every undamaged transaction took the fast path
+
+
+def test_blooms_are_eth_blooms_and_cached_bits_stay_right():
+    rng = random.Random(3)
+    items = [rng.randbytes(20) for _ in range(5)] + [rng.randbytes(32) for _ in range(20)]
+    for _ in range(2):  # the second pass answers from the cache
+        assert bloom_of(items) == int(BloomFilter.from_iterable(items))
+        assert all(bloom_bits(item) == int(BloomFilter.from_iterable([item])) for item in items)
