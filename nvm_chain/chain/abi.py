@@ -114,12 +114,18 @@ def signature(entry: dict[str, Any]) -> str:
 
 def selector(entry: dict[str, Any]) -> bytes:
     """The 4-byte selector of a function or error ABI entry."""
-    return keccak(text=signature(entry))[:4]
+    return _signature_hash(signature(entry))[:4]
 
 
 def topic0(entry: dict[str, Any]) -> bytes:
     """The topic0 (keccak of the canonical signature) of an event ABI entry."""
-    return keccak(text=signature(entry))
+    return _signature_hash(signature(entry))
+
+
+@lru_cache(maxsize=4096)
+def _signature_hash(text: str) -> bytes:
+    """keccak of a canonical signature, memoised: the same few functions are called over and over."""
+    return keccak(text=text)
 
 
 @dataclass(frozen=True)
