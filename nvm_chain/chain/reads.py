@@ -8,7 +8,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from nvm_chain.chain.abi import checksum, registry
+from nvm_chain.chain.abi import is_checksummed, registry
 from nvm_chain.chain.rpc import answers_json, plain_result
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.errors import ContractRevertError
@@ -58,7 +58,7 @@ def _json_call(tx: dict[str, Any], block: BlockIdentifier) -> list[Any] | None:
     call: dict[str, str] = {}
     for key, value in tx.items():
         if key in ("to", "from"):
-            if not _checksummed(value):
+            if not is_checksummed(value):
                 return None
             call[key] = value
         elif key == "data" and isinstance(value, (bytes, bytearray)):
@@ -73,12 +73,3 @@ def _json_call(tx: dict[str, Any], block: BlockIdentifier) -> list[Any] | None:
         return [call, block]
     return None
 
-
-def _checksummed(value: Any) -> bool:
-    """Whether ``value`` is a 0x address in its EIP-55 form (what web3 accepts as is)."""
-    if not isinstance(value, str) or len(value) != 42 or value[:2] != "0x":
-        return False
-    try:
-        return checksum(value) == value
-    except ValueError:
-        return False

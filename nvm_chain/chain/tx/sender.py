@@ -118,7 +118,7 @@ class Sender:
         """
         self.w3 = w3
         self.signer = signer
-        self._address = Web3.to_checksum_address(signer.address)
+        self._address = checksum(signer.address)
         self.receipt_timeout = receipt_timeout
         self.fee_ttl = fee_ttl
         self.nonce_ttl = nonce_ttl
@@ -135,7 +135,7 @@ class Sender:
         self._journal_source = journal
         self._journal: Journal | None = journal if isinstance(journal, Journal) else None
         self._journal_lock = threading.Lock()
-        self._names: dict[str, str] = {Web3.to_checksum_address(a): n for a, n in (contracts or {}).items()}
+        self._names: dict[str, str] = {checksum(a): n for a, n in (contracts or {}).items()}
 
     def __repr__(self) -> str:
         return f"Sender(address={self.signer.address})"
