@@ -487,6 +487,15 @@ class Journal:
             return self._select(db, f"WHERE status IN ({_marks(PENDING)}) ORDER BY nonce, created_at, rowid",
                                 tuple(PENDING))
 
+    def quiet_pending(self, min_nonce: int, since: float) -> builtins.list[str]:
+        """Hashes of the pending transactions with a nonce ``>= min_nonce`` neither sent nor (never sent)
+        recorded since ``since`` (Unix seconds), by nonce then age: those a node may have lost."""
+        with self._read() as db:  # "+status": by the nonce index (a node's count is above most rows)
+            return [h for (h,) in db.execute(
+                f"SELECT hash FROM txs WHERE nonce >= ? AND +status IN ({_marks(PENDING)}) "
+                "AND COALESCE(sent_at, created_at) < ? ORDER BY nonce, created_at, rowid",
+                (_nonce(min_nonce, "nonce"), *PENDING, since))]
+
     def find_pending_intent(self, key: str) -> JournalEntry | None:
         """The newest pending transaction whose :func:`intent_key` is ``key`` (e.g. an identical order from
         an earlier run that may still be mined), or None."""

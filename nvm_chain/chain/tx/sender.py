@@ -375,9 +375,8 @@ class Sender:
             fetched_at = time.time()
             pending = transaction_count(self.w3, self._address, "pending")
             self._count_hint = (time.monotonic(), pending)
-        for entry in journal.pending():
-            if entry.nonce >= pending and time.time() - (entry.sent_at or entry.created_at) > self.lost_after:
-                self.refresh(entry.hash)
+        for tx_hash in journal.quiet_pending(pending, time.time() - self.lost_after):
+            self.refresh(tx_hash)
         return journal.reserve_nonces(pending, count, fetched_at=fetched_at)
 
     def _record(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, fees: Fees,
