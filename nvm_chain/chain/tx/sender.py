@@ -58,7 +58,7 @@ from nvm_chain.errors import (
     ValidationError,
 )
 
-__all__ = ["Sender", "refresh_entry", "replay_revert", "wait_for_receipt"]
+__all__ = ["Sender", "refresh_entry", "replay_revert", "transaction_count", "wait_for_receipt"]
 
 #: how many fresh nonces one write may try when other senders of the same key keep taking them
 FRESH_NONCE_TRIES = 5
