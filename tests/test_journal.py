@@ -240,6 +240,39 @@ def test_replacements_only_one_mined(journal):
     assert journal.pending() == []
 
 
+def test_set_status_is_mark_without_reading_back(journal):
+    original = record(journal, journal.reserve_nonce(0), b"order")
+    assert journal.set_status(original.hash, "sent") is True
+    faster = record(journal, 0, b"order", tip=2 * 10**6, replaces=original.hash)
+    assert journal.set_status(faster.hash, "maybe_sent", detail="answer lost") is True
+    sent_at = journal.get(faster.hash).sent_at
+    assert sent_at is not None and journal.recorded_bytes(faster.hash) == faster.raw
+    assert journal.set_status(faster.hash, "mined", block_number=4, gas_used=21_000) is True
+    won, lost = journal.get(faster.hash), journal.get(original.hash)
+    assert (won.status, won.block_number, won.gas_used, won.detail, won.sent_at) == ("mined", 4, 21_000,
+                                                                                    "answer lost", sent_at)
+    assert (lost.status, lost.replaced_by) == ("replaced", faster.hash)
+    assert journal.set_status("0x" + "11" * 32, "sent") is False  # not ours: nothing written
+    assert journal.get("0x" + "11" * 32) is None
+    with pytest.raises(ValidationError, match="cannot mark"):
+        journal.set_status(won.hash, "signed")
+
+
+def test_one_engine_write_costs_few_statements(journal):
+    """reserve → record → sent → mined, as the sender does it (a statement count, not a timing)."""
+    for n in range(3):  # history the reservation must not scan
+        journal.set_status(record(journal, journal.reserve_nonce(n)).hash, "mined", block_number=n)
+    statements: list[str] = []
+    journal._connection().set_trace_callback(statements.append)
+    nonce = journal.reserve_nonces(3, 1, fetched_at=time.time())[0]
+    entry = record(journal, nonce)
+    journal.set_status(entry.hash, "sent")
+    journal.set_status(entry.hash, "mined", block_number=9, gas_used=21_000)
+    journal._connection().set_trace_callback(None)
+    assert len(statements) <= 16, statements  # was 27: each step re-read what it wrote
+    assert journal.get(entry.hash).status == "mined" and journal.reservations() == []
+
+
 def test_recorded_bytes_only_for_what_we_broadcast(journal):
     entry = record(journal, journal.reserve_nonce(0))
     assert journal.recorded_bytes(entry.hash) is None  # signed, but not known to have left

@@ -3,6 +3,8 @@ provider (a seam we own): lost answers, stale nonces, signing failures, pending 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import Web3
@@ -155,6 +157,24 @@ def test_resending_the_recorded_bytes_is_idempotent(node):
     assert sender.resend(tx_hash) == tx_hash  # mined already: "nonce too low" for bytes we sent
     assert sender.wait(tx_hash).status == 1 and sent_count(w3) == 1
     assert sender.journal.get(tx_hash).status == "mined"
+
+
+def test_a_write_the_node_lost_is_recorded_dropped_at_the_next_write_and_its_nonce_used_again(node):
+    _, _, w3 = node
+    sender = Sender(w3, OWNER, lost_after=0.0)
+    journal = sender.journal
+    lost = TxRequest(PAY.to, b"", 21_000, value=5, action="lost")
+    raw, tx_hash = OWNER.sign_transaction({"type": 2, "chainId": sender.chain_id(), "nonce": 0, "gas": 21_000,
+                                           "to": PAY.to, "value": 5, "maxFeePerGas": 10**10,
+                                           "maxPriorityFeePerGas": 1, "data": b""})
+    journal.record_signed(tx_hash=tx_hash, nonce=journal.reserve_nonce(0), raw=raw, to=lost.to, value=5, data=b"",
+                          gas=21_000, max_fee_per_gas=10**10, max_priority_fee_per_gas=1, action=lost.action)
+    journal.mark(tx_hash, "sent")  # recorded sent, but the node never kept it
+    assert journal.quiet_pending(0, time.time() + 1) == [tx_hash]
+    assert journal.quiet_pending(1, time.time() + 1) == [] and journal.quiet_pending(0, 0.0) == []
+    receipt = sender.send(PAY, simulate=False)
+    assert receipt.nonce == 0 and sent_count(w3) == 1 and w3.eth.get_balance(PAY.to) == 1
+    assert journal.get(tx_hash).status == "dropped" and journal.quiet_pending(0, time.time() + 1) == []
 
 
 class _FlakySigner(LocalSigner):

@@ -184,6 +184,38 @@ def test_plain_words_decode_exactly_as_eth_abi_and_malformed_words_still_fail_li
             assert decode_values(types, data) == expected
 
 
+def test_plain_word_arguments_encode_exactly_as_eth_abi_and_bad_ones_still_fail_like_it():
+    import random
+
+    from nvm_chain.chain.abi import checksum, encode_call
+
+    rng = random.Random(11)
+    kinds = ["address", "bool", "bytes32", "uint256", "uint8", "uint64", "bytes", "uint256[]"]
+    values = {
+        "address": lambda: rng.choice([checksum("0x" + rng.randbytes(20).hex()), "0x" + rng.randbytes(20).hex(),
+                                       "0x" + rng.randbytes(20).hex().upper(), rng.randbytes(20), "0x12"]),
+        "bool": lambda: rng.choice([True, False, 0, 1]),
+        "bytes32": lambda: rng.choice([rng.randbytes(32), rng.randbytes(5), rng.randbytes(33), "0x" + "ab" * 32]),
+        "uint256": lambda: rng.choice([0, 2**256 - 1, 2**256, -1, rng.randrange(2**256), True]),
+        "uint8": lambda: rng.choice([0, 255, 256, rng.randrange(256)]),
+        "uint64": lambda: rng.choice([2**64 - 1, 2**64, rng.randrange(2**64)]),
+        "bytes": lambda: rng.randbytes(rng.randrange(70)),
+        "uint256[]": lambda: [rng.randrange(2**256) for _ in range(rng.randrange(3))],
+    }
+    for _ in range(2000):
+        types = [rng.choice(kinds) for _ in range(rng.randrange(0, 5))]
+        args = [values[t]() for t in types]
+        entry = {"type": "function", "name": "f", "inputs": [{"name": "", "type": t} for t in types]}
+        selector = Web3.keccak(text=f"f({','.join(types)})")[:4]
+        try:
+            expected = selector + eth_abi.encode(types, args)
+        except Exception as exc:  # noqa: BLE001 - the same class must come out of encode_call
+            with pytest.raises(type(exc)):
+                encode_call(entry, args)
+        else:
+            assert encode_call(entry, args) == expected
+
+
 def test_a_transfer_single_log_decodes_to_its_literal_arguments():
     topic = bytes.fromhex("c3d58168c5ae7397731d063d5bbf3d657854427343f4c083240f7aacaa2d0f62")  # TransferSingle
     operator, sender, receiver = ("0x" + "00" * 12 + "ab" * 20, bytes(32), "0x" + "00" * 12 + "cd" * 20)

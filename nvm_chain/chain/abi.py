@@ -11,7 +11,7 @@ import json
 import re
 from collections import namedtuple
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,16 @@ PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 def checksum(address: str) -> str:
     """``to_checksum_address``, memoised: a client meets the same few addresses over and over."""
     return to_checksum_address(address)
+
+
+def is_checksummed(value: Any) -> bool:
+    """Whether ``value`` is a 0x address string in its EIP-55 form."""
+    if not isinstance(value, str) or len(value) != 42 or value[:2] != "0x":
+        return False
+    try:
+        return checksum(value) == value
+    except ValueError:  # not hex
+        return False
 
 
 def _checksummed(kind: str, value: Any) -> Any:
@@ -114,12 +124,18 @@ def signature(entry: dict[str, Any]) -> str:
 
 def selector(entry: dict[str, Any]) -> bytes:
     """The 4-byte selector of a function or error ABI entry."""
-    return keccak(text=signature(entry))[:4]
+    return _signature_hash(signature(entry))[:4]
 
 
 def topic0(entry: dict[str, Any]) -> bytes:
     """The topic0 (keccak of the canonical signature) of an event ABI entry."""
-    return keccak(text=signature(entry))
+    return _signature_hash(signature(entry))
+
+
+@lru_cache(maxsize=4096)
+def _signature_hash(text: str) -> bytes:
+    """keccak of a canonical signature, memoised: the same few functions are called over and over."""
+    return keccak(text=text)
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,8 @@ class Artifact:
     name: str
     abi: tuple[dict[str, Any], ...]
     bytecode: str
+    _entries: dict[tuple[str, str, int | None], dict[str, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)  # entries found so far
 
     def entry(self, name: str, kind: str = "function", arity: int | None = None) -> dict[str, Any]:
         """The ABI entry called ``name`` (of ``arity`` inputs when the name is overloaded).
@@ -136,11 +154,16 @@ class Artifact:
         Raises:
             ConfigurationError: no such entry, or an ambiguous overload.
         """
+        key = (name, kind, arity)
+        hit = self._entries.get(key)
+        if hit is not None:
+            return hit
         found = [e for e in self.abi if e.get("type") == kind and e.get("name") == name]
         if arity is not None:
             found = [e for e in found if len(e["inputs"]) == arity]
         if len(found) != 1:
             raise ConfigurationError(f"{self.name} has {len(found)} {kind}s named {name!r} (arity {arity})")
+        self._entries[key] = found[0]
         return found[0]
 
 
@@ -234,7 +257,37 @@ def registry() -> AbiRegistry:
 
 def encode_call(entry: dict[str, Any], args: Sequence[Any]) -> bytes:
     """Calldata for a function ABI entry: selector followed by the ABI-encoded arguments."""
-    return selector(entry) + eth_abi.encode([canonical_type(i) for i in entry["inputs"]], list(args))
+    types = [canonical_type(i) for i in entry["inputs"]]
+    words = _word_args(types, args)
+    return selector(entry) + (words if words is not None else eth_abi.encode(types, list(args)))
+
+
+def _word_args(types: list[str], args: Sequence[Any]) -> bytes | None:
+    """The encoding of ``args`` when each is one plain word of its type (a checksummed address, a bool, 32 bytes,
+    an in-range uintN), laid out directly; None otherwise (eth_abi then encodes, and refuses what is bad)."""
+    if len(types) != len(args):
+        return None
+    words = []
+    for kind, value in zip(types, args):
+        if kind == "address":
+            if not is_checksummed(value):
+                return None
+            words.append(bytes(12) + bytes.fromhex(value[2:]))
+        elif kind == "bool":
+            if type(value) is not bool:
+                return None
+            words.append(int(value).to_bytes(32, "big"))
+        elif kind == "bytes32":
+            if type(value) is not bytes or len(value) != 32:
+                return None
+            words.append(value)
+        elif kind in _WORD_KINDS:  # uintN
+            if type(value) is not int or value < 0 or value >> int(kind[4:]):
+                return None
+            words.append(value.to_bytes(32, "big"))
+        else:
+            return None
+    return b"".join(words)
 
 
 def encode_constructor(artifact: Artifact, args: Sequence[Any] = ()) -> bytes:

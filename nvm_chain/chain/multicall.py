@@ -24,7 +24,7 @@ from web3.types import BlockIdentifier
 
 from nvm_chain.chain.abi import RevertReason, registry
 from nvm_chain.chain.contracts import BoundContract
-from nvm_chain.chain.tx.reverts import revert_data
+from nvm_chain.chain.reads import eth_call
 from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
 from nvm_chain.protocol.models import to_address
 
@@ -83,16 +83,6 @@ def _chunks(calls: Sequence[tuple[str, bytes]], chunk: int, max_bytes: int) -> I
         yield batch
 
 
-def _eth_call(w3: Web3, to: str, data: bytes, block: Block, action: str) -> bytes:
-    try:
-        return bytes(w3.eth.call({"to": to, "data": data}, block))
-    except Exception as exc:  # every backend raises its own class for a revert
-        raw = revert_data(exc)
-        if raw is None:
-            raise
-        raise ContractRevertError(registry().decode_revert(raw), raw, action=action) from None
-
-
 def multicall(w3: Web3, multicall_address: str, calls: Sequence[tuple[str, bytes]], *, block: Block = "latest",
               chunk: int = DEFAULT_CHUNK, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Result]:
     """Run ``calls`` (``(target, calldata)`` pairs) through Multicall3 ``aggregate3`` with ``allowFailure``,
@@ -113,7 +103,7 @@ def multicall(w3: Web3, multicall_address: str, calls: Sequence[tuple[str, bytes
         if pin and n == 0:
             part = [(multicall_address, _GET_BLOCK_NUMBER), *part]
         data = _AGGREGATE3 + eth_abi.encode([_CALL3], [[(t, True, d) for t, d in part]])
-        raw = _eth_call(w3, multicall_address, data, block, f"Multicall3.aggregate3 ({len(part)} calls)")
+        raw = eth_call(w3, multicall_address, data, block=block, action=f"Multicall3.aggregate3 ({len(part)} calls)")
         if not raw:
             raise ConfigurationError(f"no Multicall3 at {multicall_address}: aggregate3 returned nothing")
         decoded = [Result(bool(ok), bytes(out)) for ok, out in eth_abi.decode([_RESULT], raw)[0]]
@@ -185,7 +175,7 @@ def balances_of_batch(w3: Web3, nft_address: str, holders: Sequence[str], ids: S
     for start in range(0, len(owners), chunk):
         part, part_ids = owners[start:start + chunk], token_ids[start:start + chunk]
         data = _balance_of_batch_calldata(part, part_ids) or nft.calldata("balanceOfBatch", part, part_ids)
-        raw = _eth_call(w3, nft.address, data, block, "NFT1155.balanceOfBatch")
+        raw = eth_call(w3, nft.address, data, block=block, action="NFT1155.balanceOfBatch")
         words = _uint_array(raw, len(part))
         balances += words if words is not None else nft.decode("balanceOfBatch", raw)
     return balances

@@ -28,6 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from web3 import Web3
+from web3._utils.method_formatters import get_error_formatters
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
@@ -49,6 +51,26 @@ RATE_WORDS = re.compile(
     r"rate.?limit|too many requests|request rate|requests per second|compute units|capacity|throughput|quota",
     re.IGNORECASE)
 RATE_CODES = frozenset({-32005, 429})
+
+
+def answers_json(w3: Web3) -> bool:
+    """Whether ``w3``'s provider answers plain JSON-RPC (hex quantities, as a node sends them: the failover HTTP
+    provider, the revm node), so that :func:`plain_result` may skip web3's request and result formatters."""
+    return getattr(w3.provider, "answers_json", False)
+
+
+def plain_result(w3: Web3, method: str, params: list[Any]) -> Any:
+    """The raw ``result`` of ``method(params)`` sent straight to an :func:`answers_json` provider (``params``
+    already in JSON-RPC form). The answer is checked by web3's own validation with web3's error formatters of
+    ``method``, so a JSON-RPC error raises exactly what ``w3.eth`` raises for it (e.g. a revert of ``eth_call``
+    becomes ``ContractLogicError`` with its data); transport errors are the provider's, as through web3.
+
+    Raises:
+        Web3RPCError (or the subclass web3 picks), BadResponseFormat: as web3 raises them.
+    """
+    endpoint = RPCEndpoint(method)
+    response = w3.provider.make_request(endpoint, params)
+    return w3.manager.formatted_response(response, params, get_error_formatters(endpoint))
 
 
 def is_rate_limit(code: object, message: str) -> bool:

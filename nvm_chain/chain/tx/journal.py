@@ -68,9 +68,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self, get_args
 
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from nvm_chain.chain.abi import checksum
 from nvm_chain.errors import JournalError, ValidationError
 
 Status = Literal["signed", "sent", "maybe_sent", "mined", "reverted", "dropped", "replaced", "not_sent"]
@@ -118,7 +118,9 @@ CREATE INDEX IF NOT EXISTS txs_intent ON txs (intent_key);
 _COLUMNS = ("hash, nonce, raw, to_address, action, value, calldata_hash, intent_key, gas, max_fee_per_gas, "
             "max_priority_fee_per_gas, status, replaces, replaced_by, block_number, block_hash, gas_used, detail, "
             "created_at, updated_at, sent_at")
+_INSERT = f"INSERT INTO txs ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS.split(',')))})"
 _HASH = re.compile(r"0x[0-9a-f]{64}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _DETAIL_LIMIT = 500
 
 
@@ -290,13 +292,7 @@ class Journal:
         if count < 1:
             raise ValidationError("count must be at least 1")
         with self._write() as db:
-            if fetched_at is None:
-                self._forget_abandoned(db)
-            else:
-                self._resync(db, floor, fetched_at)
-            held = {n for (n,) in db.execute("SELECT nonce FROM reservations WHERE nonce >= ?", (floor,))}
-            held.update(n for (n,) in db.execute(
-                f"SELECT nonce FROM txs WHERE nonce >= ? AND status IN ({_marks(HOLDING)})", (floor, *HOLDING)))
+            held = self._align(db, floor, fetched_at)[1]
             picked: builtins.list[int] = []
             candidate = floor
             while len(picked) < count:
@@ -339,17 +335,34 @@ class Journal:
         """
         floor = _nonce(node_count, "node count")
         with self._write() as db:
-            return self._resync(db, floor, time.time() if fetched_at is None else fetched_at)
+            return self._align(db, floor, time.time() if fetched_at is None else fetched_at)[0]
 
-    def _resync(self, db: sqlite3.Connection, floor: int, cutoff: float) -> builtins.list[str]:
-        db.execute("DELETE FROM reservations WHERE nonce < ?", (floor,))
-        self._forget_abandoned(db)
-        dropped = [h for (h,) in db.execute(
-            "SELECT hash FROM txs WHERE nonce >= ? AND status IN ('mined', 'reverted') AND updated_at <= ? "
-            "ORDER BY nonce", (floor, cutoff))]
-        db.executemany("UPDATE txs SET status = 'dropped', detail = ?, updated_at = ? WHERE hash = ?",
-                       [(f"dropped by a reorg, not mined (node count {floor})", time.time(), h) for h in dropped])
-        return dropped
+    def _align(self, db: sqlite3.Connection, floor: int,
+               cutoff: float | None) -> tuple[builtins.list[str], set[int]]:
+        """Forget abandoned reservations and, with a ``cutoff`` (resync), those below ``floor`` and the mined
+        rows at or above it recorded before ``cutoff`` (marked dropped). Returns the hashes dropped and the
+        nonces ``>= floor`` still held by a reservation or a transaction. Two reads, writes only when needed."""
+        now = time.time()
+        forget, held = [], set()
+        for nonce, host, pid, created in db.execute("SELECT nonce, host, pid, created_at FROM reservations"):
+            if (cutoff is not None and nonce < floor) or self._abandoned(host, pid, created, now):
+                forget.append((nonce,))
+            elif nonce >= floor:
+                held.add(nonce)
+        if forget:
+            db.executemany("DELETE FROM reservations WHERE nonce = ?", forget)
+        dropped = []
+        for nonce, tx_hash, status, updated in db.execute(  # "+status": by the nonce index, not every mined row
+                f"SELECT nonce, hash, status, updated_at FROM txs WHERE nonce >= ? AND +status IN ({_marks(HOLDING)}) "
+                "ORDER BY nonce", (floor, *HOLDING)):
+            if cutoff is not None and status in ("mined", "reverted") and updated <= cutoff:
+                dropped.append(tx_hash)
+            else:
+                held.add(nonce)
+        if dropped:
+            db.executemany("UPDATE txs SET status = 'dropped', detail = ?, updated_at = ? WHERE hash = ?",
+                           [(f"dropped by a reorg, not mined (node count {floor})", time.time(), h) for h in dropped])
+        return dropped, held
 
     def reservations(self) -> builtins.list[int]:
         """Nonces currently reserved and not yet signed (ascending; abandoned ones included until the next
@@ -385,18 +398,22 @@ class Journal:
         row = (tx_hash, nonce, raw.hex(), recipient, action, str(value), calldata_hash(data),
                intent_key(self.chain_id, self.address, recipient, value, intent or data), gas, str(max_fee_per_gas),
                str(max_priority_fee_per_gas), "signed", replaced, None, None, None, None, None, now, now, None)
+        entry: JournalEntry | None
         with self._write() as db:
-            existing = db.execute("SELECT status FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
-            if existing is not None and existing[0] in HOLDING:
-                raise JournalError(f"transaction {tx_hash} is already recorded as {existing[0]}")
-            if existing is None:
-                db.execute(f"INSERT INTO txs ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
-            else:
+            try:
+                db.execute(_INSERT, row)
+                entry = _entry(row)
+            except sqlite3.IntegrityError:  # recorded before (or a bad row: raised again below)
+                existing = db.execute("SELECT status FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
+                if existing is None:
+                    raise
+                if existing[0] in HOLDING:
+                    raise JournalError(f"transaction {tx_hash} is already recorded as {existing[0]}") from None
                 db.execute("UPDATE txs SET status = 'signed', replaced_by = NULL, block_number = NULL, "
                            "block_hash = NULL, gas_used = NULL, detail = NULL, updated_at = ? WHERE hash = ?",
                            (now, tx_hash))
+                entry = self._get(db, tx_hash)
             db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
-            entry = self._get(db, tx_hash)
         assert entry is not None
         return entry
 
@@ -412,31 +429,42 @@ class Journal:
             ValidationError: unknown status, or ``signed`` (only :meth:`record_signed` sets it).
             JournalError: no transaction with that hash is recorded.
         """
-        tx_hash = _tx_hash(tx_hash)
-        if status not in STATUSES or status == "signed":
-            raise ValidationError(f"cannot mark a transaction {status!r}; use one of "
-                                  f"{', '.join(sorted(STATUSES - {'signed'}))}")
-        text = detail[:_DETAIL_LIMIT] if detail is not None else None
-        now = time.time()
+        tx_hash, status = _tx_hash(tx_hash), _mark_status(status)
         with self._write() as db:
-            row = db.execute("SELECT nonce FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
-            if row is None:
+            entry = self._get(db, tx_hash) if self._set_status(db, tx_hash, status, block_number, block_hash,
+                                                               gas_used, detail) else None
+            if entry is None:
                 raise JournalError(f"transaction {tx_hash} is not in the journal")
-            db.execute(
-                "UPDATE txs SET status = ?, updated_at = ?, block_number = COALESCE(?, block_number), "
-                "block_hash = COALESCE(?, block_hash), gas_used = COALESCE(?, gas_used), "
-                "detail = COALESCE(?, detail), sent_at = CASE WHEN ? THEN COALESCE(sent_at, ?) ELSE sent_at END "
-                "WHERE hash = ?",
-                (status, now, block_number, block_hash, gas_used, text, status in BROADCAST_MARKS, now, tx_hash))
-            if status in ("mined", "reverted"):
-                db.execute("UPDATE txs SET replaced_by = NULL WHERE hash = ?", (tx_hash,))
-                db.execute(
-                    f"UPDATE txs SET status = 'replaced', replaced_by = ?, updated_at = ? "
-                    f"WHERE nonce = ? AND hash != ? AND status IN ({_marks(HOLDING)})",
-                    (tx_hash, now, row[0], tx_hash, *HOLDING))
-            entry = self._get(db, tx_hash)
-        assert entry is not None
         return entry
+
+    def set_status(self, tx_hash: str, status: Status, *, block_number: int | None = None,
+                   block_hash: str | None = None, gas_used: int | None = None, detail: str | None = None) -> bool:
+        """What :meth:`mark` does, without reading the entry back (the engine's path): True when done, False
+        (nothing written) when the journal does not have ``tx_hash``.
+
+        Raises:
+            ValidationError: as for :meth:`mark`.
+        """
+        tx_hash, status = _tx_hash(tx_hash), _mark_status(status)
+        with self._write() as db:
+            return self._set_status(db, tx_hash, status, block_number, block_hash, gas_used, detail)
+
+    def _set_status(self, db: sqlite3.Connection, tx_hash: str, status: Status, block_number: int | None,
+                    block_hash: str | None, gas_used: int | None, detail: str | None) -> bool:
+        final = status in ("mined", "reverted")
+        now = time.time()
+        found = db.execute(
+            "UPDATE txs SET status = ?, updated_at = ?, block_number = COALESCE(?, block_number), "
+            "block_hash = COALESCE(?, block_hash), gas_used = COALESCE(?, gas_used), detail = COALESCE(?, detail), "
+            "sent_at = CASE WHEN ? THEN COALESCE(sent_at, ?) ELSE sent_at END, "
+            "replaced_by = CASE WHEN ? THEN NULL ELSE replaced_by END WHERE hash = ?",
+            (status, now, block_number, block_hash, gas_used, detail[:_DETAIL_LIMIT] if detail is not None else None,
+             status in BROADCAST_MARKS, now, final, tx_hash)).rowcount == 1
+        if found and final:  # only one of a nonce's transactions can be mined: the others are replaced
+            db.execute(f"UPDATE txs SET status = 'replaced', replaced_by = ?, updated_at = ? "
+                       f"WHERE nonce = (SELECT nonce FROM txs WHERE hash = ?) AND hash != ? "
+                       f"AND status IN ({_marks(HOLDING)})", (tx_hash, now, tx_hash, tx_hash, *HOLDING))
+        return found
 
     def get(self, tx_hash: str) -> JournalEntry | None:
         """The recorded transaction ``tx_hash``, or None.
@@ -458,6 +486,15 @@ class Journal:
         with self._read() as db:
             return self._select(db, f"WHERE status IN ({_marks(PENDING)}) ORDER BY nonce, created_at, rowid",
                                 tuple(PENDING))
+
+    def quiet_pending(self, min_nonce: int, since: float) -> builtins.list[str]:
+        """Hashes of the pending transactions with a nonce ``>= min_nonce`` neither sent nor (never sent)
+        recorded since ``since`` (Unix seconds), by nonce then age: those a node may have lost."""
+        with self._read() as db:  # "+status": by the nonce index (a node's count is above most rows)
+            return [h for (h,) in db.execute(
+                f"SELECT hash FROM txs WHERE nonce >= ? AND +status IN ({_marks(PENDING)}) "
+                "AND COALESCE(sent_at, created_at) < ? ORDER BY nonce, created_at, rowid",
+                (_nonce(min_nonce, "nonce"), *PENDING, since))]
 
     def find_pending_intent(self, key: str) -> JournalEntry | None:
         """The newest pending transaction whose :func:`intent_key` is ``key`` (e.g. an identical order from
@@ -577,12 +614,11 @@ class Journal:
             except sqlite3.Error as exc:
                 raise JournalError(f"cannot read the transaction journal {self.path}: {exc}") from None
 
-    def _forget_abandoned(self, db: sqlite3.Connection) -> None:
-        now = time.time()
-        for nonce, host, pid, created in db.execute("SELECT nonce, host, pid, created_at FROM reservations").fetchall():
-            stale = self.stale_after is not None and now - created > self.stale_after
-            if stale or (host == self._host and not _alive(pid)):
-                db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
+    def _abandoned(self, host: str, pid: int, created: float, now: float) -> bool:
+        """Whether a reservation is abandoned: older than ``stale_after``, or its process on this host is gone."""
+        if self.stale_after is not None and now - created > self.stale_after:
+            return True
+        return host == self._host and pid != os.getpid() and not _alive(pid)
 
     def _get(self, db: sqlite3.Connection, tx_hash: str) -> JournalEntry | None:
         found = self._select(db, "WHERE hash = ?", (tx_hash,))
@@ -645,9 +681,16 @@ def _nonce(value: int, what: str) -> int:
 
 
 def _address(value: str) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise ValidationError("expected a 0x-prefixed 20-byte hex address")
-    return to_checksum_address(value)
+    return checksum(value)
+
+
+def _mark_status(status: Status) -> Status:
+    if status not in STATUSES or status == "signed":
+        raise ValidationError(f"cannot mark a transaction {status!r}; use one of "
+                              f"{', '.join(sorted(STATUSES - {'signed'}))}")
+    return status
 
 
 def _tx_hash(value: str) -> str:

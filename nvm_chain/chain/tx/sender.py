@@ -37,7 +37,8 @@ from web3.types import RPCEndpoint
 
 from nvm_chain.chain import facts
 from nvm_chain.chain.abi import checksum, decode_log, registry
-from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS, FailoverProvider
+from nvm_chain.chain.reads import call_output
+from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS, FailoverProvider, answers_json, plain_result
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
 from nvm_chain.chain.tx.journal import Journal, JournalEntry, Status, intent_key
 from nvm_chain.chain.tx.refusals import classify_refusal
@@ -57,7 +58,7 @@ from nvm_chain.errors import (
     ValidationError,
 )
 
-__all__ = ["Sender", "refresh_entry", "replay_revert", "wait_for_receipt"]
+__all__ = ["Sender", "refresh_entry", "replay_revert", "transaction_count", "wait_for_receipt"]
 
 #: how many fresh nonces one write may try when other senders of the same key keep taking them
 FRESH_NONCE_TRIES = 5
@@ -117,7 +118,7 @@ class Sender:
         """
         self.w3 = w3
         self.signer = signer
-        self._address = Web3.to_checksum_address(signer.address)
+        self._address = checksum(signer.address)
         self.receipt_timeout = receipt_timeout
         self.fee_ttl = fee_ttl
         self.nonce_ttl = nonce_ttl
@@ -134,7 +135,7 @@ class Sender:
         self._journal_source = journal
         self._journal: Journal | None = journal if isinstance(journal, Journal) else None
         self._journal_lock = threading.Lock()
-        self._names: dict[str, str] = {Web3.to_checksum_address(a): n for a, n in (contracts or {}).items()}
+        self._names: dict[str, str] = {checksum(a): n for a, n in (contracts or {}).items()}
 
     def __repr__(self) -> str:
         return f"Sender(address={self.signer.address})"
@@ -159,6 +160,8 @@ class Sender:
     @property
     def journal(self) -> Journal:
         """The account's transaction journal on this chain (opened on first use)."""
+        if self._journal is not None:  # set once, never changed
+            return self._journal
         with self._journal_lock:  # threads sharing a sender share one journal connection
             if self._journal is None:
                 chain_id = self.chain_id()
@@ -190,7 +193,7 @@ class Sender:
         if request.to is not None:
             tx["to"] = request.to
         try:
-            return bytes(self.w3.eth.call(tx, "latest"))  # type: ignore[arg-type]
+            return call_output(self.w3, tx)
         except _TRANSPORT:
             raise
         except Exception as exc:  # noqa: BLE001 - every backend raises its own class for a revert
@@ -284,7 +287,7 @@ class Sender:
                 for _, later in signed[i:]:
                     journal.mark(later, "not_sent", detail=f"batch stopped: {type(exc).__name__}")
                 raise self._refused(request, exc, sent) from exc
-            journal.mark(tx_hash, "sent")
+            journal.set_status(tx_hash, "sent")
             sent.append(tx_hash)
         receipts = [self._await(h, n, None) for h, n in zip(sent, nonces)]
         return [self._settle(req, r) for req, r in zip(requests, receipts)]
@@ -370,11 +373,10 @@ class Sender:
             pending = hint[1]  # the journal still keeps every nonce distinct; a foreign one is refused and retried
         else:
             fetched_at = time.time()
-            pending = self.w3.eth.get_transaction_count(self._address, "pending")
+            pending = transaction_count(self.w3, self._address, "pending")
             self._count_hint = (time.monotonic(), pending)
-        for entry in journal.pending():
-            if entry.nonce >= pending and time.time() - (entry.sent_at or entry.created_at) > self.lost_after:
-                self.refresh(entry.hash)
+        for tx_hash in journal.quiet_pending(pending, time.time() - self.lost_after):
+            self.refresh(tx_hash)
         return journal.reserve_nonces(pending, count, fetched_at=fetched_at)
 
     def _record(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, fees: Fees,
@@ -420,7 +422,10 @@ class Sender:
         return self.signer.sign_transaction(tx)
 
     def _raw_send(self, raw: bytes) -> None:
-        self.w3.eth.send_raw_transaction(raw)
+        if answers_json(self.w3):  # straight to the node, without web3's formatters (same errors: plain_result)
+            plain_result(self.w3, "eth_sendRawTransaction", ["0x" + raw.hex()])
+        else:
+            self.w3.eth.send_raw_transaction(raw)
 
     def _sign_and_deliver(self, request: TxRequest, chain_id: int, fees: Fees, *, nonce: int | None = None,
                           replaces: str | None = None, execute_once: bool = False) -> tuple[str, int]:
@@ -475,7 +480,7 @@ class Sender:
                 continue
             except Exception as exc:  # noqa: BLE001 - a node refusal, classified below
                 return self._after_refusal(request, tx_hash, nonce, exc, fixed_nonce=fixed_nonce)
-            journal.mark(tx_hash, "sent")
+            journal.set_status(tx_hash, "sent")
             return True
         # every attempt failed in transport: ask the node whether it has the bytes
         try:
@@ -510,7 +515,7 @@ class Sender:
             if data is not None:
                 raise ContractRevertError(registry().decode_revert(data), data, action=request.action) from None
             raise self._refused(request, exc, []) from None
-        self.journal.mark(tx_hash, "sent")
+        self.journal.set_status(tx_hash, "sent")
 
     def _after_refusal(self, request: TxRequest, tx_hash: str, nonce: int, exc: Exception, *,
                        fixed_nonce: bool) -> bool:
@@ -577,9 +582,8 @@ class Sender:
 
         receipt = wait_for_receipt(self.w3, tx_hash, limit, names=self._names, nonce=nonce, on_idle=idle,
                                    idle_every=self.lost_after)
-        if journal.get(tx_hash) is not None:
-            journal.mark(tx_hash, "mined" if receipt.status == 1 else "reverted",
-                         block_number=receipt.block_number, gas_used=receipt.gas_used)
+        journal.set_status(tx_hash, "mined" if receipt.status == 1 else "reverted",
+                           block_number=receipt.block_number, gas_used=receipt.gas_used)
         return receipt
 
     def _settle(self, req: TxRequest, receipt: TxReceipt) -> TxReceipt:
@@ -607,7 +611,7 @@ def refresh_entry(w3: Web3, journal: Journal, entry: JournalEntry, lost_after: f
         return journal.mark(tx_hash, "dropped", detail="dropped by a reorg, not mined")
     if _node_has(w3, tx_hash):
         return entry
-    if w3.eth.get_transaction_count(Web3.to_checksum_address(journal.address), "latest") > entry.nonce:
+    if transaction_count(w3, journal.address, "latest") > entry.nonce:
         return journal.mark(tx_hash, "replaced", detail=f"nonce {entry.nonce} used by another transaction")
     if time.time() - (entry.sent_at or entry.created_at) > lost_after:
         return journal.mark(tx_hash, "dropped", detail=f"unknown to the node after {lost_after:g} s")
@@ -667,6 +671,14 @@ def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[s
         delay = min(delay * 2, 0.5)
 
 
+def transaction_count(w3: Web3, address: str, block: str) -> int:
+    """The nonce count of the checksummed ``address`` at ``block`` ("latest" or "pending"); straight from
+    providers that answer plain JSON-RPC (:func:`~nvm_chain.chain.rpc.plain_result`: same errors as web3)."""
+    if answers_json(w3):
+        return int(plain_result(w3, "eth_getTransactionCount", [address, block]), 16)
+    return w3.eth.get_transaction_count(address, block)  # type: ignore[arg-type]
+
+
 def _node_has(w3: Web3, tx_hash: str) -> bool:
     """Whether the node knows ``tx_hash`` (pending or mined)."""
     try:
@@ -680,7 +692,7 @@ def _fetch_receipt(w3: Web3, tx_hash: str) -> Any:
     """The receipt of ``tx_hash`` or None. From providers that answer plain JSON-RPC (``answers_json``: the
     failover HTTP provider, the revm node) it is read straight from the answer — what the engine uses of it,
     without web3's result formatters, which cost more than the node's own work on an embedded chain."""
-    if not getattr(w3.provider, "answers_json", False):
+    if not answers_json(w3):
         try:
             return w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
         except TransactionNotFound:
@@ -702,7 +714,7 @@ def replay_revert(w3: Web3, call: dict[str, Any], receipt: TxReceipt, action: st
     tx = {k: v for k, v in call.items() if v is not None}
     data = b""
     try:
-        w3.eth.call(tx, receipt.block_number - 1)  # type: ignore[arg-type]
+        call_output(w3, tx, receipt.block_number - 1)
     except Exception as exc:  # noqa: BLE001 - every backend raises its own class for a revert
         data = revert_data(exc) or b""
     return ContractRevertError(registry().decode_revert(data), data, action=action, tx_hash=receipt.tx_hash)
