@@ -12,33 +12,12 @@ from eth_account import Account
 from eth_bloom import BloomFilter
 from eth_utils import keccak, to_checksum_address
 
+from nvm_chain.chain.rlp import rlp_prefix
 from nvm_chain.sim import revm_tx
 from nvm_chain.sim.devnet.codecs import bloom_bits, bloom_of
-from nvm_chain.sim.revm_tx import TxDecodeError, decode_signed, rlp_encode
+from nvm_chain.sim.revm_tx import TxDecodeError, decode_signed
 
 KEY = "0x" + "5d" * 32
-
-
-def _random_item(rng: random.Random, depth: int = 0) -> object:
-    shape = rng.random()
-    if shape < 0.35:
-        return rng.choice([b"", b"\x00", b"\x7f", b"\x80", rng.randbytes(rng.choice([1, 2, 55, 56, 57, 255, 256,
-                                                                                        70_000]))])
-    if shape < 0.7 or depth > 3:
-        return rng.choice([0, 1, 0x7F, 0x80, 0xFF, 0x100, 2**64, 2**256 - 1, rng.randrange(2**rng.randrange(1, 300))])
-    return [_random_item(rng, depth + 1) for _ in range(rng.choice([0, 1, 3, 60] if depth == 0 else [0, 1, 3]))]
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_rlp_encode_is_pyrlps_encoding(seed):
-    rng = random.Random(seed)
-    for _ in range(300):
-        item = _random_item(rng)
-        assert rlp_encode(item) == rlp.encode(item)
-    assert rlp_encode(bytearray(b"\x01\x02")) == rlp.encode(b"\x01\x02")
-    for bad in (-1, "text", None):
-        with pytest.raises(TypeError):
-            rlp_encode(bad)
 
 
 def _signed(rng: random.Random, **fields: object) -> bytes:
@@ -108,7 +87,7 @@ def _non_canonical(raw: bytes) -> list[bytes]:
         else:
             continue
         payload = b"".join(framed if i == index else rlp.encode(f) for i, f in enumerate(fields))
-        out.append(raw[:1] + revm_tx._rlp_prefix(len(payload), 0xC0) + payload)
+        out.append(raw[:1] + rlp_prefix(len(payload), 0xC0) + payload)
     return out
 
 

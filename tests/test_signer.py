@@ -7,7 +7,6 @@ import pickle
 import random
 
 import pytest
-import rlp
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
@@ -119,11 +118,3 @@ def test_a_failing_signature_on_the_fast_path_hides_the_cause(monkeypatch):
                                  "maxPriorityFeePerGas": 1, "to": None, "value": 0, "data": b""})
     assert str(info.value) == "could not sign transaction: ValueError"
     assert info.value.__cause__ is None and info.value.__context__ is None
-
-
-@pytest.mark.parametrize("item", [
-    0, 1, 127, 128, 255, 256, 2**64, 2**256 - 1, b"", b"\x00", b"\x7f", b"\x80", b"x" * 55, b"x" * 56,
-    b"y" * 300, b"z" * 70_000, [], [[]], [0, b"", []], [b"a" * 30, b"b" * 30], [2**200, [b"\x01", [3]], b"c" * 60],
-])
-def test_rlp_of_the_fast_path_is_pyrlps(item):
-    assert signer_module._rlp(item) == rlp.encode(item)

@@ -59,6 +59,7 @@ class _LockedTesterProvider(EthereumTesterProvider):
 
     _middleware: Any = (_LocalDefaultFrom, ethereum_tester_middleware)
     supports_send_if_succeeds = True
+    refuses_nonce_gaps = True  # a nonce ahead of the account's is refused, never queued (see Sender)
 
     def __init__(self, tester: EthereumTester):
         super().__init__(tester)

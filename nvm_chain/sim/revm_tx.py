@@ -7,12 +7,13 @@ Supports legacy (EIP-155 or not), EIP-2930 (type 1) and EIP-1559 (type 2) transa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import rlp
 from coincurve import PublicKey
-from eth_utils import to_checksum_address
+
+from nvm_chain.chain.abi import checksum as cached_checksum
+from nvm_chain.chain.rlp import rlp_encode, rlp_prefix
 
 try:  # safe-pysha3 hashes several times faster than eth-hash's wrappers; pycryptodome always exists
     from sha3 import keccak_256 as _keccak_256  # type: ignore[import-untyped,import-not-found,unused-ignore]
@@ -28,46 +29,11 @@ except ImportError:  # pragma: no cover - depends on the environment
         return _crypto_keccak.new(data=data, digest_bits=256).digest()
 
 
-@lru_cache(maxsize=65_536)
-def _checksum_hex(lowered: str) -> str:
-    return to_checksum_address(lowered)
-
-
 def checksum(address: Any) -> str:
     """EIP-55 form of a 20-byte address given as bytes or hex (cached: a node sees the same few addresses)."""
     if isinstance(address, (bytes, bytearray)):
-        return _checksum_hex("0x" + bytes(address).hex())
-    return _checksum_hex(address.lower())
-
-
-def rlp_encode(item: Any) -> bytes:
-    """RLP of byte strings, non-negative ints and (nested) lists of them: the bytes ``rlp.encode`` gives,
-    without its serializer inference (the node encodes block headers and signing payloads per request).
-
-    Raises:
-        TypeError: another kind of value (a negative int or an unsupported type).
-    """
-    kind = type(item)
-    if kind is bytes or kind is bytearray:
-        if len(item) == 1 and item[0] < 0x80:
-            return bytes(item)
-        return _rlp_prefix(len(item), 0x80) + item
-    if kind is int and item >= 0:
-        if item < 0x80:
-            return bytes((item,)) if item else b"\x80"
-        length = (item.bit_length() + 7) // 8
-        return _rlp_prefix(length, 0x80) + item.to_bytes(length, "big")
-    if kind is list or kind is tuple:
-        payload = b"".join([rlp_encode(x) for x in item])
-        return _rlp_prefix(len(payload), 0xC0) + payload
-    raise TypeError(f"cannot RLP-encode {kind.__name__}")
-
-
-def _rlp_prefix(length: int, offset: int) -> bytes:
-    if length < 56:
-        return bytes((offset + length,))
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((offset + 55 + len(size),)) + size
+        return cached_checksum("0x" + bytes(address).hex())
+    return cached_checksum(address.lower())
 
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -272,7 +238,7 @@ def _typed(raw: bytes, kind: int, fields: object, unsigned: bytes | None = None)
     if unsigned is None:
         payload = rlp_encode(fields[:-3])
     else:
-        payload = _rlp_prefix(len(unsigned), 0xC0) + unsigned
+        payload = rlp_prefix(len(unsigned), 0xC0) + unsigned
     sender = _recover(keccak(bytes((kind,)) + payload), parity, r, s)
     return SignedTx(raw, keccak(raw), kind, chain_id, nonce, gas, max_fee, tip, to, value, data,
                     _access_list(access), parity, r, s, sender)

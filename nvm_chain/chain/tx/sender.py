@@ -110,7 +110,8 @@ class Sender:
         a fee quote is reused for ``fee_ttl`` seconds. With ``nonce_ttl`` > 0 the node's pending count is asked at
         most that often (one request less per write; the journal still keeps nonces distinct and a nonce another
         machine took is refused and retried), at the price of noticing a reorg only when it is asked again: off by
-        default. ``receipt_timeout`` bounds each wait for a receipt, retries
+        default, except on providers with ``refuses_nonce_gaps`` (the embedded chains), where a stale count is
+        refused rather than queued, and asked again. ``receipt_timeout`` bounds each wait for a receipt, retries
         included. A pending transaction the node does not know after ``lost_after`` seconds is recorded dropped.
         With ``dry_run`` every send stops after its simulation with :class:`DryRun`. With ``refuse_duplicates``
         (the CLI) a write whose identical intent is still pending from an earlier run raises
@@ -130,6 +131,9 @@ class Sender:
         #: the node's pending count as of a read (monotonic time), raised by what this sender got accepted since;
         #: reused for ``nonce_ttl`` seconds, forgotten after any refusal or uncertain outcome
         self._count_hint: tuple[float, int] | None = None
+        #: an embedded chain refuses a nonce ahead of the account's (no queue): a count that went backwards (a
+        #: snapshot reverted) shows up as a refusal, re-asked at once, so the hint is kept for as long as it works
+        self._gapless = bool(getattr(w3.provider, "refuses_nonce_gaps", False))
         self._expected_chain_id = chain_id
         self._chain_id: int | None = None
         self._journal_source = journal
@@ -369,7 +373,7 @@ class Sender:
         journal = self.journal
         hint = self._count_hint
         fetched_at: float | None = None
-        if hint is not None and time.monotonic() - hint[0] < self.nonce_ttl:
+        if hint is not None and (self._gapless or time.monotonic() - hint[0] < self.nonce_ttl):
             pending = hint[1]  # the journal still keeps every nonce distinct; a foreign one is refused and retried
         else:
             fetched_at = time.time()
@@ -442,8 +446,7 @@ class Sender:
                 raise
             try:
                 if execute_once:
-                    self._send_if_succeeds(request, raw, tx_hash, n)
-                    delivered = True
+                    delivered = self._send_if_succeeds(request, raw, tx_hash, n, fixed_nonce=nonce is not None)
                 else:
                     delivered = self._deliver(request, raw, tx_hash, n, fixed_nonce=nonce is not None)
             except BaseException:
@@ -496,9 +499,11 @@ class Sender:
         raise BroadcastError(f"{request.action or 'transaction'} not sent: {failure} (nonce {nonce} is free again)",
                              Refusal.OTHER) from None
 
-    def _send_if_succeeds(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int) -> None:
+    def _send_if_succeeds(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, *,
+                          fixed_nonce: bool) -> bool:
         """Hand the recorded bytes to an embedded chain that keeps them only if they succeed
-        (:data:`~nvm_chain.chain.rpc.SEND_IF_SUCCEEDS`).
+        (:data:`~nvm_chain.chain.rpc.SEND_IF_SUCCEEDS`). True when kept; False when their nonce was refused as
+        taken or ahead of the account's (re-sign with a fresh count).
 
         Raises:
             ContractRevertError: it would revert; the chain kept nothing (not sent: the nonce is free again).
@@ -511,11 +516,12 @@ class Sender:
                 raise Web3RPCError(str(error.get("message", "")), rpc_response=response)
         except Exception as exc:  # noqa: BLE001 - a revert, or a refusal of the bytes
             data = revert_data(exc)
-            self.journal.mark(tx_hash, "not_sent", detail="reverted: kept nothing" if data is not None else None)
-            if data is not None:
-                raise ContractRevertError(registry().decode_revert(data), data, action=request.action) from None
-            raise self._refused(request, exc, []) from None
+            if data is None:
+                return self._after_refusal(request, tx_hash, nonce, exc, fixed_nonce=fixed_nonce)
+            self.journal.set_status(tx_hash, "not_sent", detail="reverted: kept nothing")
+            raise ContractRevertError(registry().decode_revert(data), data, action=request.action) from None
         self.journal.set_status(tx_hash, "sent")
+        return True
 
     def _after_refusal(self, request: TxRequest, tx_hash: str, nonce: int, exc: Exception, *,
                        fixed_nonce: bool) -> bool:

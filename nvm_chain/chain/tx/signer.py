@@ -21,6 +21,7 @@ from eth_keys.datatypes import PrivateKey
 from eth_typing import ChecksumAddress
 from eth_utils import keccak, to_checksum_address
 
+from nvm_chain.chain.rlp import rlp_encode
 from nvm_chain.errors import SigningError, ValidationError
 
 _UINT256 = 2**256
@@ -76,7 +77,7 @@ class LocalSigner:
 
     def _sign_type2(self, fields: list[Any]) -> bytes:
         """The signed envelope ``0x02 || rlp([...fields, yParity, r, s])`` of an unsigned type-2 field list."""
-        digest = keccak(b"\x02" + _rlp(fields))
+        digest = keccak(b"\x02" + rlp_encode(fields))
         try:
             signature, failure = self._curve.sign_recoverable(digest, hasher=None), None
         except Exception as exc:  # noqa: BLE001 - re-raised below without its context
@@ -84,7 +85,7 @@ class LocalSigner:
         if failure is not None:
             raise SigningError(f"could not sign transaction: {failure}")
         r, s, parity = signature[:32], signature[32:64], signature[64]
-        return b"\x02" + _rlp(fields + [parity, r.lstrip(b"\x00"), s.lstrip(b"\x00")])
+        return b"\x02" + rlp_encode(fields + [parity, r.lstrip(b"\x00"), s.lstrip(b"\x00")])
 
     def sign_typed_data(self, domain: dict[str, Any], types: dict[str, Any],
                         message: dict[str, Any]) -> tuple[int, bytes, bytes]:
@@ -100,26 +101,6 @@ class LocalSigner:
         if signed is None:
             raise SigningError(f"could not sign typed data: {failure}")
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
-
-
-def _rlp(item: int | bytes | list[Any]) -> bytes:
-    """RLP of a non-negative int (big-endian, no leading zero), bytes, or a list of those: what ``rlp.encode``
-    gives for a transaction's fields, without its per-item sedes inference."""
-    if isinstance(item, list):
-        body = b"".join([_rlp(x) for x in item])
-        return _rlp_prefix(len(body), 0xC0) + body
-    if isinstance(item, int):
-        item = item.to_bytes((item.bit_length() + 7) // 8, "big")
-    if len(item) == 1 and item[0] < 0x80:
-        return item
-    return _rlp_prefix(len(item), 0x80) + item
-
-
-def _rlp_prefix(length: int, offset: int) -> bytes:
-    if length < 56:
-        return bytes((offset + length,))
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((offset + 55 + len(size),)) + size
 
 
 def _uint(value: Any) -> bool:
