@@ -6,7 +6,8 @@ Design
 Where. ``<state>/journal/<chainId>/<ChecksumAddress>.sqlite`` where ``<state>`` is ``$NVM_STATE_DIR``, else
 ``$XDG_STATE_HOME/nvm-chain``, else ``~/.local/state/nvm-chain``. Directories are 0700 and the file 0600 (SQLite
 gives its ``-wal``/``-shm`` files the database's mode). WAL mode, ``synchronous=FULL`` and a busy timeout: every
-write is one short ``BEGIN IMMEDIATE`` transaction, so writers queue instead of failing. The journal holds no
+write is one short transaction taking the write lock first (``BEGIN IMMEDIATE``, or a single statement, which SQLite
+runs as one), so writers queue instead of failing. The journal holds no
 key: only public data (signed bytes, hashes, intent, fees, statuses); its API never takes a signer.
 
 States of a signed transaction (table ``txs``, one row per hash; replacements share a nonce)::
@@ -46,7 +47,9 @@ under SQLite's write lock, any number of threads and processes on one key get di
 
 Engine flow (one write): ``reserve_nonce(node pending count)`` → sign → ``record_signed`` → broadcast →
 ``mark(sent)``; a transport error after the bytes left → ``mark(maybe_sent)`` and resend the same bytes; a
-refusal → ``mark(not_sent)`` (frees the nonce; no release needed); a receipt → ``mark(mined|reverted)``.
+refusal → ``mark(not_sent)`` (frees the nonce; no release needed); a receipt → ``mark(mined|reverted)``, which
+stamps ``sent_at`` too with ``broadcast=True`` when the node mined the bytes before answering (an embedded chain's
+send-if-succeeds: no ``sent`` step).
 Signing failed → ``release_nonce``. "already known"/"nonce too low" may be adopted as ours only when
 ``recorded_bytes(hash)`` returns the bytes just sent (so never on a first attempt, whose row is ``signed``).
 Resending a ``dropped`` row: ``mark(maybe_sent)`` first, which makes it hold its nonce again.
@@ -56,12 +59,14 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import math
 import os
 import re
 import socket
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -119,6 +124,21 @@ _COLUMNS = ("hash, nonce, raw, to_address, action, value, calldata_hash, intent_
             "max_priority_fee_per_gas, status, replaces, replaced_by, block_number, block_hash, gas_used, detail, "
             "created_at, updated_at, sent_at")
 _INSERT = f"INSERT INTO txs ({_COLUMNS}) VALUES ({', '.join('?' * len(_COLUMNS.split(',')))})"
+_PENDING_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(PENDING)) + ")"
+_HOLDING_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(HOLDING)) + ")"
+#: a status change in one statement. The row ``?1`` gets status ``?2`` at time ``?3``, with its receipt summary and
+#: detail where given (``?4``-``?7``) and ``sent_at`` stamped once when ``?8``; with a final status (``?9``) every
+#: other row of its nonce that holds it becomes ``replaced`` by ``?1`` (only one of them can be mined)
+_SET_STATUS = f"""UPDATE txs SET
+    status = CASE WHEN hash = ?1 THEN ?2 ELSE 'replaced' END,
+    updated_at = ?3,
+    block_number = CASE WHEN hash = ?1 THEN COALESCE(?4, block_number) ELSE block_number END,
+    block_hash = CASE WHEN hash = ?1 THEN COALESCE(?5, block_hash) ELSE block_hash END,
+    gas_used = CASE WHEN hash = ?1 THEN COALESCE(?6, gas_used) ELSE gas_used END,
+    detail = CASE WHEN hash = ?1 THEN COALESCE(?7, detail) ELSE detail END,
+    sent_at = CASE WHEN hash = ?1 AND ?8 THEN COALESCE(sent_at, ?3) ELSE sent_at END,
+    replaced_by = CASE WHEN hash != ?1 THEN ?1 WHEN ?9 THEN NULL ELSE replaced_by END
+WHERE nonce = (SELECT nonce FROM txs WHERE hash = ?1) AND (hash = ?1 OR (?9 AND status IN {_HOLDING_SQL}))"""
 _HASH = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _DETAIL_LIMIT = 500
@@ -190,14 +210,23 @@ def intent_key(chain_id: int, sender: str, to: str | None, value: int, data: byt
     """
     if value < 0:
         raise ValidationError("value must not be negative")
-    recipient = _address(to).lower() if to is not None else "create"
-    text = f"nvm-chain-intent/1|{_chain_id(chain_id)}|{_address(sender).lower()}|{recipient}|{value}|{data.hex()}"
+    return _intent(_intent_prefix(_chain_id(chain_id), _address(sender)), _address(to) if to is not None else None,
+                   value, data)
+
+
+def _intent_prefix(chain_id: int, sender: str) -> str:
+    return f"nvm-chain-intent/1|{chain_id}|{sender.lower()}|"
+
+
+def _intent(prefix: str, to: str | None, value: int, data: bytes) -> str:
+    """:func:`intent_key` from the prefix of a checked chain id and sender, a checked recipient and value."""
+    text = f"{prefix}{to.lower() if to is not None else 'create'}|{value}|{data.hex()}"
     return "0x" + hashlib.sha256(text.encode()).hexdigest()
 
 
 class Journal:
     """The transaction journal of one account on one chain. Thread-safe (one connection behind a lock,
-    reopened after ``fork``) and process-safe (SQLite locking; writes use ``BEGIN IMMEDIATE``)."""
+    reopened after ``fork``) and process-safe (SQLite locking; each write takes the write lock first)."""
 
     def __init__(self, path: Path, chain_id: int, address: str, *, timeout: float = 30.0,
                  stale_after: float | None = 600.0):
@@ -216,6 +245,12 @@ class Journal:
         self._conn: sqlite3.Connection | None = None
         self._pid = os.getpid()
         self._host = socket.gethostname()
+        self._intent_prefix = _intent_prefix(self.chain_id, self.address)
+        #: an in-memory database is this object's alone: only its own writes change it
+        self._private = str(path) == ":memory:"
+        #: (in memory) no pending row was sent, or recorded unsent, before this time (None: not known)
+        self._quiet_floor: float | None = math.inf
+        _JOURNALS.add(self)
         self._connect()
 
     @classmethod
@@ -261,7 +296,7 @@ class Journal:
     def close(self) -> None:
         """Close the connection (further calls reopen it)."""
         with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
+            if self._conn is not None:  # never the parent's after a fork (see _forget_connections)
                 self._conn.close()
             self._conn = None
 
@@ -301,7 +336,7 @@ class Journal:
                 candidate += 1
             now = time.time()
             db.executemany("INSERT INTO reservations (nonce, host, pid, created_at) VALUES (?, ?, ?, ?)",
-                           [(n, self._host, os.getpid(), now) for n in picked])
+                           [(n, self._host, self._pid, now) for n in picked])
             return picked
 
     def release_nonce(self, nonce: int) -> None:
@@ -353,8 +388,8 @@ class Journal:
             db.executemany("DELETE FROM reservations WHERE nonce = ?", forget)
         dropped = []
         for nonce, tx_hash, status, updated in db.execute(  # "+status": by the nonce index, not every mined row
-                f"SELECT nonce, hash, status, updated_at FROM txs WHERE nonce >= ? AND +status IN ({_marks(HOLDING)}) "
-                "ORDER BY nonce", (floor, *HOLDING)):
+                f"SELECT nonce, hash, status, updated_at FROM txs WHERE nonce >= ? AND +status IN {_HOLDING_SQL} "
+                "ORDER BY nonce", (floor,)):
             if cutoff is not None and status in ("mined", "reverted") and updated <= cutoff:
                 dropped.append(tx_hash)
             else:
@@ -384,6 +419,25 @@ class Journal:
             ValidationError: ``tx_hash`` is not the keccak of ``raw``, or a bad nonce, address or amount.
             JournalError: the same hash is already recorded and still holds its nonce.
         """
+        entry = self._record(tx_hash, nonce, raw, to, value, data, gas, max_fee_per_gas, max_priority_fee_per_gas,
+                             action, replaces, intent, read_back=True)
+        assert entry is not None
+        return entry
+
+    def record(self, *, tx_hash: str, nonce: int, raw: bytes, to: str | None, value: int, data: bytes, gas: int,
+               max_fee_per_gas: int, max_priority_fee_per_gas: int, action: str = "", replaces: str | None = None,
+               intent: bytes = b"") -> None:
+        """What :meth:`record_signed` does, without building the entry (the engine's path).
+
+        Raises:
+            ValidationError, JournalError: as for :meth:`record_signed`.
+        """
+        self._record(tx_hash, nonce, raw, to, value, data, gas, max_fee_per_gas, max_priority_fee_per_gas, action,
+                     replaces, intent, read_back=False)
+
+    def _record(self, tx_hash: str, nonce: int, raw: bytes, to: str | None, value: int, data: bytes, gas: int,
+                max_fee_per_gas: int, max_priority_fee_per_gas: int, action: str, replaces: str | None,
+                intent: bytes, *, read_back: bool) -> JournalEntry | None:
         tx_hash = _tx_hash(tx_hash)
         if "0x" + keccak(raw).hex() != tx_hash:
             raise ValidationError("tx_hash is not the hash of the raw signed bytes")
@@ -396,13 +450,16 @@ class Journal:
                 raise ValidationError(f"{what} must not be negative")
         now = time.time()
         row = (tx_hash, nonce, raw.hex(), recipient, action, str(value), calldata_hash(data),
-               intent_key(self.chain_id, self.address, recipient, value, intent or data), gas, str(max_fee_per_gas),
+               _intent(self._intent_prefix, recipient, value, intent or data), gas, str(max_fee_per_gas),
                str(max_priority_fee_per_gas), "signed", replaced, None, None, None, None, None, now, now, None)
-        entry: JournalEntry | None
+        entry: JournalEntry | None = None
         with self._write() as db:
             try:
                 db.execute(_INSERT, row)
-                entry = _entry(row)
+                if self._quiet_floor is not None:
+                    self._quiet_floor = min(self._quiet_floor, now)
+                if read_back:
+                    entry = _entry(row)
             except sqlite3.IntegrityError:  # recorded before (or a bad row: raised again below)
                 existing = db.execute("SELECT status FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
                 if existing is None:
@@ -412,59 +469,64 @@ class Journal:
                 db.execute("UPDATE txs SET status = 'signed', replaced_by = NULL, block_number = NULL, "
                            "block_hash = NULL, gas_used = NULL, detail = NULL, updated_at = ? WHERE hash = ?",
                            (now, tx_hash))
-                entry = self._get(db, tx_hash)
+                self._quiet_floor = None  # pending again, since it was first sent or recorded
+                if read_back:
+                    entry = self._get(db, tx_hash)
             db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
-        assert entry is not None
         return entry
 
     def mark(self, tx_hash: str, status: Status, *, block_number: int | None = None, block_hash: str | None = None,
-             gas_used: int | None = None, detail: str | None = None) -> JournalEntry:
+             gas_used: int | None = None, detail: str | None = None, broadcast: bool = False) -> JournalEntry:
         """Set the status of a recorded transaction, with its receipt summary (block, gas) or a short
         ``detail`` (why not sent, the revert's name; never put secrets there). ``sent``/``maybe_sent`` stamp
-        ``sent_at`` once. ``mined``/``reverted`` turn every other row with the same nonce that was pending or
-        mined into ``replaced`` (only one of a nonce's transactions can be mined) and name the winner in their
-        ``replaced_by``. Returns the updated entry.
+        ``sent_at`` once, and so does any status with ``broadcast`` (e.g. ``mined`` recorded straight after the
+        broadcast, by a node that mined the bytes before answering). ``mined``/``reverted`` turn every other row
+        with the same nonce that was pending or mined into ``replaced`` (only one of a nonce's transactions can be
+        mined) and name the winner in their ``replaced_by``. Returns the updated entry.
 
         Raises:
             ValidationError: unknown status, or ``signed`` (only :meth:`record_signed` sets it).
             JournalError: no transaction with that hash is recorded.
         """
-        tx_hash, status = _tx_hash(tx_hash), _mark_status(status)
+        params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
         with self._write() as db:
-            entry = self._get(db, tx_hash) if self._set_status(db, tx_hash, status, block_number, block_hash,
-                                                               gas_used, detail) else None
+            found = db.execute(_SET_STATUS, params).rowcount > 0
+            self._after_status(params[1])
+            entry = self._get(db, str(params[0])) if found else None
             if entry is None:
-                raise JournalError(f"transaction {tx_hash} is not in the journal")
+                raise JournalError(f"transaction {params[0]} is not in the journal")
         return entry
 
     def set_status(self, tx_hash: str, status: Status, *, block_number: int | None = None,
-                   block_hash: str | None = None, gas_used: int | None = None, detail: str | None = None) -> bool:
-        """What :meth:`mark` does, without reading the entry back (the engine's path): True when done, False
-        (nothing written) when the journal does not have ``tx_hash``.
+                   block_hash: str | None = None, gas_used: int | None = None, detail: str | None = None,
+                   broadcast: bool = False) -> bool:
+        """What :meth:`mark` does, in one statement and without reading the entry back (the engine's path): True
+        when done, False (nothing written) when the journal does not have ``tx_hash``.
 
         Raises:
             ValidationError: as for :meth:`mark`.
+            JournalError: the database is unusable or stayed locked past ``timeout``.
         """
-        tx_hash, status = _tx_hash(tx_hash), _mark_status(status)
-        with self._write() as db:
-            return self._set_status(db, tx_hash, status, block_number, block_hash, gas_used, detail)
-
-    def _set_status(self, db: sqlite3.Connection, tx_hash: str, status: Status, block_number: int | None,
-                    block_hash: str | None, gas_used: int | None, detail: str | None) -> bool:
-        final = status in ("mined", "reverted")
-        now = time.time()
-        found = db.execute(
-            "UPDATE txs SET status = ?, updated_at = ?, block_number = COALESCE(?, block_number), "
-            "block_hash = COALESCE(?, block_hash), gas_used = COALESCE(?, gas_used), detail = COALESCE(?, detail), "
-            "sent_at = CASE WHEN ? THEN COALESCE(sent_at, ?) ELSE sent_at END, "
-            "replaced_by = CASE WHEN ? THEN NULL ELSE replaced_by END WHERE hash = ?",
-            (status, now, block_number, block_hash, gas_used, detail[:_DETAIL_LIMIT] if detail is not None else None,
-             status in BROADCAST_MARKS, now, final, tx_hash)).rowcount == 1
-        if found and final:  # only one of a nonce's transactions can be mined: the others are replaced
-            db.execute(f"UPDATE txs SET status = 'replaced', replaced_by = ?, updated_at = ? "
-                       f"WHERE nonce = (SELECT nonce FROM txs WHERE hash = ?) AND hash != ? "
-                       f"AND status IN ({_marks(HOLDING)})", (tx_hash, now, tx_hash, tx_hash, *HOLDING))
+        params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
+        with self._lock:
+            found = self._write_one(_SET_STATUS, params) > 0
+            self._after_status(params[1])
         return found
+
+    @staticmethod
+    def _status_change(tx_hash: str, status: Status, block_number: int | None, block_hash: str | None,
+                       gas_used: int | None, detail: str | None, broadcast: bool) -> tuple[object, ...]:
+        """The checked parameters of ``_SET_STATUS``."""
+        tx_hash, status = _tx_hash(tx_hash), _mark_status(status)
+        return (tx_hash, status, time.time(), block_number, block_hash, gas_used,
+                detail[:_DETAIL_LIMIT] if detail is not None else None, broadcast or status in BROADCAST_MARKS,
+                status in ("mined", "reverted"))
+
+    def _after_status(self, status: object) -> None:
+        """Under the lock, after a status change: a row sent or maybe sent may be pending again (e.g. a resend of
+        a dropped one) since before the quiet floor."""
+        if status in BROADCAST_MARKS:
+            self._quiet_floor = None
 
     def get(self, tx_hash: str) -> JournalEntry | None:
         """The recorded transaction ``tx_hash``, or None.
@@ -484,24 +546,31 @@ class Journal:
     def pending(self) -> builtins.list[JournalEntry]:
         """Transactions not final yet (signed, sent, maybe sent), by nonce then age."""
         with self._read() as db:
-            return self._select(db, f"WHERE status IN ({_marks(PENDING)}) ORDER BY nonce, created_at, rowid",
-                                tuple(PENDING))
+            return self._select(db, f"WHERE status IN {_PENDING_SQL} ORDER BY nonce, created_at, rowid", ())
 
     def quiet_pending(self, min_nonce: int, since: float) -> builtins.list[str]:
         """Hashes of the pending transactions with a nonce ``>= min_nonce`` neither sent nor (never sent)
-        recorded since ``since`` (Unix seconds), by nonce then age: those a node may have lost."""
-        with self._read() as db:  # "+status": by the nonce index (a node's count is above most rows)
-            return [h for (h,) in db.execute(
-                f"SELECT hash FROM txs WHERE nonce >= ? AND +status IN ({_marks(PENDING)}) "
-                "AND COALESCE(sent_at, created_at) < ? ORDER BY nonce, created_at, rowid",
-                (_nonce(min_nonce, "nonce"), *PENDING, since))]
+        recorded since ``since`` (Unix seconds), by nonce then age: those a node may have lost. An in-memory
+        journal knows from its own writes when none can be (no query)."""
+        min_nonce = _nonce(min_nonce, "nonce")
+        with self._read() as db:
+            if self._private:
+                if self._quiet_floor is None:
+                    low = db.execute("SELECT MIN(COALESCE(sent_at, created_at)) FROM txs "
+                                     f"WHERE status IN {_PENDING_SQL}").fetchone()[0]
+                    self._quiet_floor = math.inf if low is None else low
+                if since <= self._quiet_floor:
+                    return []
+            return [h for (h,) in db.execute(  # "+status": by the nonce index (a node's count is above most rows)
+                f"SELECT hash FROM txs WHERE nonce >= ? AND +status IN {_PENDING_SQL} "
+                "AND COALESCE(sent_at, created_at) < ? ORDER BY nonce, created_at, rowid", (min_nonce, since))]
 
     def find_pending_intent(self, key: str) -> JournalEntry | None:
         """The newest pending transaction whose :func:`intent_key` is ``key`` (e.g. an identical order from
         an earlier run that may still be mined), or None."""
         with self._read() as db:
-            found = self._select(db, f"WHERE intent_key = ? AND status IN ({_marks(PENDING)}) "
-                                     "ORDER BY created_at DESC, rowid DESC LIMIT 1", (key, *PENDING))
+            found = self._select(db, f"WHERE intent_key = ? AND status IN {_PENDING_SQL} "
+                                     "ORDER BY created_at DESC, rowid DESC LIMIT 1", (key,))
         return found[0] if found else None
 
     def recorded_bytes(self, tx_hash: str) -> bytes | None:
@@ -542,6 +611,11 @@ class Journal:
             raise JournalError(f"cannot open the transaction journal {self.path}: {exc}") from None
         self._conn, self._pid = conn, os.getpid()
         try:
+            if self._private:  # a copy of an empty journal, this object's alone: nothing to wait for or check
+                _copy_empty_journal(conn)
+                conn.execute("INSERT INTO meta VALUES ('chain_id', ?), ('address', ?)", (str(self.chain_id),
+                                                                                      self.address))
+                return conn
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             self._wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
@@ -550,12 +624,9 @@ class Journal:
                 if version > _SCHEMA_VERSION:
                     raise JournalError(f"{self.path} was written by a newer nvm-chain (schema {version})")
                 if version < _SCHEMA_VERSION:
-                    for statement in _SCHEMA.split(";"):
-                        if statement.strip():
-                            db.execute(statement)
+                    _create_schema(db)
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('chain_id', ?), ('address', ?)",
                                (str(self.chain_id), self.address))
-                    db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
                 meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if meta.get("chain_id") != str(self.chain_id) or meta.get("address") != self.address:
                 raise JournalError(f"{self.path} is the journal of {meta.get('address')} on chain "
@@ -582,10 +653,18 @@ class Journal:
                 time.sleep(0.02)
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is None or self._pid != os.getpid():  # after fork: never reuse the parent's handle
-            self._conn = None
-            return self._connect()
-        return self._conn
+        conn = self._conn  # None after close, and in a forked child (see _forget_connections)
+        return conn if conn is not None else self._connect()
+
+    def _write_one(self, sql: str, params: tuple[object, ...]) -> int:
+        """Run one statement that is the whole change: SQLite makes it a transaction of its own, which takes the
+        write lock first (waiting up to ``timeout``) as ``BEGIN IMMEDIATE`` does. Returns the rows changed."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                return conn.execute(sql, params).rowcount
+            except sqlite3.Error as exc:
+                raise JournalError(f"cannot write the transaction journal {self.path}: {exc}") from None
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -618,7 +697,7 @@ class Journal:
         """Whether a reservation is abandoned: older than ``stale_after``, or its process on this host is gone."""
         if self.stale_after is not None and now - created > self.stale_after:
             return True
-        return host == self._host and pid != os.getpid() and not _alive(pid)
+        return host == self._host and pid != self._pid and not _alive(pid)
 
     def _get(self, db: sqlite3.Connection, tx_hash: str) -> JournalEntry | None:
         found = self._select(db, "WHERE hash = ?", (tx_hash,))
@@ -628,6 +707,40 @@ class Journal:
     def _select(db: sqlite3.Connection, where: str, params: tuple[object, ...]) -> builtins.list[JournalEntry]:
         rows = db.execute(f"SELECT {_COLUMNS} FROM txs {where}", params).fetchall()
         return [_entry(r) for r in rows]
+
+
+_JOURNALS: weakref.WeakSet[Journal] = weakref.WeakSet()
+_empty: sqlite3.Connection | None = None  # an empty in-memory journal (schema only), copied by new in-memory ones
+_empty_lock = threading.Lock()
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+
+
+def _copy_empty_journal(conn: sqlite3.Connection) -> None:
+    """Give the empty in-memory database ``conn`` the schema, copied from a journal created once (cheaper)."""
+    global _empty
+    with _empty_lock:
+        if _empty is None:
+            _empty = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            _create_schema(_empty)
+        _empty.backup(conn)
+
+
+def _forget_connections() -> None:
+    """In a forked child: never use (nor close) the parent's SQLite handles; each journal reconnects when next
+    used (an in-memory one to a fresh database: the parent's stays the parent's)."""
+    global _empty, _empty_lock
+    _empty, _empty_lock = None, threading.Lock()
+    for journal in _JOURNALS:
+        journal._conn = None
+
+
+os.register_at_fork(after_in_child=_forget_connections)
 
 
 def _entry(r: tuple) -> JournalEntry:  # type: ignore[type-arg]

@@ -253,8 +253,10 @@ class Sender:
             tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees(fresh=True),
                                                     execute_once=execute_once)
         if not wait:
+            if execute_once:
+                self.journal.set_status(tx_hash, "sent")
             return tx_hash
-        return self._settle(request, self._await(tx_hash, nonce, timeout))
+        return self._settle(request, self._await(tx_hash, nonce, timeout, kept=execute_once))
 
     def send_batch(self, requests: list[TxRequest]) -> list[TxReceipt]:
         """Sign ``requests`` with consecutive reserved nonces, broadcast them all, then wait for every receipt.
@@ -385,10 +387,10 @@ class Sender:
 
     def _record(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, fees: Fees,
                 replaces: str | None = None) -> None:
-        self.journal.record_signed(tx_hash=tx_hash, nonce=nonce, raw=raw, to=request.to, value=request.value,
-                                   data=request.data, gas=request.gas, max_fee_per_gas=fees.max_fee_per_gas,
-                                   max_priority_fee_per_gas=fees.max_priority_fee_per_gas, action=request.action,
-                                   replaces=replaces, intent=request.intent)
+        self.journal.record(tx_hash=tx_hash, nonce=nonce, raw=raw, to=request.to, value=request.value,
+                            data=request.data, gas=request.gas, max_fee_per_gas=fees.max_fee_per_gas,
+                            max_priority_fee_per_gas=fees.max_priority_fee_per_gas, action=request.action,
+                            replaces=replaces, intent=request.intent)
 
     def _entry(self, tx_hash: str) -> JournalEntry:
         entry = self.journal.get(tx_hash)
@@ -502,8 +504,9 @@ class Sender:
     def _send_if_succeeds(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, *,
                           fixed_nonce: bool) -> bool:
         """Hand the recorded bytes to an embedded chain that keeps them only if they succeed
-        (:data:`~nvm_chain.chain.rpc.SEND_IF_SUCCEEDS`). True when kept; False when their nonce was refused as
-        taken or ahead of the account's (re-sign with a fresh count).
+        (:data:`~nvm_chain.chain.rpc.SEND_IF_SUCCEEDS`). True when kept (mined: the caller records it, sent and
+        mined in one write); False when their nonce was refused as taken or ahead of the account's (re-sign with
+        a fresh count).
 
         Raises:
             ContractRevertError: it would revert; the chain kept nothing (not sent: the nonce is free again).
@@ -520,7 +523,6 @@ class Sender:
                 return self._after_refusal(request, tx_hash, nonce, exc, fixed_nonce=fixed_nonce)
             self.journal.set_status(tx_hash, "not_sent", detail="reverted: kept nothing")
             raise ContractRevertError(registry().decode_revert(data), data, action=request.action) from None
-        self.journal.set_status(tx_hash, "sent")
         return True
 
     def _after_refusal(self, request: TxRequest, tx_hash: str, nonce: int, exc: Exception, *,
@@ -568,13 +570,23 @@ class Sender:
 
     # ------------------------------------------------------------------ internals: receipts
 
-    def _await(self, tx_hash: str, nonce: int | None, timeout: float | None) -> TxReceipt:
+    def _await(self, tx_hash: str, nonce: int | None, timeout: float | None, *, kept: bool = False) -> TxReceipt:
         """Wait for the receipt within ``timeout`` (retries included), recording the outcome in the journal;
-        every ``lost_after`` seconds without one, check that the node still has the transaction."""
+        every ``lost_after`` seconds without one, check that the node still has the transaction. ``kept``: a
+        send-if-succeeds node mined it, not recorded sent yet: the outcome records both (one write), and anything
+        else first records it sent."""
         limit = self.receipt_timeout if timeout is None else timeout
         journal = self.journal
+        unrecorded = kept
+
+        def record_sent() -> None:
+            nonlocal unrecorded
+            if unrecorded:
+                unrecorded = False
+                journal.set_status(tx_hash, "sent")
 
         def idle() -> None:
+            record_sent()
             entry = journal.get(tx_hash)
             if entry is None or not entry.pending:
                 return
@@ -586,10 +598,14 @@ class Sender:
                                      f"another transaction{f' ({entry.replaced_by})' if entry.replaced_by else ''}",
                                      Refusal.NONCE_TOO_LOW)
 
-        receipt = wait_for_receipt(self.w3, tx_hash, limit, names=self._names, nonce=nonce, on_idle=idle,
-                                   idle_every=self.lost_after)
+        try:
+            receipt = wait_for_receipt(self.w3, tx_hash, limit, names=self._names, nonce=nonce, on_idle=idle,
+                                       idle_every=self.lost_after)
+        except BaseException:
+            record_sent()
+            raise
         journal.set_status(tx_hash, "mined" if receipt.status == 1 else "reverted",
-                           block_number=receipt.block_number, gas_used=receipt.gas_used)
+                           block_number=receipt.block_number, gas_used=receipt.gas_used, broadcast=unrecorded)
         return receipt
 
     def _settle(self, req: TxRequest, receipt: TxReceipt) -> TxReceipt:
