@@ -48,9 +48,18 @@ def record(j: Journal, nonce: int, data: bytes = b"\x01\x02", *, tip: int = 10**
 
 
 @pytest.fixture
-def journal(tmp_path):
+def journal(request, tmp_path):
+    """The account's journal on disk; in memory too for tests marked ``both``."""
+    if getattr(request, "param", "disk") == "memory":
+        yield Journal.in_memory(CHAIN, SIGNER.address)
+        return
     with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
         yield j
+
+
+#: on disk (shared with other processes: every answer is read from the database) and in memory (its own writes
+#: are the only ones: it answers some questions from what it knows of them)
+both = pytest.mark.parametrize("journal", ["disk", "memory"], indirect=True)
 
 
 # ---------------------------------------------------------------- location and file safety
@@ -156,6 +165,7 @@ def test_released_nonce_is_reused_before_going_higher(journal):
     assert journal.reserve_nonces(8, 3) == [11, 12, 13]
 
 
+@both
 def test_signed_transactions_hold_their_nonce_until_final(journal):
     entries = [record(journal, journal.reserve_nonce(0), bytes([n])) for n in range(4)]
     assert journal.reservations() == []  # recording turned the reservations into held rows
@@ -176,6 +186,7 @@ def test_signed_transactions_hold_their_nonce_until_final(journal):
     assert journal.reserve_nonce(0) == signed.nonce
 
 
+@both
 def test_rerecording_identical_bytes(journal):
     entry = record(journal, journal.reserve_nonce(0))
     with pytest.raises(JournalError, match="already recorded as signed"):
@@ -221,6 +232,7 @@ def test_abandoned_reservations_are_reused(tmp_path, journal):
 # ---------------------------------------------------------------- transactions
 
 
+@both
 def test_replacements_only_one_mined(journal):
     original = record(journal, journal.reserve_nonce(0), b"order")
     journal.mark(original.hash, "sent")
@@ -240,6 +252,7 @@ def test_replacements_only_one_mined(journal):
     assert journal.pending() == []
 
 
+@both
 def test_set_status_is_mark_without_reading_back(journal):
     original = record(journal, journal.reserve_nonce(0), b"order")
     assert journal.set_status(original.hash, "sent") is True
@@ -258,21 +271,106 @@ def test_set_status_is_mark_without_reading_back(journal):
         journal.set_status(won.hash, "signed")
 
 
-def test_one_engine_write_costs_few_statements(journal):
-    """reserve → record → sent → mined, as the sender does it (a statement count, not a timing)."""
+@pytest.mark.parametrize("mined_when_answered", [False, True])
+def test_one_engine_write_costs_few_statements(journal, mined_when_answered):
+    """reserve → record → sent → mined as the sender does it, or reserve → record → mined-and-sent where the node
+    mined the bytes before answering (send-if-succeeds); a statement count, not a timing."""
     for n in range(3):  # history the reservation must not scan
         journal.set_status(record(journal, journal.reserve_nonce(n)).hash, "mined", block_number=n)
     statements: list[str] = []
     journal._connection().set_trace_callback(statements.append)
     nonce = journal.reserve_nonces(3, 1, fetched_at=time.time())[0]
-    entry = record(journal, nonce)
-    journal.set_status(entry.hash, "sent")
-    journal.set_status(entry.hash, "mined", block_number=9, gas_used=21_000)
+    raw, tx_hash = sign(nonce)
+    journal.record(tx_hash=tx_hash, nonce=nonce, raw=raw, to=TO, value=0, data=b"\x01\x02", gas=100_000,
+                   max_fee_per_gas=2 * 10**9, max_priority_fee_per_gas=10**6, action="Test.call")
+    if not mined_when_answered:
+        journal.set_status(tx_hash, "sent")
+    journal.set_status(tx_hash, "mined", block_number=9, gas_used=21_000, broadcast=mined_when_answered)
     journal._connection().set_trace_callback(None)
-    assert len(statements) <= 16, statements  # was 27: each step re-read what it wrote
-    assert journal.get(entry.hash).status == "mined" and journal.reservations() == []
+    # was 17 (18 with the quiet-pending read): every status change was a transaction of two or four statements
+    assert len(statements) == (10 if mined_when_answered else 11), statements
+    assert sum(s == "BEGIN IMMEDIATE" for s in statements) == 2  # the reservation and the record
+    entry = journal.get(tx_hash)
+    assert (entry.status, entry.block_number, entry.gas_used) == ("mined", 9, 21_000)
+    assert entry.sent_at is not None and journal.recorded_bytes(tx_hash) == raw and journal.reservations() == []
 
 
+@both
+def test_mined_with_broadcast_is_sent_too_and_without_it_is_not(journal):
+    """``broadcast=True`` records a write mined before the node answered as sent as well (its bytes left: they
+    can be adopted); a receipt found for bytes never recorded sent does not make them ours."""
+    kept = record(journal, journal.reserve_nonce(0))
+    assert journal.set_status(kept.hash, "mined", block_number=1, broadcast=True) is True
+    entry = journal.get(kept.hash)
+    assert entry.status == "mined" and entry.sent_at is not None and journal.recorded_bytes(kept.hash) == kept.raw
+    found = record(journal, journal.reserve_nonce(0))
+    journal.mark(found.hash, "mined", block_number=2)
+    assert journal.get(found.hash).sent_at is None and journal.recorded_bytes(found.hash) is None
+    assert journal.mark(found.hash, "mined", broadcast=True).sent_at is not None
+    assert journal.set_status("0x" + "11" * 32, "mined", broadcast=True) is False
+
+
+@both
+def test_record_is_record_signed_without_the_entry(journal):
+    raw, tx_hash = sign(journal.reserve_nonce(0), b"mint", value=7)
+    assert journal.record(tx_hash=tx_hash, nonce=0, raw=raw, to=TO.lower(), value=7, data=b"mint", gas=100_000,
+                         max_fee_per_gas=2 * 10**9, max_priority_fee_per_gas=10**6, action="Test.call") is None
+    entry = journal.get(tx_hash)
+    assert (entry.status, entry.nonce, entry.to, entry.value, entry.raw) == ("signed", 0, TO, 7, raw)
+    assert entry.intent_key == intent_key(CHAIN, SIGNER.address, TO, 7, b"mint") and journal.reservations() == []
+    with pytest.raises(ValidationError, match="not the hash"):
+        journal.record(tx_hash="0x" + "00" * 32, nonce=1, raw=raw, to=TO, value=7, data=b"mint", gas=1,
+                      max_fee_per_gas=1, max_priority_fee_per_gas=1)
+    with pytest.raises(JournalError, match="already recorded as signed"):
+        journal.record(tx_hash=tx_hash, nonce=0, raw=raw, to=TO, value=7, data=b"mint", gas=100_000,
+                      max_fee_per_gas=2 * 10**9, max_priority_fee_per_gas=10**6)
+
+
+@both
+def test_quiet_pending_finds_rows_pending_again_with_their_first_stamp(journal):
+    """A dropped row resent, or a row not sent recorded again, is pending with the time it was first sent or
+    recorded: found as soon as that is before ``since``, on disk (a query) and in memory (which skips the query
+    while its own writes show that no pending row can be that old: here each row turns pending again after the
+    in-memory journal learned that none was pending)."""
+    first = record(journal, journal.reserve_nonce(0))
+    assert journal.quiet_pending(0, first.created_at) == []
+    assert journal.quiet_pending(0, first.created_at + 1e-3) == [first.hash]
+    journal.set_status(first.hash, "sent")
+    journal.set_status(first.hash, "dropped", detail="unknown to the node")
+    first_sent = journal.get(first.hash).sent_at
+    time.sleep(0.02)
+    again = record(journal, journal.reserve_nonce(0), b"again")  # nonce 0 is free again
+    journal.set_status(again.hash, "not_sent")
+    journal.set_status(first.hash, "maybe_sent")  # resent, and lost again
+    journal.set_status(first.hash, "dropped")
+    assert journal.quiet_pending(0, time.time() + 1) == []  # nothing pending
+    time.sleep(0.02)
+    assert record(journal, journal.reserve_nonce(0), b"again").hash == again.hash  # pending again, first stamp kept
+    assert journal.quiet_pending(0, again.created_at + 1e-3) == [again.hash]
+    assert journal.quiet_pending(0, again.created_at) == []
+    journal.set_status(again.hash, "not_sent")
+    assert journal.quiet_pending(0, time.time() + 1) == []  # nothing pending
+    journal.set_status(first.hash, "maybe_sent")  # resent: pending again, sent before the other one was recorded
+    assert journal.get(first.hash).sent_at == first_sent
+    assert journal.quiet_pending(0, first_sent + 1e-3) == [first.hash]
+    assert journal.quiet_pending(1, time.time() + 1) == []
+    journal.set_status(first.hash, "mined", block_number=1)
+    assert journal.get(again.hash).status == "not_sent" and journal.quiet_pending(0, time.time() + 1) == []
+
+
+def test_in_memory_journals_are_separate_copies_of_an_empty_journal():
+    other = "0x" + "22" * 20
+    a, b = Journal.in_memory(CHAIN, SIGNER.address), Journal.in_memory(1, other)
+    for j, chain, address in ((a, CHAIN, SIGNER.address), (b, 1, Journal.in_memory(1, other).address)):
+        db = j._connection()
+        assert dict(db.execute("SELECT key, value FROM meta")) == {"chain_id": str(chain), "address": address}
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    entry = record(a, a.reserve_nonce(0))
+    assert a.get(entry.hash) is not None and b.get(entry.hash) is None and b.reserve_nonce(0) == 0
+    assert Journal.in_memory(CHAIN, SIGNER.address).list() == []
+
+
+@both
 def test_recorded_bytes_only_for_what_we_broadcast(journal):
     entry = record(journal, journal.reserve_nonce(0))
     assert journal.recorded_bytes(entry.hash) is None  # signed, but not known to have left

@@ -303,3 +303,62 @@ def test_connections_facts_are_asked_once_and_a_stale_base_fee_is_read_again_aft
     assert receipt.status == 1 and receipt.nonce == 2 and sent_count(w3) == 3  # refused once, sent once
     assert provider.calls.count("eth_getBlockByNumber") == 2
     assert [e.status for e in second.journal.list(status="not_sent")] == ["not_sent"]
+
+
+@pytest.fixture(params=["pyevm", "revm"])
+def embedded(request):
+    """A fresh embedded chain: its provider mines a write that succeeds before answering (send-if-succeeds)."""
+    if request.param == "pyevm":
+        from nvm_chain.sim.chain import EmbeddedChain
+
+        return EmbeddedChain()
+    pytest.importorskip("pyrevm", reason="the revm engine needs pyrevm (pip install 'nvm-chain[revm]')")
+    from nvm_chain.sim.revm_chain import RevmChain
+
+    return RevmChain()
+
+
+def test_a_write_kept_by_send_if_succeeds_is_recorded_sent_and_mined_in_one_write(embedded):
+    w3 = embedded.w3
+    sender = Sender(w3, OWNER)
+    statements: list[str] = []
+    sender.journal._connection().set_trace_callback(statements.append)
+    receipt = sender.send(PAY)
+    sender.journal._connection().set_trace_callback(None)
+    assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT", "SELECT", "INSERT", "COMMIT",  # reserve
+                                                  "BEGIN", "INSERT", "DELETE", "COMMIT",  # record
+                                                  "UPDATE"]  # sent and mined: one statement
+    entry = sender.journal.get(receipt.tx_hash)
+    assert (entry.status, entry.block_number, entry.gas_used) == ("mined", receipt.block_number, receipt.gas_used)
+    assert entry.sent_at is not None and sender.journal.recorded_bytes(entry.hash) == entry.raw  # it was broadcast
+    assert w3.eth.get_transaction_receipt(receipt.tx_hash)["status"] == 1
+    assert sent_count(w3) == 1 and w3.eth.get_balance(PAY.to) == 1
+
+
+def test_a_kept_write_not_waited_for_is_recorded_sent_then_mined_by_its_wait(embedded):
+    sender = Sender(embedded.w3, OWNER)
+    tx_hash = sender.send(PAY, wait=False)
+    entry = sender.journal.get(tx_hash)
+    assert entry.status == "sent" and sender.journal.recorded_bytes(tx_hash) == entry.raw
+    assert sender.wait(tx_hash).status == 1 and sender.journal.get(tx_hash).status == "mined"
+    assert sent_count(embedded.w3) == 1 and embedded.w3.eth.get_balance(PAY.to) == 1
+
+
+def test_a_kept_write_whose_receipt_is_not_read_in_time_is_recorded_sent(monkeypatch):
+    pytest.importorskip("pyrevm", reason="the revm engine needs pyrevm (pip install 'nvm-chain[revm]')")
+    from nvm_chain.sim.revm_chain import RevmChain
+
+    chain = RevmChain()
+    provider, answer = chain.w3.provider, chain.w3.provider.make_request
+    monkeypatch.setattr(provider, "make_request", lambda method, params: (  # no receipt yet
+        {"jsonrpc": "2.0", "id": 0, "result": None} if method == "eth_getTransactionReceipt"
+        else answer(method, params)))
+    sender = Sender(chain.w3, OWNER)
+    with pytest.raises(TransactionPending) as info:
+        sender.send(PAY, timeout=0)
+    entry = sender.journal.get(info.value.tx_hash)
+    assert entry.status == "sent" and sender.journal.recorded_bytes(entry.hash) == entry.raw  # mined, unconfirmed
+    assert sent_count(chain.w3) == 1
+    monkeypatch.undo()
+    assert sender.wait(entry.hash).status == 1 and sender.journal.get(entry.hash).status == "mined"
+    assert sent_count(chain.w3) == 1 and chain.w3.eth.get_balance(PAY.to) == 1

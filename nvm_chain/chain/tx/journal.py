@@ -139,6 +139,8 @@ _SET_STATUS = f"""UPDATE txs SET
     sent_at = CASE WHEN hash = ?1 AND ?8 THEN COALESCE(sent_at, ?3) ELSE sent_at END,
     replaced_by = CASE WHEN hash != ?1 THEN ?1 WHEN ?9 THEN NULL ELSE replaced_by END
 WHERE nonce = (SELECT nonce FROM txs WHERE hash = ?1) AND (hash = ?1 OR (?9 AND status IN {_HOLDING_SQL}))"""
+#: the same for a row that is pending (sent or maybe sent: ``?9`` is false, so no other row is changed)
+_SET_PENDING_STATUS = f"{_SET_STATUS} AND status IN {_PENDING_SQL}"
 _HASH = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _DETAIL_LIMIT = 500
@@ -335,8 +337,9 @@ class Journal:
                     picked.append(candidate)
                 candidate += 1
             now = time.time()
-            db.executemany("INSERT INTO reservations (nonce, host, pid, created_at) VALUES (?, ?, ?, ?)",
-                           [(n, self._host, self._pid, now) for n in picked])
+            for n in picked:
+                db.execute("INSERT INTO reservations (nonce, host, pid, created_at) VALUES (?, ?, ?, ?)",
+                           (n, self._host, self._pid, now))
             return picked
 
     def release_nonce(self, nonce: int) -> None:
@@ -491,7 +494,8 @@ class Journal:
         params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
         with self._write() as db:
             found = db.execute(_SET_STATUS, params).rowcount > 0
-            self._after_status(params[1])
+            if params[1] in BROADCAST_MARKS:
+                self._quiet_floor = None  # the row may be pending again (e.g. a resend of a dropped one)
             entry = self._get(db, str(params[0])) if found else None
             if entry is None:
                 raise JournalError(f"transaction {params[0]} is not in the journal")
@@ -509,9 +513,11 @@ class Journal:
         """
         params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
         with self._lock:
-            found = self._write_one(_SET_STATUS, params) > 0
-            self._after_status(params[1])
-        return found
+            if self._private and status in BROADCAST_MARKS:
+                if self._write_one(_SET_PENDING_STATUS, params) > 0:
+                    return True  # was pending: sent_at is stamped now or kept, so the quiet floor still holds
+                self._quiet_floor = None  # pending again (e.g. a resend of a dropped row), since who knows when
+            return self._write_one(_SET_STATUS, params) > 0
 
     @staticmethod
     def _status_change(tx_hash: str, status: Status, block_number: int | None, block_hash: str | None,
@@ -521,12 +527,6 @@ class Journal:
         return (tx_hash, status, time.time(), block_number, block_hash, gas_used,
                 detail[:_DETAIL_LIMIT] if detail is not None else None, broadcast or status in BROADCAST_MARKS,
                 status in ("mined", "reverted"))
-
-    def _after_status(self, status: object) -> None:
-        """Under the lock, after a status change: a row sent or maybe sent may be pending again (e.g. a resend of
-        a dropped one) since before the quiet floor."""
-        if status in BROADCAST_MARKS:
-            self._quiet_floor = None
 
     def get(self, tx_hash: str) -> JournalEntry | None:
         """The recorded transaction ``tx_hash``, or None.
