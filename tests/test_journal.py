@@ -287,7 +287,7 @@ def test_one_engine_write_costs_few_statements(journal, mined_when_answered):
         journal.set_status(tx_hash, "sent")
     journal.set_status(tx_hash, "mined", block_number=9, gas_used=21_000, broadcast=mined_when_answered)
     journal._connection().set_trace_callback(None)
-    # was 17 (18 with the quiet-pending read): every status change was a transaction of two or four statements
+    # was 16 (17 with the quiet-pending read): each status change was a transaction of three or four statements
     assert len(statements) == (10 if mined_when_answered else 11), statements
     assert sum(s == "BEGIN IMMEDIATE" for s in statements) == 2  # the reservation and the record
     entry = journal.get(tx_hash)
