@@ -325,7 +325,8 @@ def test_a_write_kept_by_send_if_succeeds_is_recorded_sent_and_mined_in_one_writ
     sender.journal._connection().set_trace_callback(statements.append)
     receipt = sender.send(PAY)
     sender.journal._connection().set_trace_callback(None)
-    assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT", "SELECT", "INSERT", "COMMIT",  # reserve
+    assert [s.split()[0] for s in statements] == ["SELECT",  # pending writes a node may have lost
+                                                  "BEGIN", "SELECT", "SELECT", "INSERT", "COMMIT",  # reserve
                                                   "BEGIN", "INSERT", "DELETE", "COMMIT",  # record
                                                   "UPDATE"]  # sent and mined: one statement
     entry = sender.journal.get(receipt.tx_hash)

@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import math
 import os
 import re
 import socket
@@ -139,8 +138,6 @@ _SET_STATUS = f"""UPDATE txs SET
     sent_at = CASE WHEN hash = ?1 AND ?8 THEN COALESCE(sent_at, ?3) ELSE sent_at END,
     replaced_by = CASE WHEN hash != ?1 THEN ?1 WHEN ?9 THEN NULL ELSE replaced_by END
 WHERE nonce = (SELECT nonce FROM txs WHERE hash = ?1) AND (hash = ?1 OR (?9 AND status IN {_HOLDING_SQL}))"""
-#: the same for a row that is pending (sent or maybe sent: ``?9`` is false, so no other row is changed)
-_SET_PENDING_STATUS = f"{_SET_STATUS} AND status IN {_PENDING_SQL}"
 _HASH = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _DETAIL_LIMIT = 500
@@ -250,8 +247,6 @@ class Journal:
         self._intent_prefix = _intent_prefix(self.chain_id, self.address)
         #: an in-memory database is this object's alone: only its own writes change it
         self._private = str(path) == ":memory:"
-        #: (in memory) no pending row was sent, or recorded unsent, before this time (None: not known)
-        self._quiet_floor: float | None = math.inf
         _JOURNALS.add(self)
         self._connect()
 
@@ -459,8 +454,6 @@ class Journal:
         with self._write() as db:
             try:
                 db.execute(_INSERT, row)
-                if self._quiet_floor is not None:
-                    self._quiet_floor = min(self._quiet_floor, now)
                 if read_back:
                     entry = _entry(row)
             except sqlite3.IntegrityError:  # recorded before (or a bad row: raised again below)
@@ -472,7 +465,6 @@ class Journal:
                 db.execute("UPDATE txs SET status = 'signed', replaced_by = NULL, block_number = NULL, "
                            "block_hash = NULL, gas_used = NULL, detail = NULL, updated_at = ? WHERE hash = ?",
                            (now, tx_hash))
-                self._quiet_floor = None  # pending again, since it was first sent or recorded
                 if read_back:
                     entry = self._get(db, tx_hash)
             db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
@@ -494,8 +486,6 @@ class Journal:
         params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
         with self._write() as db:
             found = db.execute(_SET_STATUS, params).rowcount > 0
-            if params[1] in BROADCAST_MARKS:
-                self._quiet_floor = None  # the row may be pending again (e.g. a resend of a dropped one)
             entry = self._get(db, str(params[0])) if found else None
             if entry is None:
                 raise JournalError(f"transaction {params[0]} is not in the journal")
@@ -513,10 +503,6 @@ class Journal:
         """
         params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
         with self._lock:
-            if self._private and status in BROADCAST_MARKS:
-                if self._write_one(_SET_PENDING_STATUS, params) > 0:
-                    return True  # was pending: sent_at is stamped now or kept, so the quiet floor still holds
-                self._quiet_floor = None  # pending again (e.g. a resend of a dropped row), since who knows when
             return self._write_one(_SET_STATUS, params) > 0
 
     @staticmethod
@@ -550,17 +536,9 @@ class Journal:
 
     def quiet_pending(self, min_nonce: int, since: float) -> builtins.list[str]:
         """Hashes of the pending transactions with a nonce ``>= min_nonce`` neither sent nor (never sent)
-        recorded since ``since`` (Unix seconds), by nonce then age: those a node may have lost. An in-memory
-        journal knows from its own writes when none can be (no query)."""
+        recorded since ``since`` (Unix seconds), by nonce then age: those a node may have lost."""
         min_nonce = _nonce(min_nonce, "nonce")
         with self._read() as db:
-            if self._private:
-                if self._quiet_floor is None:
-                    low = db.execute("SELECT MIN(COALESCE(sent_at, created_at)) FROM txs "
-                                     f"WHERE status IN {_PENDING_SQL}").fetchone()[0]
-                    self._quiet_floor = math.inf if low is None else low
-                if since <= self._quiet_floor:
-                    return []
             return [h for (h,) in db.execute(  # "+status": by the nonce index (a node's count is above most rows)
                 f"SELECT hash FROM txs WHERE nonce >= ? AND +status IN {_PENDING_SQL} "
                 "AND COALESCE(sent_at, created_at) < ? ORDER BY nonce, created_at, rowid", (min_nonce, since))]
