@@ -77,12 +77,9 @@ def decode_values(types: Sequence[str], data: bytes) -> tuple[Any, ...]:
     anything else goes to eth_abi, which decodes it or raises."""
     codec = _codec(types if type(types) is tuple else tuple(types))
     if codec is not None:
-        try:
-            values, end = codec.decode(data, 0)
-            if end == len(data):
-                return values  # type: ignore[no-any-return]
-        except _Fallback:
-            pass
+        decoded = codec.decode(data, 0)
+        if decoded is not None and decoded[1] == len(data):
+            return decoded[0]  # type: ignore[no-any-return]
     return tuple(_checksummed(t, v) for t, v in zip(types, eth_abi.decode(list(types), data)))
 
 
@@ -91,57 +88,43 @@ def encode_values(types: Sequence[str], values: Sequence[Any]) -> bytes:
     ints, bytes of the right length, str, lists or tuples of them) are laid out directly, anything else goes to
     eth_abi, which encodes it or refuses it with its own error."""
     codec = _codec(types if type(types) is tuple else tuple(types))
-    if codec is not None:
-        try:
-            return codec.encode(values)
-        except _Fallback:
-            pass
-    return eth_abi.encode(list(types), list(values))
-
-
-class _Fallback(Exception):
-    """A value or an encoding the direct codec leaves to eth_abi."""
+    encoded = None if codec is None else codec.encode(values)
+    return encoded if encoded is not None else eth_abi.encode(list(types), list(values))
 
 
 @dataclass(frozen=True, slots=True)
 class _Coder:
     """The direct codec of one ABI type. ``size``: its bytes in a head (None: dynamic, an offset word in the
     head); ``encode(value)``: its encoding; ``decode(data, at)``: ``(value, end)`` of the encoding at ``at``
-    (a dynamic value's tail); ``word(w)``: the value of a one-word type from its 32 bytes (None for others).
-    All raise :class:`_Fallback` for what they leave to eth_abi."""
+    (a dynamic value's tail); ``word(w)``: the value of a one-word type from its 32 bytes (None for other
+    types). Each answers None for what it leaves to eth_abi (no decoded value is None)."""
 
     size: int | None
-    encode: Callable[[Any], bytes]
-    decode: Callable[[bytes, int], tuple[Any, int]]
+    encode: Callable[[Any], bytes | None]
+    decode: Callable[[bytes, int], tuple[Any, int] | None]
     word: Callable[[bytes], Any] | None = None
 
 
 @lru_cache(maxsize=1024)
 def _codec(types: tuple[str, ...]) -> _Coder | None:
     """The direct codec of a list of ABI types (a tuple of them), None when one is not supported."""
-    try:
-        return _tuple_coder([_coder(t) for t in types])
-    except _Fallback:
-        return None
+    parts = [_coder(t) for t in types]
+    return None if None in parts else _tuple_coder(parts)  # type: ignore[arg-type]
 
 
 @lru_cache(maxsize=1024)
-def _coder(kind: str) -> _Coder:
+def _coder(kind: str) -> _Coder | None:
     """The direct codec of a canonical ABI type: address, bool, uintN, bytesN, bytes, string, T[k], T[] and
-    tuples of them.
-
-    Raises:
-        _Fallback: another type (intN, fixed, function …).
-    """
+    tuples of them; None for another type (intN, fixed, function …)."""
     if kind.endswith("]"):
         inner, length = kind[:kind.rindex("[")], kind[kind.rindex("[") + 1:-1]
-        if not length:
-            return _list_coder(_coder(inner))
-        if not length.isdigit():
-            raise _Fallback(kind)
-        return _tuple_coder([_coder(inner)] * int(length))
+        item = _coder(inner)
+        if item is None or not (length.isdigit() or not length):
+            return None
+        return _tuple_coder([item] * int(length)) if length else _list_coder(item)
     if kind.startswith("("):
-        return _tuple_coder([_coder(t) for t in _split_tuple(kind)])
+        parts = [_coder(t) for t in _split_tuple(kind)]
+        return None if None in parts else _tuple_coder(parts)  # type: ignore[arg-type]
     if kind == "address":
         return _word_coder(_encode_address, _address_word)
     if kind == "bool":
@@ -154,7 +137,7 @@ def _coder(kind: str) -> _Coder:
         return _uint_coder(int(kind[4:]))
     if kind.startswith("bytes") and kind[5:] in _BYTE_SIZES:
         return _fixed_bytes_coder(int(kind[5:]))
-    raise _Fallback(kind)
+    return None
 
 
 _BIT_SIZES = frozenset(str(n) for n in range(8, 257, 8))
@@ -164,61 +147,54 @@ _TRUE = (1).to_bytes(32, "big")
 _FALSE = bytes(32)
 
 
-def _word_coder(encode: Callable[[Any], bytes], word: Callable[[bytes], Any]) -> _Coder:
+def _word_reader(kind: str) -> Callable[[bytes], Any] | None:
+    """The word reader of ``kind`` when it is a one-word type the codec reads directly."""
+    coder = _coder(kind)
+    return None if coder is None else coder.word
+
+
+def _word_coder(encode: Callable[[Any], bytes | None], word: Callable[[bytes], Any]) -> _Coder:
     """The codec of a one-word type from its encoder and its word reader."""
-    def decode(data: bytes, at: int) -> tuple[Any, int]:
+    def decode(data: bytes, at: int) -> tuple[Any, int] | None:
         end = at + 32
-        if end > len(data):
-            raise _Fallback
-        return word(data[at:end]), end
+        value = word(data[at:end]) if end <= len(data) else None
+        return None if value is None else (value, end)
 
     return _Coder(32, encode, decode, word)
 
 
-def _word(data: bytes, at: int) -> int:
-    """The 32-byte big-endian number at ``at`` (an encoding that ends early is left to eth_abi)."""
-    if at + 32 > len(data):
-        raise _Fallback
-    return int.from_bytes(data[at:at + 32], "big")
+def _number(data: bytes, at: int) -> int | None:
+    """The 32-byte big-endian number at ``at``; None past the end of ``data``."""
+    return int.from_bytes(data[at:at + 32], "big") if at + 32 <= len(data) else None
 
 
-def _encode_address(value: Any) -> bytes:
-    if not is_checksummed(value):
-        raise _Fallback
-    return _ADDRESS_PAD + bytes.fromhex(value[2:])
+def _encode_address(value: Any) -> bytes | None:
+    return _ADDRESS_PAD + bytes.fromhex(value[2:]) if is_checksummed(value) else None
 
 
-def _address_word(word: bytes) -> str:
-    if word[:12] != _ADDRESS_PAD:
-        raise _Fallback
-    return checksum("0x" + word[12:].hex())
+def _address_word(word: bytes) -> str | None:
+    return checksum("0x" + word[12:].hex()) if word[:12] == _ADDRESS_PAD else None
 
 
-def _encode_bool(value: Any) -> bytes:
+def _encode_bool(value: Any) -> bytes | None:
     if type(value) is not bool:
-        raise _Fallback
+        return None
     return _TRUE if value else _FALSE
 
 
-def _bool_word(word: bytes) -> bool:
-    if word == _TRUE:
-        return True
-    if word == _FALSE:
-        return False
-    raise _Fallback
+def _bool_word(word: bytes) -> bool | None:
+    return True if word == _TRUE else False if word == _FALSE else None
 
 
 def _uint_coder(bits: int) -> _Coder:
-    def encode(value: Any) -> bytes:
+    def encode(value: Any) -> bytes | None:
         if type(value) is not int or value < 0 or value >> bits:
-            raise _Fallback
+            return None
         return value.to_bytes(32, "big")
 
-    def word(raw: bytes) -> int:
+    def word(raw: bytes) -> int | None:
         number = int.from_bytes(raw, "big")
-        if number >> bits:
-            raise _Fallback
-        return number
+        return None if number >> bits else number
 
     return _word_coder(encode, word)
 
@@ -226,15 +202,11 @@ def _uint_coder(bits: int) -> _Coder:
 def _fixed_bytes_coder(size: int) -> _Coder:
     pad = bytes(32 - size)
 
-    def encode(value: Any) -> bytes:
-        if type(value) is not bytes or len(value) != size:
-            raise _Fallback
-        return value + pad
+    def encode(value: Any) -> bytes | None:
+        return value + pad if type(value) is bytes and len(value) == size else None
 
-    def word(raw: bytes) -> bytes:
-        if raw[size:] != pad:
-            raise _Fallback
-        return raw[:size]
+    def word(raw: bytes) -> bytes | None:
+        return raw[:size] if raw[size:] == pad else None
 
     return _word_coder(encode, word)
 
@@ -244,36 +216,38 @@ def _padded(raw: bytes) -> bytes:
     return len(raw).to_bytes(32, "big") + raw + bytes(-len(raw) % 32)
 
 
-def _encode_bytes(value: Any) -> bytes:
-    if type(value) is not bytes:
-        raise _Fallback
-    return _padded(value)
+def _encode_bytes(value: Any) -> bytes | None:
+    return _padded(value) if type(value) is bytes else None
 
 
-def _encode_string(value: Any) -> bytes:
+def _encode_string(value: Any) -> bytes | None:
     if type(value) is not str:
-        raise _Fallback
+        return None
     try:
         return _padded(value.encode("utf-8"))
     except UnicodeEncodeError:
-        raise _Fallback from None
+        return None
 
 
-def _decode_bytes(data: bytes, at: int) -> tuple[bytes, int]:
-    size = _word(data, at)
+def _decode_bytes(data: bytes, at: int) -> tuple[bytes, int] | None:
+    size = _number(data, at)
+    if size is None:
+        return None
     start = at + 32
     end = start + size + -size % 32
     if end > len(data) or data.count(0, start + size, end) != end - start - size:
-        raise _Fallback
+        return None
     return data[start:start + size], end
 
 
-def _decode_string(data: bytes, at: int) -> tuple[str, int]:
-    raw, end = _decode_bytes(data, at)
+def _decode_string(data: bytes, at: int) -> tuple[str, int] | None:
+    decoded = _decode_bytes(data, at)
+    if decoded is None:
+        return None
     try:
-        return raw.decode("utf-8"), end
+        return decoded[0].decode("utf-8"), decoded[1]
     except UnicodeDecodeError:
-        raise _Fallback from None
+        return None
 
 
 def _tuple_coder(parts: list[_Coder]) -> _Coder:
@@ -283,18 +257,19 @@ def _tuple_coder(parts: list[_Coder]) -> _Coder:
     words = [p.word for p in parts if p.word is not None]
     flat = len(words) == count  # one word each: read in one pass
 
-    def encode(values: Any) -> bytes:
+    def encode(values: Any) -> bytes | None:
         if not isinstance(values, (list, tuple)) or len(values) != count:
-            raise _Fallback
+            return None
         return _encode_parts(parts, head, values)
 
-    def decode(data: bytes, at: int) -> tuple[tuple[Any, ...], int]:
-        if flat:
-            end = at + head
-            if end > len(data):
-                raise _Fallback
-            return tuple([read(data[i:i + 32]) for read, i in zip(words, range(at, end, 32))]), end
-        return _decode_parts(parts, head, data, at)
+    def decode(data: bytes, at: int) -> tuple[tuple[Any, ...], int] | None:
+        if not flat:
+            return _decode_parts(parts, head, data, at)
+        end = at + head
+        if end > len(data):
+            return None
+        values = [read(data[i:i + 32]) for read, i in zip(words, range(at, end, 32))]
+        return None if None in values else (tuple(values), end)
 
     return _Coder(head if all(p.size is not None for p in parts) else None, encode, decode)
 
@@ -302,23 +277,24 @@ def _tuple_coder(parts: list[_Coder]) -> _Coder:
 def _list_coder(item: _Coder) -> _Coder:
     """``T[]``: the item count, then a tuple of that many items."""
     width = 32 if item.size is None else item.size
-
-    def encode(values: Any) -> bytes:
-        if not isinstance(values, (list, tuple)):
-            raise _Fallback
-        count = len(values)
-        return count.to_bytes(32, "big") + _encode_parts([item] * count, width * count, values)
-
     read = item.word
 
-    def decode(data: bytes, at: int) -> tuple[tuple[Any, ...], int]:
-        count = _word(data, at)
+    def encode(values: Any) -> bytes | None:
+        if not isinstance(values, (list, tuple)):
+            return None
+        count = len(values)
+        encoded = _encode_parts([item] * count, width * count, values)
+        return None if encoded is None else count.to_bytes(32, "big") + encoded
+
+    def decode(data: bytes, at: int) -> tuple[tuple[Any, ...], int] | None:
+        count = _number(data, at)
+        if count is None or at + 32 + width * count > len(data):
+            return None
         start, end = at + 32, at + 32 + width * count
-        if end > len(data):
-            raise _Fallback
-        if read is not None:
-            return tuple([read(data[i:i + 32]) for i in range(start, end, 32)]), end
-        return _decode_parts([item] * count, width * count, data, start)
+        if read is None:
+            return _decode_parts([item] * count, width * count, data, start)
+        values = [read(data[i:i + 32]) for i in range(start, end, 32)]
+        return None if None in values else (tuple(values), end)
 
     return _Coder(None, encode, decode)
 
@@ -327,11 +303,13 @@ def _head_size(parts: Sequence[_Coder]) -> int:
     return sum(32 if p.size is None else p.size for p in parts)
 
 
-def _encode_parts(parts: Sequence[_Coder], head: int, values: Sequence[Any]) -> bytes:
+def _encode_parts(parts: Sequence[_Coder], head: int, values: Sequence[Any]) -> bytes | None:
     """``values`` encoded by ``parts`` (as many), as a tuple whose head takes ``head`` bytes."""
     heads, tails, offset = [], [], head
     for part, value in zip(parts, values):
         encoded = part.encode(value)
+        if encoded is None:
+            return None
         if part.size is None:
             heads.append(offset.to_bytes(32, "big"))
             tails.append(encoded)
@@ -341,19 +319,25 @@ def _encode_parts(parts: Sequence[_Coder], head: int, values: Sequence[Any]) -> 
     return b"".join(heads + tails)
 
 
-def _decode_parts(parts: Sequence[_Coder], head: int, data: bytes, at: int) -> tuple[tuple[Any, ...], int]:
+def _decode_parts(parts: Sequence[_Coder], head: int, data: bytes, at: int) -> tuple[tuple[Any, ...], int] | None:
     """The values of a tuple of ``parts`` encoded at ``at`` (head of ``head`` bytes), and where its encoding
     ends; each tail must start right where the previous one ended, at the offset its head word gives."""
     values = []
     position, tail = at, at + head
     for part in parts:
         if part.size is None:
-            if _word(data, position) != tail - at:
-                raise _Fallback
-            value, tail = part.decode(data, tail)
+            if _number(data, position) != tail - at:
+                return None
+            decoded = part.decode(data, tail)
+            if decoded is None:
+                return None
+            value, tail = decoded
             position += 32
         else:
-            value, position = part.decode(data, position)
+            decoded = part.decode(data, position)
+            if decoded is None:
+                return None
+            value, position = decoded
         values.append(value)
     return tuple(values), tail
 
@@ -599,7 +583,8 @@ class _EventDecoder:
 
     name: str
     signature: str
-    indexed: tuple[tuple[str, tuple[str], bool], ...]  # (name, (type,), hashed)
+    indexed: tuple[tuple[str, tuple[str], bool, Callable[[bytes], Any] | None], ...]  # (name, (type,), hashed,
+    # the word reader of the type if it is one word)
     plain_names: tuple[str, ...]
     plain_types: tuple[str, ...]
     order: tuple[str, ...]
@@ -611,7 +596,7 @@ class _EventDecoder:
             kind = canonical_type(param)
             if param.get("indexed"):
                 hashed = kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
-                indexed.append((param["name"], (kind,), hashed))
+                indexed.append((param["name"], (kind,), hashed, _word_reader(kind)))
             else:
                 names.append(param["name"])
                 types.append(kind)
@@ -620,8 +605,9 @@ class _EventDecoder:
 
     def decode(self, topics: list[bytes], data: bytes, address: str) -> DecodedEvent:
         values = dict(zip(self.plain_names, decode_values(self.plain_types, data))) if self.plain_types else {}
-        for (name, kind, hashed), topic in zip(self.indexed, topics[1:]):
-            values[name] = topic if hashed else decode_values(kind, topic)[0]
+        for (name, kind, hashed, read), topic in zip(self.indexed, topics[1:]):
+            value = topic if hashed else read(topic) if read is not None and len(topic) == 32 else None
+            values[name] = value if value is not None else decode_values(kind, topic)[0]
         return DecodedEvent(self.name, {n: values[n] for n in self.order}, address, self.signature)
 
 
