@@ -74,6 +74,13 @@ def _value(rng: random.Random, kind: Any, bad: float) -> Any:
     }[kind])
 
 
+def _direct(kind: Any) -> bool:
+    """Whether the direct codec supports ``kind`` (everything here but int256)."""
+    if isinstance(kind, str):
+        return kind != "int256"
+    return all(_direct(k) for k in kind[1]) if kind[0] == "tuple" else _direct(kind[1])
+
+
 def _checksummed(kind: Any, value: Any) -> Any:
     """eth_abi's decoded ``value`` of ``kind`` with its addresses checksummed, as decode_values gives them."""
     if kind == "address":
@@ -156,3 +163,28 @@ def test_protocol_calls_and_answers_round_trip_through_the_direct_codec():
     assert plan.lastUpdated == 9 and plan.price.amounts == (1, 2) and plan.credits.redemptionType == 1
     assert plan.owner == checksum("0x" + "11" * 20) and plan.credits.nftAddress == checksum("0x" + "66" * 20)
     assert plan.price.receivers == (checksum("0x" + "33" * 20),) * 2
+
+
+def test_plain_values_and_canonical_encodings_never_reach_eth_abi(monkeypatch):
+    """The direct codec takes every plain value and canonical encoding of the types it supports itself."""
+    import nvm_chain.chain.abi as abi
+
+    class Refusing:
+        @staticmethod
+        def encode(*args: Any) -> Any:
+            raise AssertionError("eth_abi.encode called")
+
+        decode = encode
+
+    rng = random.Random(5)
+    cases = []
+    while len(cases) < 500:
+        kinds = [_kind(rng) for _ in range(rng.randrange(1, 4))]
+        types = [_name(k) for k in kinds]
+        if all(_direct(k) for k in kinds):
+            values = [_value(rng, k, 0.0) for k in kinds]
+            cases.append((types, values, eth_abi.encode(types, values)))
+    monkeypatch.setattr(abi, "eth_abi", Refusing)
+    for types, values, data in cases:
+        assert encode_values(types, values) == data
+        assert len(decode_values(types, data)) == len(types)

@@ -108,8 +108,19 @@ class _Coder:
 @lru_cache(maxsize=1024)
 def _codec(types: tuple[str, ...]) -> _Coder | None:
     """The direct codec of a list of ABI types (a tuple of them), None when one is not supported."""
-    parts = [_coder(t) for t in types]
-    return None if None in parts else _tuple_coder(parts)  # type: ignore[arg-type]
+    parts = _coders(types)
+    return None if parts is None else _tuple_coder(parts)
+
+
+def _coders(kinds: Sequence[str]) -> list[_Coder] | None:
+    """The direct codecs of ``kinds``; None when one is not supported."""
+    parts = []
+    for kind in kinds:
+        part = _coder(kind)
+        if part is None:
+            return None
+        parts.append(part)
+    return parts
 
 
 @lru_cache(maxsize=1024)
@@ -119,12 +130,12 @@ def _coder(kind: str) -> _Coder | None:
     if kind.endswith("]"):
         inner, length = kind[:kind.rindex("[")], kind[kind.rindex("[") + 1:-1]
         item = _coder(inner)
-        if item is None or not (length.isdigit() or not length):
+        if item is None or (length and not length.isdigit()):
             return None
         return _tuple_coder([item] * int(length)) if length else _list_coder(item)
     if kind.startswith("("):
-        parts = [_coder(t) for t in _split_tuple(kind)]
-        return None if None in parts else _tuple_coder(parts)  # type: ignore[arg-type]
+        parts = _coders(_split_tuple(kind))
+        return None if parts is None else _tuple_coder(parts)
     if kind == "address":
         return _word_coder(_encode_address, _address_word)
     if kind == "bool":
