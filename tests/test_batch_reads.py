@@ -312,16 +312,16 @@ def test_balance_of_batch_calldata_and_answer_are_laid_out_as_eth_abi_does():
     import eth_abi
     from eth_utils import to_checksum_address
 
-    from nvm_chain.chain.abi import encode_call, registry
-    from nvm_chain.chain.multicall import _balance_of_batch_calldata, _uint_array
+    from nvm_chain.chain.abi import decode_output, encode_call, registry, selector
 
     rng = random.Random(11)
     entry = registry()["NFT1155Credits"].entry("balanceOfBatch")
     for n in (0, 1, 2, 7, 500):
         owners = [to_checksum_address(rng.randbytes(20)) for _ in range(n)]
         ids = [rng.randrange(2**256) for _ in range(n)]
-        assert _balance_of_batch_calldata(owners, ids) == encode_call(entry, [owners, ids])
+        expected = selector(entry) + eth_abi.encode(["address[]", "uint256[]"], [owners, ids])
+        assert encode_call(entry, [owners, ids]) == expected
         values = [rng.randrange(2**256) for _ in range(n)]
-        assert _uint_array(eth_abi.encode(["uint256[]"], [values]), n) == values
-    assert _balance_of_batch_calldata(["0x" + "11" * 20], [-1]) is None  # left to eth_abi, which refuses it
-    assert _uint_array(eth_abi.encode(["uint256[]"], [[1, 2]]), 3) is None  # unexpected length: eth_abi decodes
+        assert decode_output(entry, eth_abi.encode(["uint256[]"], [values])) == tuple(values)
+    with pytest.raises(eth_abi.exceptions.EncodingError):  # left to eth_abi, which refuses it
+        encode_call(entry, [["0x" + "11" * 20], [-1]])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -71,42 +71,286 @@ def _split_tuple(kind: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def decode_values(types: list[str], data: bytes) -> tuple[Any, ...]:
-    """``eth_abi.decode`` with every address checksummed (plain words of static types are sliced directly)."""
-    fast = _static_words(types, data)
-    if fast is not None:
-        return fast
-    return tuple(_checksummed(t, v) for t, v in zip(types, eth_abi.decode(types, data)))
+def decode_values(types: Sequence[str], data: bytes) -> tuple[Any, ...]:
+    """``eth_abi.decode`` with every address checksummed. A canonical encoding (what ``abi.encode`` lays out:
+    each tail right after the previous one, zero padding, exact length) of supported types is read directly;
+    anything else goes to eth_abi, which decodes it or raises."""
+    codec = _codec(types if type(types) is tuple else tuple(types))
+    if codec is not None:
+        decoded = codec.decode(data, 0)
+        if decoded is not None and decoded[1] == len(data):
+            return decoded[0]  # type: ignore[no-any-return]
+    return tuple(_checksummed(t, v) for t, v in zip(types, eth_abi.decode(list(types), data)))
 
 
-_WORD_KINDS = frozenset({"address", "bool", "bytes32"} | {f"uint{8 * i}" for i in range(1, 33)})
+def encode_values(types: Sequence[str], values: Sequence[Any]) -> bytes:
+    """``eth_abi.encode(types, values)``: plain values of supported types (checksummed addresses, bools, in-range
+    ints, bytes of the right length, str, lists or tuples of them) are laid out directly, anything else goes to
+    eth_abi, which encodes it or refuses it with its own error."""
+    codec = _codec(types if type(types) is tuple else tuple(types))
+    encoded = None if codec is None else codec.encode(values)
+    return encoded if encoded is not None else eth_abi.encode(list(types), list(values))
 
 
-def _static_words(types: list[str], data: bytes) -> tuple[Any, ...] | None:
-    """The values of ``types`` when each is one plain word (address, bool, bytes32, uintN) and ``data`` holds
-    exactly those words, well padded; None otherwise (eth_abi then decodes, and rejects what is malformed)."""
-    if len(data) != 32 * len(types) or not all(t in _WORD_KINDS for t in types):
+@dataclass(frozen=True, slots=True)
+class _Coder:
+    """The direct codec of one ABI type. ``size``: its bytes in a head (None: dynamic, an offset word in the
+    head); ``encode(value)``: its encoding; ``decode(data, at)``: ``(value, end)`` of the encoding at ``at``
+    (a dynamic value's tail); ``word(w)``: the value of a one-word type from its 32 bytes (None for other
+    types). Each answers None for what it leaves to eth_abi (no decoded value is None)."""
+
+    size: int | None
+    encode: Callable[[Any], bytes | None]
+    decode: Callable[[bytes, int], tuple[Any, int] | None]
+    word: Callable[[bytes], Any] | None = None
+
+
+@lru_cache(maxsize=1024)
+def _codec(types: tuple[str, ...]) -> _Coder | None:
+    """The direct codec of a list of ABI types (a tuple of them), None when one is not supported."""
+    parts = _coders(types)
+    return None if parts is None else _tuple_coder(parts)
+
+
+def _coders(kinds: Sequence[str]) -> list[_Coder] | None:
+    """The direct codecs of ``kinds``; None when one is not supported."""
+    parts = []
+    for kind in kinds:
+        part = _coder(kind)
+        if part is None:
+            return None
+        parts.append(part)
+    return parts
+
+
+@lru_cache(maxsize=1024)
+def _coder(kind: str) -> _Coder | None:
+    """The direct codec of a canonical ABI type: address, bool, uintN, bytesN, bytes, string, T[k], T[] and
+    tuples of them; None for another type (intN, fixed, function …)."""
+    if kind.endswith("]"):
+        inner, length = kind[:kind.rindex("[")], kind[kind.rindex("[") + 1:-1]
+        item = _coder(inner)
+        if item is None or (length and not length.isdigit()):
+            return None
+        return _tuple_coder([item] * int(length)) if length else _list_coder(item)
+    if kind.startswith("("):
+        parts = _coders(_split_tuple(kind))
+        return None if parts is None else _tuple_coder(parts)
+    if kind == "address":
+        return _word_coder(_encode_address, _address_word)
+    if kind == "bool":
+        return _word_coder(_encode_bool, _bool_word)
+    if kind == "bytes":
+        return _Coder(None, _encode_bytes, _decode_bytes)
+    if kind == "string":
+        return _Coder(None, _encode_string, _decode_string)
+    if kind.startswith("uint") and kind[4:] in _BIT_SIZES:
+        return _uint_coder(int(kind[4:]))
+    if kind.startswith("bytes") and kind[5:] in _BYTE_SIZES:
+        return _fixed_bytes_coder(int(kind[5:]))
+    return None
+
+
+_BIT_SIZES = frozenset(str(n) for n in range(8, 257, 8))
+_BYTE_SIZES = frozenset(str(n) for n in range(1, 33))
+_ADDRESS_PAD = bytes(12)
+_TRUE = (1).to_bytes(32, "big")
+_FALSE = bytes(32)
+
+
+def _word_reader(kind: str) -> Callable[[bytes], Any] | None:
+    """The word reader of ``kind`` when it is a one-word type the codec reads directly."""
+    coder = _coder(kind)
+    return None if coder is None else coder.word
+
+
+def _word_coder(encode: Callable[[Any], bytes | None], word: Callable[[bytes], Any]) -> _Coder:
+    """The codec of a one-word type from its encoder and its word reader."""
+    def decode(data: bytes, at: int) -> tuple[Any, int] | None:
+        end = at + 32
+        value = word(data[at:end]) if end <= len(data) else None
+        return None if value is None else (value, end)
+
+    return _Coder(32, encode, decode, word)
+
+
+def _number(data: bytes, at: int) -> int | None:
+    """The 32-byte big-endian number at ``at``; None past the end of ``data``."""
+    return int.from_bytes(data[at:at + 32], "big") if at + 32 <= len(data) else None
+
+
+def _encode_address(value: Any) -> bytes | None:
+    return _ADDRESS_PAD + bytes.fromhex(value[2:]) if is_checksummed(value) else None
+
+
+def _address_word(word: bytes) -> str | None:
+    return checksum("0x" + word[12:].hex()) if word[:12] == _ADDRESS_PAD else None
+
+
+def _encode_bool(value: Any) -> bytes | None:
+    if type(value) is not bool:
         return None
-    values: list[Any] = []
-    for i, kind in enumerate(types):
-        word = data[32 * i:32 * i + 32]
-        if kind == "bytes32":
-            values.append(word)
-            continue
-        number = int.from_bytes(word, "big")
-        if kind == "address":
-            if number >> 160:
-                return None
-            values.append(checksum("0x" + word[12:].hex()))
-        elif kind == "bool":
-            if number > 1:
-                return None
-            values.append(number == 1)
+    return _TRUE if value else _FALSE
+
+
+def _bool_word(word: bytes) -> bool | None:
+    return True if word == _TRUE else False if word == _FALSE else None
+
+
+def _uint_coder(bits: int) -> _Coder:
+    def encode(value: Any) -> bytes | None:
+        if type(value) is not int or value < 0 or value >> bits:
+            return None
+        return value.to_bytes(32, "big")
+
+    def word(raw: bytes) -> int | None:
+        number = int.from_bytes(raw, "big")
+        return None if number >> bits else number
+
+    return _word_coder(encode, word)
+
+
+def _fixed_bytes_coder(size: int) -> _Coder:
+    pad = bytes(32 - size)
+
+    def encode(value: Any) -> bytes | None:
+        return value + pad if type(value) is bytes and len(value) == size else None
+
+    def word(raw: bytes) -> bytes | None:
+        return raw[:size] if raw[size:] == pad else None
+
+    return _word_coder(encode, word)
+
+
+def _padded(raw: bytes) -> bytes:
+    """``len(raw)`` as a word, then ``raw`` zero-padded to whole words."""
+    return len(raw).to_bytes(32, "big") + raw + bytes(-len(raw) % 32)
+
+
+def _encode_bytes(value: Any) -> bytes | None:
+    return _padded(value) if type(value) is bytes else None
+
+
+def _encode_string(value: Any) -> bytes | None:
+    if type(value) is not str:
+        return None
+    try:
+        return _padded(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
+
+
+def _decode_bytes(data: bytes, at: int) -> tuple[bytes, int] | None:
+    size = _number(data, at)
+    if size is None:
+        return None
+    start = at + 32
+    end = start + size + -size % 32
+    if end > len(data) or data.count(0, start + size, end) != end - start - size:
+        return None
+    return data[start:start + size], end
+
+
+def _decode_string(data: bytes, at: int) -> tuple[str, int] | None:
+    decoded = _decode_bytes(data, at)
+    if decoded is None:
+        return None
+    try:
+        return decoded[0].decode("utf-8"), decoded[1]
+    except UnicodeDecodeError:
+        return None
+
+
+def _tuple_coder(parts: list[_Coder]) -> _Coder:
+    """Components laid out as a tuple: static ones in the head, dynamic ones as offsets to tails that follow."""
+    head = _head_size(parts)
+    count = len(parts)
+    words = [p.word for p in parts if p.word is not None]
+    flat = len(words) == count  # one word each: read in one pass
+
+    def encode(values: Any) -> bytes | None:
+        if not isinstance(values, (list, tuple)) or len(values) != count:
+            return None
+        return _encode_parts(parts, head, values)
+
+    def decode(data: bytes, at: int) -> tuple[tuple[Any, ...], int] | None:
+        if not flat:
+            return _decode_parts(parts, head, data, at)
+        end = at + head
+        if end > len(data):
+            return None
+        values = [read(data[i:i + 32]) for read, i in zip(words, range(at, end, 32))]
+        return None if None in values else (tuple(values), end)
+
+    return _Coder(head if all(p.size is not None for p in parts) else None, encode, decode)
+
+
+def _list_coder(item: _Coder) -> _Coder:
+    """``T[]``: the item count, then a tuple of that many items."""
+    width = 32 if item.size is None else item.size
+    read = item.word
+
+    def encode(values: Any) -> bytes | None:
+        if not isinstance(values, (list, tuple)):
+            return None
+        count = len(values)
+        encoded = _encode_parts([item] * count, width * count, values)
+        return None if encoded is None else count.to_bytes(32, "big") + encoded
+
+    def decode(data: bytes, at: int) -> tuple[tuple[Any, ...], int] | None:
+        count = _number(data, at)
+        if count is None or at + 32 + width * count > len(data):
+            return None
+        start, end = at + 32, at + 32 + width * count
+        if read is None:
+            return _decode_parts([item] * count, width * count, data, start)
+        values = [read(data[i:i + 32]) for i in range(start, end, 32)]
+        return None if None in values else (tuple(values), end)
+
+    return _Coder(None, encode, decode)
+
+
+def _head_size(parts: Sequence[_Coder]) -> int:
+    return sum(32 if p.size is None else p.size for p in parts)
+
+
+def _encode_parts(parts: Sequence[_Coder], head: int, values: Sequence[Any]) -> bytes | None:
+    """``values`` encoded by ``parts`` (as many), as a tuple whose head takes ``head`` bytes."""
+    heads, tails, offset = [], [], head
+    for part, value in zip(parts, values):
+        encoded = part.encode(value)
+        if encoded is None:
+            return None
+        if part.size is None:
+            heads.append(offset.to_bytes(32, "big"))
+            tails.append(encoded)
+            offset += len(encoded)
         else:
-            if number >> int(kind[4:]):
+            heads.append(encoded)
+    return b"".join(heads + tails)
+
+
+def _decode_parts(parts: Sequence[_Coder], head: int, data: bytes, at: int) -> tuple[tuple[Any, ...], int] | None:
+    """The values of a tuple of ``parts`` encoded at ``at`` (head of ``head`` bytes), and where its encoding
+    ends; each tail must start right where the previous one ended, at the offset its head word gives."""
+    values = []
+    position, tail = at, at + head
+    for part in parts:
+        if part.size is None:
+            if _number(data, position) != tail - at:
                 return None
-            values.append(number)
-    return tuple(values)
+            decoded = part.decode(data, tail)
+            if decoded is None:
+                return None
+            value, tail = decoded
+            position += 32
+        else:
+            decoded = part.decode(data, position)
+            if decoded is None:
+                return None
+            value, position = decoded
+        values.append(value)
+    return tuple(values), tail
 
 
 def canonical_type(param: dict[str, Any]) -> str:
@@ -257,37 +501,35 @@ def registry() -> AbiRegistry:
 
 def encode_call(entry: dict[str, Any], args: Sequence[Any]) -> bytes:
     """Calldata for a function ABI entry: selector followed by the ABI-encoded arguments."""
-    types = [canonical_type(i) for i in entry["inputs"]]
-    words = _word_args(types, args)
-    return selector(entry) + (words if words is not None else eth_abi.encode(types, list(args)))
+    plan = _plan(entry)
+    return plan.selector + encode_values(plan.inputs, args)
 
 
-def _word_args(types: list[str], args: Sequence[Any]) -> bytes | None:
-    """The encoding of ``args`` when each is one plain word of its type (a checksummed address, a bool, 32 bytes,
-    an in-range uintN), laid out directly; None otherwise (eth_abi then encodes, and refuses what is bad)."""
-    if len(types) != len(args):
-        return None
-    words = []
-    for kind, value in zip(types, args):
-        if kind == "address":
-            if not is_checksummed(value):
-                return None
-            words.append(bytes(12) + bytes.fromhex(value[2:]))
-        elif kind == "bool":
-            if type(value) is not bool:
-                return None
-            words.append(int(value).to_bytes(32, "big"))
-        elif kind == "bytes32":
-            if type(value) is not bytes or len(value) != 32:
-                return None
-            words.append(value)
-        elif kind in _WORD_KINDS:  # uintN
-            if type(value) is not int or value < 0 or value >> int(kind[4:]):
-                return None
-            words.append(value.to_bytes(32, "big"))
-        else:
-            return None
-    return b"".join(words)
+@dataclass(frozen=True, slots=True)
+class _EntryPlan:
+    """What encoding a call of one ABI entry and decoding its outputs need, computed once per entry."""
+
+    entry: dict[str, Any]  # held so that its id() is not reused while the plan is cached
+    selector: bytes
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    namers: tuple[Callable[[Any], Any] | None, ...]  # per output, see _namer
+    structs: bool  # whether an output holds a struct (decoded as named tuples)
+
+
+_PLANS: dict[int, _EntryPlan] = {}
+
+
+def _plan(entry: dict[str, Any]) -> _EntryPlan:
+    """The plan of an ABI entry (memoised by identity: the registry's entries live as long as the process)."""
+    plan = _PLANS.get(id(entry))
+    if plan is None or plan.entry is not entry:
+        outputs = entry.get("outputs") or []
+        namers = tuple(_namer(o) for o in outputs)
+        plan = _EntryPlan(entry, selector(entry), tuple(canonical_type(i) for i in entry["inputs"]),
+                          tuple(canonical_type(o) for o in outputs), namers, any(n is not None for n in namers))
+        _PLANS[id(entry)] = plan
+    return plan
 
 
 def encode_constructor(artifact: Artifact, args: Sequence[Any] = ()) -> bytes:
@@ -296,7 +538,7 @@ def encode_constructor(artifact: Artifact, args: Sequence[Any] = ()) -> bytes:
     ctor = [e for e in artifact.abi if e["type"] == "constructor"]
     if not ctor:
         return code
-    return code + eth_abi.encode([canonical_type(i) for i in ctor[0]["inputs"]], list(args))
+    return code + encode_values([canonical_type(i) for i in ctor[0]["inputs"]], args)
 
 
 def decode_output(entry: dict[str, Any], data: bytes) -> Any:
@@ -306,23 +548,28 @@ def decode_output(entry: dict[str, Any], data: bytes) -> Any:
     Raises:
         eth_abi.exceptions.DecodingError: ``data`` does not hold the outputs (see ``BoundContract.read``).
     """
-    outputs = entry["outputs"]
-    values = tuple(_named(o, v) for o, v in zip(outputs, decode_values([canonical_type(o) for o in outputs], data)))
+    plan = _plan(entry)
+    values = decode_values(plan.outputs, data)
+    if plan.structs:
+        values = tuple(v if name is None else name(v) for name, v in zip(plan.namers, values))
     return values[0] if len(values) == 1 else values
 
 
-def _named(param: dict[str, Any], value: Any) -> Any:
-    """``value`` with every struct (ABI tuple) turned into a named tuple of its components."""
+def _namer(param: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """What turns a decoded value of ``param`` into one with every struct (ABI tuple) a named tuple of its
+    components; None when it holds no struct."""
     components = param.get("components")
     if not components:
-        return value
+        return None
     kind = param["type"]
     if kind.endswith("]"):  # an array of structs
-        inner = {**param, "type": kind[:kind.rindex("[")]}
-        return tuple(_named(inner, v) for v in value)
+        item = _namer({**param, "type": kind[:kind.rindex("[")]})
+        assert item is not None
+        return lambda value: tuple(item(v) for v in value)
     struct = _struct(re.sub(r"\W", "", param.get("internalType", "").split(".")[-1].split("[")[0]) or "Struct",
                      tuple(c.get("name") or f"field{i}" for i, c in enumerate(components)))
-    return struct(*(_named(c, v) for c, v in zip(components, value)))
+    fields = [_namer(c) for c in components]
+    return lambda value: struct(*(v if name is None else name(v) for name, v in zip(fields, value)))
 
 
 @cache
@@ -347,7 +594,8 @@ class _EventDecoder:
 
     name: str
     signature: str
-    indexed: tuple[tuple[str, str, bool], ...]
+    indexed: tuple[tuple[str, tuple[str], bool, Callable[[bytes], Any] | None], ...]  # (name, (type,), hashed,
+    # the word reader of the type if it is one word)
     plain_names: tuple[str, ...]
     plain_types: tuple[str, ...]
     order: tuple[str, ...]
@@ -359,7 +607,7 @@ class _EventDecoder:
             kind = canonical_type(param)
             if param.get("indexed"):
                 hashed = kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("(")
-                indexed.append((param["name"], kind, hashed))
+                indexed.append((param["name"], (kind,), hashed, _word_reader(kind)))
             else:
                 names.append(param["name"])
                 types.append(kind)
@@ -367,9 +615,10 @@ class _EventDecoder:
                    tuple(i["name"] for i in entry["inputs"]))
 
     def decode(self, topics: list[bytes], data: bytes, address: str) -> DecodedEvent:
-        values = dict(zip(self.plain_names, decode_values(list(self.plain_types), data))) if self.plain_types else {}
-        for (name, kind, hashed), topic in zip(self.indexed, topics[1:]):
-            values[name] = topic if hashed else decode_values([kind], topic)[0]
+        values = dict(zip(self.plain_names, decode_values(self.plain_types, data))) if self.plain_types else {}
+        for (name, kind, hashed, read), topic in zip(self.indexed, topics[1:]):
+            value = topic if hashed else read(topic) if read is not None and len(topic) == 32 else None
+            values[name] = value if value is not None else decode_values(kind, topic)[0]
         return DecodedEvent(self.name, {n: values[n] for n in self.order}, address, self.signature)
 
 

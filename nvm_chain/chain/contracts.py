@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_abi.exceptions import DecodingError
+
 from nvm_chain.chain.abi import Artifact, decode_output, encode_call, registry
 from nvm_chain.chain.networks import AddressBook
 from nvm_chain.chain.reads import eth_call
@@ -79,8 +81,6 @@ class BoundContract:
             ConfigurationError: the answer is empty or does not decode — no such contract at this address on
                 this node (a wrong address book or RPC URL for the network).
         """
-        from eth_abi.exceptions import DecodingError
-
         n = len(args) if arity is None else arity
         raw = eth_call(w3, self.address, self.calldata(fn, *args, arity=n), action=f"{self.name}.{fn}")
         try:

@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
-import eth_abi
 from eth_utils import keccak
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from nvm_chain.chain.abi import RevertReason, registry
+from nvm_chain.chain.abi import RevertReason, decode_values, encode_values, registry
 from nvm_chain.chain.contracts import BoundContract
 from nvm_chain.chain.reads import eth_call
 from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError
@@ -40,8 +39,8 @@ DEFAULT_BALANCE_CHUNK = 500
 
 _AGGREGATE3 = keccak(text="aggregate3((address,bool,bytes)[])")[:4]
 _GET_BLOCK_NUMBER = keccak(text="getBlockNumber()")[:4]
-_CALL3 = "(address,bool,bytes)[]"
-_RESULT = "(bool,bytes)[]"
+_CALL3 = ("(address,bool,bytes)[]",)
+_RESULT = ("(bool,bytes)[]",)
 
 Block = BlockIdentifier
 
@@ -102,11 +101,11 @@ def multicall(w3: Web3, multicall_address: str, calls: Sequence[tuple[str, bytes
     for n, part in enumerate(parts):
         if pin and n == 0:
             part = [(multicall_address, _GET_BLOCK_NUMBER), *part]
-        data = _AGGREGATE3 + eth_abi.encode([_CALL3], [[(t, True, d) for t, d in part]])
+        data = _AGGREGATE3 + encode_values(_CALL3, [[(t, True, d) for t, d in part]])
         raw = eth_call(w3, multicall_address, data, block=block, action=f"Multicall3.aggregate3 ({len(part)} calls)")
         if not raw:
             raise ConfigurationError(f"no Multicall3 at {multicall_address}: aggregate3 returned nothing")
-        decoded = [Result(bool(ok), bytes(out)) for ok, out in eth_abi.decode([_RESULT], raw)[0]]
+        decoded = [Result(ok, out) for ok, out in decode_values(_RESULT, raw)[0]]
         if pin and n == 0:
             block = int.from_bytes(decoded.pop(0).unwrap("Multicall3.getBlockNumber"), "big")
         results += decoded
@@ -174,30 +173,8 @@ def balances_of_batch(w3: Web3, nft_address: str, holders: Sequence[str], ids: S
     balances: list[int] = []
     for start in range(0, len(owners), chunk):
         part, part_ids = owners[start:start + chunk], token_ids[start:start + chunk]
-        data = _balance_of_batch_calldata(part, part_ids) or nft.calldata("balanceOfBatch", part, part_ids)
+        data = nft.calldata("balanceOfBatch", part, part_ids)
         raw = eth_call(w3, nft.address, data, block=block, action="NFT1155.balanceOfBatch")
-        words = _uint_array(raw, len(part))
-        balances += words if words is not None else nft.decode("balanceOfBatch", raw)
+        balances += nft.decode("balanceOfBatch", raw)
     return balances
 
-
-_BALANCE_OF_BATCH = keccak(text="balanceOfBatch(address[],uint256[])")[:4]
-
-
-def _balance_of_batch_calldata(owners: Sequence[str], ids: Sequence[Any]) -> bytes | None:
-    """``balanceOfBatch(owners, ids)`` calldata laid out word by word (what eth_abi gives, without its per-item
-    overhead); None when an id is not a plain uint256 (eth_abi then encodes, or refuses it)."""
-    if not all(type(i) is int and 0 <= i < 2**256 for i in ids):
-        return None
-    n = len(owners)
-    return b"".join([_BALANCE_OF_BATCH, (64).to_bytes(32, "big"), (96 + 32 * n).to_bytes(32, "big"),
-                     n.to_bytes(32, "big"), *(bytes(12) + bytes.fromhex(o[2:]) for o in owners),
-                     n.to_bytes(32, "big"), *(i.to_bytes(32, "big") for i in ids)])
-
-
-def _uint_array(raw: bytes, n: int) -> list[int] | None:
-    """The ``uint256[]`` of ``n`` items a call returned, read word by word; None for any other layout (eth_abi
-    then decodes it, or raises)."""
-    if len(raw) != 64 + 32 * n or int.from_bytes(raw[:32], "big") != 32 or int.from_bytes(raw[32:64], "big") != n:
-        return None
-    return [int.from_bytes(raw[i:i + 32], "big") for i in range(64, len(raw), 32)]

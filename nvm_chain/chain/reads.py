@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 from hexbytes import HexBytes
@@ -49,7 +50,10 @@ def call_output(w3: Web3, tx: dict[str, Any], block: BlockIdentifier = "latest")
     params = _json_call(tx, block) if answers_json(w3) else None
     if params is None:
         return bytes(w3.eth.call(tx, block))  # type: ignore[arg-type]
-    return bytes(HexBytes(plain_result(w3, "eth_call", params)))
+    result = plain_result(w3, "eth_call", params)
+    if type(result) is str and result[:2] == "0x" and result.isascii() and not len(result) % 2:
+        return binascii.unhexlify(result[2:])  # what HexBytes does with it, without its type dispatch
+    return bytes(HexBytes(result))
 
 
 def _json_call(tx: dict[str, Any], block: BlockIdentifier) -> list[Any] | None:
