@@ -13,18 +13,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import eth_abi
-from eth_utils import keccak
+
+from nvm_chain.protocol.hashing import keccak
 
 PRICE_TYPE = "(bool,address,uint256[],address[],address,address,address)"
 CREDITS_TYPE = "(bool,uint8,bool,uint256,uint256,uint256,uint256,address)"
 
-FIXED_PAYMENT_TEMPLATE = keccak(text="FixedPaymentTemplate")
-PAY_AS_YOU_GO_TEMPLATE = keccak(text="PayAsYouGoTemplate")
-FIAT_PAYMENT_TEMPLATE = keccak(text="FiatPaymentTemplate")
+FIXED_PAYMENT_TEMPLATE = keccak(b"FixedPaymentTemplate")
+PAY_AS_YOU_GO_TEMPLATE = keccak(b"PayAsYouGoTemplate")
+FIAT_PAYMENT_TEMPLATE = keccak(b"FiatPaymentTemplate")
 
 #: NVM_CONTRACT_NAME of each condition: keccak256 of the contract name
 CONDITION_NAMES = {
-    name: keccak(text=name)
+    name: keccak(name.encode())
     for name in ("LockPaymentCondition", "TransferCreditsCondition", "DistributePaymentsCondition",
                  "FiatSettlementCondition")
 }

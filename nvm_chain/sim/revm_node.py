@@ -44,8 +44,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
+from nvm_chain.chain.rlp import rlp_encode
 from nvm_chain.chain.tx import refusals
 from nvm_chain.errors import ConfigurationError
+from nvm_chain.protocol.hashing import keccak
 from nvm_chain.sim.devnet.codecs import bloom_bits, bloom_hex
 from nvm_chain.sim.devnet.jsonrpc import (
     SERVER_ERROR,
@@ -60,8 +62,6 @@ from nvm_chain.sim.revm_tx import (
     TxDecodeError,
     checksum,
     decode_signed,
-    keccak,
-    rlp_encode,
 )
 
 GWEI = 10**9

@@ -14,19 +14,7 @@ from coincurve import PublicKey
 
 from nvm_chain.chain.abi import checksum as cached_checksum
 from nvm_chain.chain.rlp import rlp_encode, rlp_prefix
-
-try:  # safe-pysha3 hashes several times faster than eth-hash's wrappers; pycryptodome always exists
-    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-    def keccak(data: bytes) -> bytes:
-        """Keccak-256 digest of ``data``."""
-        return _keccak_256(data).digest()
-except ImportError:  # pragma: no cover - depends on the environment
-    from Crypto.Hash import keccak as _crypto_keccak
-
-    def keccak(data: bytes) -> bytes:
-        """Keccak-256 digest of ``data``."""
-        return _crypto_keccak.new(data=data, digest_bits=256).digest()
+from nvm_chain.protocol.hashing import keccak
 
 
 def checksum(address: Any) -> str:

@@ -72,10 +72,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self, get_args
 
-from eth_utils.crypto import keccak
-
 from nvm_chain.chain.abi import checksum
 from nvm_chain.errors import JournalError, ValidationError
+from nvm_chain.protocol.hashing import keccak
 
 Status = Literal["signed", "sent", "maybe_sent", "mined", "reverted", "dropped", "replaced", "not_sent"]
 STATUSES: frozenset[str] = frozenset(get_args(Status))

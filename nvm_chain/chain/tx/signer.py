@@ -19,10 +19,11 @@ from coincurve import PrivateKey as _CurveKey
 from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 from eth_typing import ChecksumAddress
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 
 from nvm_chain.chain.rlp import rlp_encode
 from nvm_chain.errors import SigningError, ValidationError
+from nvm_chain.protocol.hashing import keccak
 
 _UINT256 = 2**256
 _TYPE2_FIELDS = frozenset({"type", "chainId", "nonce", "gas", "maxFeePerGas", "maxPriorityFeePerGas", "value",

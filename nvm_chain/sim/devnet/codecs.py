@@ -11,8 +11,9 @@ from typing import Any
 
 import rlp
 
+from nvm_chain.protocol.hashing import keccak
 from nvm_chain.sim.devnet.jsonrpc import SERVER_ERROR, RpcError, invalid_params
-from nvm_chain.sim.revm_tx import checksum, keccak
+from nvm_chain.sim.revm_tx import checksum
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
