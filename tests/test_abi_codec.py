@@ -9,15 +9,8 @@ from typing import Any
 import eth_abi
 import pytest
 
-from nvm_chain.chain.abi import (
-    canonical_type,
-    checksum,
-    decode_output,
-    decode_values,
-    encode_call,
-    encode_values,
-    registry,
-)
+from nvm_chain.chain.abi import canonical_type, decode_output, encode_call, registry
+from nvm_chain.chain.codec import checksum, decode_values, encode_values
 
 ELEMENTARY = ["address", "bool", "bytes32", "bytes4", "bytes1", "uint256", "uint8", "uint48", "bytes", "string",
               "int256"]  # int256: not handled directly, eth_abi's throughout
@@ -167,7 +160,7 @@ def test_protocol_calls_and_answers_round_trip_through_the_direct_codec():
 
 def test_plain_values_and_canonical_encodings_never_reach_eth_abi(monkeypatch):
     """The direct codec takes every plain value and canonical encoding of the types it supports itself."""
-    import nvm_chain.chain.abi as abi
+    import nvm_chain.chain.codec as codec
 
     class Refusing:
         @staticmethod
@@ -184,7 +177,7 @@ def test_plain_values_and_canonical_encodings_never_reach_eth_abi(monkeypatch):
         if all(_direct(k) for k in kinds):
             values = [_value(rng, k, 0.0) for k in kinds]
             cases.append((types, values, eth_abi.encode(types, values)))
-    monkeypatch.setattr(abi, "eth_abi", Refusing)
+    monkeypatch.setattr(codec, "eth_abi", Refusing)
     for types, values, data in cases:
         assert encode_values(types, values) == data
         assert len(decode_values(types, data)) == len(types)

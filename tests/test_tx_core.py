@@ -167,7 +167,7 @@ def test_revert_data_nested_in_a_dict_is_decoded():
 def test_plain_words_decode_exactly_as_eth_abi_and_malformed_words_still_fail_like_it():
     import random
 
-    from nvm_chain.chain.abi import checksum, decode_values
+    from nvm_chain.chain.codec import checksum, decode_values
 
     rng = random.Random(7)
     kinds = ["address", "bool", "bytes32", "uint256", "uint8", "uint64"]
@@ -187,7 +187,8 @@ def test_plain_words_decode_exactly_as_eth_abi_and_malformed_words_still_fail_li
 def test_plain_word_arguments_encode_exactly_as_eth_abi_and_bad_ones_still_fail_like_it():
     import random
 
-    from nvm_chain.chain.abi import checksum, encode_call
+    from nvm_chain.chain.abi import encode_call
+    from nvm_chain.chain.codec import checksum
 
     rng = random.Random(11)
     kinds = ["address", "bool", "bytes32", "uint256", "uint8", "uint64", "bytes", "uint256[]"]

@@ -21,7 +21,8 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from nvm_chain.chain.abi import RevertReason, decode_values, encode_values, registry
+from nvm_chain.chain.abi import RevertReason, registry
+from nvm_chain.chain.codec import decode_values, encode_values
 from nvm_chain.chain.contracts import BoundContract
 from nvm_chain.chain.reads import eth_call
 from nvm_chain.errors import ConfigurationError, ContractRevertError, ValidationError

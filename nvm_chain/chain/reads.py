@@ -9,7 +9,8 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from nvm_chain.chain.abi import is_checksummed, registry
+from nvm_chain.chain.abi import registry
+from nvm_chain.chain.codec import is_checksummed
 from nvm_chain.chain.rpc import answers_json, plain_result
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.errors import ContractRevertError

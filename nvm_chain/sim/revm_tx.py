@@ -12,7 +12,7 @@ from typing import Any
 import rlp
 from coincurve import PublicKey
 
-from nvm_chain.chain.abi import checksum as cached_checksum
+from nvm_chain.chain.codec import checksum as cached_checksum
 from nvm_chain.chain.rlp import rlp_encode, rlp_prefix
 from nvm_chain.protocol.hashing import keccak
 

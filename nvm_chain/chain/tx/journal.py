@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self, get_args
 
-from nvm_chain.chain.abi import checksum
+from nvm_chain.chain.codec import checksum
 from nvm_chain.errors import JournalError, ValidationError
 from nvm_chain.protocol.hashing import keccak
 

@@ -36,7 +36,8 @@ from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import RPCEndpoint
 
 from nvm_chain.chain import facts
-from nvm_chain.chain.abi import checksum, decode_log, registry
+from nvm_chain.chain.abi import decode_log, registry
+from nvm_chain.chain.codec import checksum
 from nvm_chain.chain.reads import call_output
 from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS, FailoverProvider, answers_json, plain_result
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
