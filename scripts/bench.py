@@ -55,6 +55,7 @@ from nvm_chain.protocol.fees import FeeSchedule, with_fees  # noqa: E402
 from nvm_chain.protocol.models import PlanMetadata, RedemptionType  # noqa: E402
 from nvm_chain.sim import RpcChain, Simulation  # noqa: E402
 from nvm_chain.sim.accounts import test_key  # noqa: E402
+from tests.counting import counted  # noqa: E402
 
 KEY = "0x" + "5e" * 32  # throwaway benchmark key
 TEMPLATE = "0x32037D176558Eb02f6980eFA14bde14B0C61d059"
@@ -75,21 +76,6 @@ def median_of(runs: int, fn: Callable[[], Any]) -> tuple[float, Any]:
         result = fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times), result
-
-
-def counting(w3: Web3) -> list[str]:
-    """Wrap ``w3``'s provider so that every JSON-RPC request it sends is appended to the returned list."""
-    provider: Any = w3.provider
-    sent: list[str] = []
-    original = provider.make_request
-
-    def make_request(method: Any, params: Any) -> Any:
-        sent.append(method)
-        return original(method, params)
-
-    provider.make_request = make_request
-    provider._request_func_cache = (None, None)  # web3 caches the middleware chain around make_request
-    return sent
 
 
 # ---------------------------------------------------------------------------------------------- 1. CPU
@@ -317,8 +303,8 @@ def section_example(bench: Bench, reps: int) -> None:
         def once(make_w3: Callable[[], Web3] = make_w3, run: Callable[[Web3], list[int]] = run,
                  counts: list[int] = counts) -> list[int]:
             w3 = make_w3()  # a new connection each time: nothing learnt by an earlier repetition is reused
-            sent = counting(w3)
-            out = run(w3)
+            with counted(w3) as sent:
+                out = run(w3)
             counts.append(len(sent))
             return out
 

@@ -6,9 +6,6 @@ requests that reach the provider (``make_request`` wrapped for the duration of t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from eth_utils import keccak, to_checksum_address
 
@@ -27,28 +24,9 @@ from nvm_chain.errors import ConfigurationError, ContractRevertError, PlanNotFou
 from nvm_chain.protocol import ids
 from nvm_chain.protocol.models import PlanMetadata
 from nvm_chain.services.plans.reads import CREDITS_MINTER_ROLE
+from tests.counting import counted
 
 META = PlanMetadata(name="Batch plan")
-
-
-@contextmanager
-def counted(w3) -> Iterator[list[str]]:
-    """The JSON-RPC methods sent through ``w3``'s provider while the block runs."""
-    provider = w3.provider
-    methods: list[str] = []
-    original = provider.make_request
-
-    def counting(method, params):
-        methods.append(method)
-        return original(method, params)
-
-    provider.make_request = counting
-    provider._request_func_cache = (None, None)  # web3 caches the middleware chain around make_request
-    try:
-        yield methods
-    finally:
-        del provider.make_request
-        provider._request_func_cache = (None, None)
 
 
 #: what web3 adds around a call when the provider is used without the client's own setup: the validation

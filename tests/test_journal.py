@@ -358,7 +358,7 @@ def test_quiet_pending_finds_rows_pending_again_with_their_first_stamp(journal):
     assert journal.get(again.hash).status == "not_sent" and journal.quiet_pending(0, time.time() + 1) == []
 
 
-def test_in_memory_journals_are_separate_copies_of_an_empty_journal():
+def test_in_memory_journals_are_separate_and_start_empty():
     other = "0x" + "22" * 20
     a, b = Journal.in_memory(CHAIN, SIGNER.address), Journal.in_memory(1, other)
     for j, chain, address in ((a, CHAIN, SIGNER.address), (b, 1, Journal.in_memory(1, other).address)):

@@ -4,36 +4,16 @@ chain, one plan read per client, one fee read per registration, and the cache ne
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from nvm_chain.client import NvmChain
 from nvm_chain.protocol.models import RedemptionType
-
-
-def _counting(w3: Any) -> list[str]:
-    provider = w3.provider
-    sent: list[str] = []
-    original = provider.make_request
-
-    def make_request(method: Any, params: Any) -> Any:
-        sent.append(method)
-        return original(method, params)
-
-    provider.make_request = make_request
-    provider._request_func_cache = (None, None)
-    return sent
-
-
-def _restore(w3: Any) -> None:
-    del w3.provider.make_request
-    w3.provider._request_func_cache = (None, None)
+from tests.counting import counted
 
 
 def test_the_complete_example_costs_a_bounded_number_of_requests(world_embedded):
     w = world_embedded
     w3 = w.sim.chain.connect()  # a connection of its own: what earlier tests taught the shared one is not reused
-    sent = _counting(w3)
-    try:
+    with counted(w3) as sent:
         builder, subscriber = (NvmChain(w3, w.sim.book, w.sim.account(name).signer, network="embedded",
                                         simulation=w.sim) for name in ("builder", "subscriber"))
         token = w.sim.book["MockERC20"]
@@ -48,8 +28,6 @@ def test_the_complete_example_costs_a_bounded_number_of_requests(world_embedded)
         plans.redeem_credits(plan_id, subscriber.address, 10)
         balances = [subscriber.plans.get_plan_balance(plan_id, w.address(h)).balance
                     for h in ("subscriber", "builder", "agent", "fee_receiver")]
-    finally:
-        _restore(w3)
     assert balances == [149, 0, 0, 0]  # 100 ordered + 50 minted - 1 (a fixed plan burns its min amount)
     methods = Counter(sent)
     assert methods["eth_accounts"] == 0
@@ -76,13 +54,10 @@ def test_balances_read_the_plan_once_per_client(world_embedded):
                                           plans.set_onchain_mirror(plans.get_fixed_credits_config(5))).plan_id
     plans.mint_plan_credits(plan_id, 3, w.address("agent"))
     reader = w.client("subscriber")
-    sent = _counting(w.sim.w3)
-    try:
+    with counted(w.sim.w3) as sent:
         first = [reader.plans.get_plan_balance(plan_id, w.address(h)).balance for h in ("agent", "builder", "agent")]
         after_first = len(sent)
         batch = reader.plans.get_balances([(plan_id, w.address("agent")), (plan_id, w.address("settler"))])
-    finally:
-        _restore(w.sim.w3)
     assert first == [3, 0, 3] and [b.balance for b in batch] == [3, 0]
     assert after_first == 1 + 3  # getPlan once, then one balanceOf each
     assert len(sent) == after_first + 1  # the batch reuses the plan: one balanceOfBatch
@@ -92,12 +67,9 @@ def test_a_registration_reads_the_fee_schedule_once(world_embedded):
     w = world_embedded
     builder = w.client("builder")
     plans = builder.plans
-    sent = _counting(w.sim.w3)
-    try:
+    with counted(w.sim.w3) as sent:
         price = plans.get_native_token_price_config(10**6, builder.address)
         reg = plans.register_credits_plan(None, price, plans.set_onchain_mirror(plans.get_fixed_credits_config(5)))
-    finally:
-        _restore(w.sim.w3)
     assert reg.price_config.amounts == (990_000, 10_000)  # 1% fee split off, read from the chain
     assert Counter(sent)["eth_call"] == 1  # the fee schedule (one Multicall3 request); no separate simulation
     assert Counter(sent)["nvm_sendRawTransactionIfSucceeds"] == 1  # executed once by the embedded chain

@@ -12,6 +12,7 @@ from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.client import NvmChain
 from nvm_chain.sim import Simulation
+from tests.counting import counted
 
 
 @pytest.fixture(params=["pyevm", "revm"])
@@ -130,31 +131,29 @@ def test_a_rolled_back_failure_does_not_disturb_the_next_write(chain):
 def test_a_sender_keeps_its_nonce_count_and_recovers_from_a_revert_and_from_a_foreign_write(chain):
     sim, plan_id = chain
     w3 = sim.chain.connect()  # a connection of its own, counted
-    asked: list[str] = []
-    original = w3.provider.make_request
-    w3.provider.make_request = lambda method, params: (asked.append(method), original(method, params))[1]
-    builder = NvmChain(w3, sim.book, sim.account("builder").signer, network="embedded", simulation=sim)
-    address = builder.address
+    with counted(w3) as asked:
+        builder = NvmChain(w3, sim.book, sim.account("builder").signer, network="embedded", simulation=sim)
+        address = builder.address
 
-    def mint(client: NvmChain) -> int:
-        """One credit minted by ``client``; the nonce it was sent with."""
-        entry = client.sender.journal.get(client.plans.mint_plan_credits(plan_id, 1, address).tx.tx_hash)
-        assert entry is not None and entry.status == "mined"
-        return entry.nonce
+        def mint(client: NvmChain) -> int:
+            """One credit minted by ``client``; the nonce it was sent with."""
+            entry = client.sender.journal.get(client.plans.mint_plan_credits(plan_id, 1, address).tx.tx_hash)
+            assert entry is not None and entry.status == "mined"
+            return entry.nonce
 
-    start = sim.w3.eth.get_transaction_count(address)
-    before = sim.chain.snapshot()
-    assert [mint(builder) for _ in range(3)] == [start, start + 1, start + 2]
-    assert asked.count("eth_getTransactionCount") == 1  # the count is kept: the chain refuses a gap, never queues
-    sim.chain.revert(before)  # the three mints are gone: the kept count is now ahead of the chain's
-    assert mint(builder) == start
-    assert asked.count("eth_getTransactionCount") == 2  # refused as ahead, asked again, signed afresh
-    # the first mint's bytes were signed again identically (same nonce, fees and calldata): one row, mined again
-    dropped = builder.sender.journal.list(status="dropped")
-    assert sorted(e.nonce for e in dropped) == [start + 1, start + 2] and all("reorg" in e.detail for e in dropped)
-    other = NvmChain(sim.chain.connect(), sim.book, sim.account("builder").signer, network="embedded",
-                     simulation=sim)  # same key, another journal: takes the next nonce behind our back
-    assert mint(other) == start + 1
-    assert mint(builder) == start + 2
-    assert sim.w3.eth.get_transaction_count(address) == start + 3
-    assert builder.plans.get_plan_balance(plan_id, address).balance == 3  # 3 mints on chain, none doubled
+        start = sim.w3.eth.get_transaction_count(address)
+        before = sim.chain.snapshot()
+        assert [mint(builder) for _ in range(3)] == [start, start + 1, start + 2]
+        assert asked.count("eth_getTransactionCount") == 1  # the count is kept: the chain refuses a gap, never queues
+        sim.chain.revert(before)  # the three mints are gone: the kept count is now ahead of the chain's
+        assert mint(builder) == start
+        assert asked.count("eth_getTransactionCount") == 2  # refused as ahead, asked again, signed afresh
+        # the first mint's bytes were signed again identically (same nonce, fees and calldata): one row, mined again
+        dropped = builder.sender.journal.list(status="dropped")
+        assert sorted(e.nonce for e in dropped) == [start + 1, start + 2] and all("reorg" in e.detail for e in dropped)
+        other = NvmChain(sim.chain.connect(), sim.book, sim.account("builder").signer, network="embedded",
+                         simulation=sim)  # same key, another journal: takes the next nonce behind our back
+        assert mint(other) == start + 1
+        assert mint(builder) == start + 2
+        assert sim.w3.eth.get_transaction_count(address) == start + 3
+        assert builder.plans.get_plan_balance(plan_id, address).balance == 3  # 3 mints on chain, none doubled

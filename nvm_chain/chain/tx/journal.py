@@ -588,8 +588,8 @@ class Journal:
             raise JournalError(f"cannot open the transaction journal {self.path}: {exc}") from None
         self._conn, self._pid = conn, os.getpid()
         try:
-            if self._private:  # a copy of an empty journal, this object's alone: nothing to wait for or check
-                _copy_empty_journal(conn)
+            if self._private:  # a new database, this object's alone: nothing to wait for or check
+                _create_schema(conn)
                 conn.execute("INSERT INTO meta VALUES ('chain_id', ?), ('address', ?)", (str(self.chain_id),
                                                                                       self.address))
                 return conn
@@ -687,8 +687,6 @@ class Journal:
 
 
 _JOURNALS: weakref.WeakSet[Journal] = weakref.WeakSet()
-_empty: sqlite3.Connection | None = None  # an empty in-memory journal (schema only), copied by new in-memory ones
-_empty_lock = threading.Lock()
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
@@ -698,21 +696,9 @@ def _create_schema(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
 
-def _copy_empty_journal(conn: sqlite3.Connection) -> None:
-    """Give the empty in-memory database ``conn`` the schema, copied from a journal created once (cheaper)."""
-    global _empty
-    with _empty_lock:
-        if _empty is None:
-            _empty = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            _create_schema(_empty)
-        _empty.backup(conn)
-
-
 def _forget_connections() -> None:
     """In a forked child: never use (nor close) the parent's SQLite handles; each journal reconnects when next
     used (an in-memory one to a fresh database: the parent's stays the parent's)."""
-    global _empty, _empty_lock
-    _empty, _empty_lock = None, threading.Lock()
     for journal in _JOURNALS:
         journal._conn = None
 
