@@ -859,8 +859,8 @@ class RevmNode(MethodTable):
             if isinstance(exc, RpcError):
                 raise RpcError(exc.code, exc.message, exc.data, {"index": len(hashes)}) from None
             raise
-        finally:
-            del self._snapshots[self._next_snapshot - 1]
+        finally:  # under the lock: no other snapshot was taken since, so its id is handed out again
+            del self._snapshots[int(snapshot, 16)]
             self._next_snapshot -= 1
         return hashes
 
