@@ -34,16 +34,17 @@ def test_the_complete_example_costs_a_bounded_number_of_requests(world_embedded)
     # the chain id and the base fee are facts of the connection: its two clients ask once (nvm_chain.chain.facts)
     assert methods["eth_chainId"] == 1 and methods["eth_getBlockByNumber"] == 1
     # the embedded chain executes each simulated write once (nvm_sendRawTransactionIfSucceeds): the token mint,
-    # the registration, the credits mint and the redemption; the approve and the order it precedes go raw after
-    # the service's own simulation of the order
-    assert methods["nvm_sendRawTransactionIfSucceeds"] == 4 and methods["eth_sendRawTransaction"] == 2
+    # the registration, the credits mint and the redemption; the approve and the order go together, kept only if
+    # both succeed (nvm_sendRawTransactionsIfAllSucceed), without a simulation of the order
+    assert methods["nvm_sendRawTransactionIfSucceeds"] == 4 and methods["nvm_sendRawTransactionsIfAllSucceed"] == 1
+    assert methods["eth_sendRawTransaction"] == 0
     # one count per sender: the embedded chain refuses a nonce ahead of the account's, so a stale count shows
     # as a refusal and is asked again (never a transaction queued behind a gap)
     assert methods["eth_getTransactionCount"] == 2
-    # 2 pre-checks (the order before its approval, the redemption) + fee schedule once + the plan once (by the
-    # subscriber: its terms then serve the order and the balances) + allowance and balance together + 4 balances
-    assert methods["eth_call"] == 2 + 1 + 1 + 1 + 4
-    assert len(sent) == 25
+    # 1 pre-check (the redemption) + fee schedule once + the plan once (by the subscriber: its terms then serve
+    # the order and the balances) + allowance and balance together + 4 balances
+    assert methods["eth_call"] == 1 + 1 + 1 + 1 + 4
+    assert len(sent) == 23
 
 
 def test_balances_read_the_plan_once_per_client(world_embedded):

@@ -40,8 +40,16 @@ from nvm_chain.errors import ConfigurationError, NodeUnavailableError
 #: no trace and is answered as ``eth_call`` answers it (a revert: code 3 with the revert bytes in ``data``). One
 #: execution per write instead of a simulation followed by the same execution.
 SEND_IF_SUCCEEDS = "nvm_sendRawTransactionIfSucceeds"
+#: ``nvm_sendRawTransactionsIfAllSucceed(raw, raw, …)``, answered by the embedded chains' providers (which set
+#: ``supports_send_if_all_succeed``): the signed transactions (the params, in order) are executed one after the
+#: other, each mined in a block of its own as ``eth_sendRawTransaction`` mines one, and kept only if every one
+#: succeeds; the answer is the list of their hashes. Otherwise nothing is kept (state, nonces, balances, block
+#: number and the next block's timestamp as before) and the first failure is answered as
+#: :data:`SEND_IF_SUCCEEDS` answers it (same code, message and data), with one more member, ``index``: its
+#: position in the params. An approve and the order it pays for, without simulating the order first.
+SEND_IF_ALL_SUCCEED = "nvm_sendRawTransactionsIfAllSucceed"
 #: methods never retried by the provider (the sender resends signed bytes itself)
-SEND_METHODS = frozenset({"eth_sendRawTransaction", SEND_IF_SUCCEEDS})
+SEND_METHODS = frozenset({"eth_sendRawTransaction", SEND_IF_SUCCEEDS, SEND_IF_ALL_SUCCEED})
 #: how providers word "slow down" and "that range or result is too large" (-32005 means either, by provider)
 RANGE_WORDS = re.compile(
     r"query returned more than|more than \d[\d,]* (results|logs)|block range|range (is )?too (large|wide|big)"

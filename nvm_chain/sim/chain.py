@@ -5,7 +5,8 @@ eth-tester is not thread-safe, so the embedded chain serialises every request wi
 
 The embedded providers (py-evm here, revm in :mod:`nvm_chain.sim.revm_chain`) answer one method of their own,
 ``nvm_sendRawTransactionIfSucceeds`` (see :data:`SEND_IF_SUCCEEDS`): a write executed once instead of a
-simulation followed by the same execution.
+simulation followed by the same execution; and its bundle, ``nvm_sendRawTransactionsIfAllSucceed``
+(:data:`SEND_IF_ALL_SUCCEED`): several writes kept only if all succeed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from web3.providers.eth_tester import EthereumTesterProvider
 from web3.providers.eth_tester.middleware import ethereum_tester_middleware
 from web3.types import RPCEndpoint
 
-from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS
+from nvm_chain.chain.rpc import SEND_IF_ALL_SUCCEED, SEND_IF_SUCCEEDS
 
 #: web3 middleware that only costs time on an in-process chain: "validation" re-reads eth_chainId around every
 #: call (the client checks the chain id itself, once), there are no ENS names offline, and the gas price and
@@ -55,10 +56,11 @@ class _LocalDefaultFrom(Web3Middleware):
 
 class _LockedTesterProvider(EthereumTesterProvider):
     """EthereumTesterProvider that lets one request at a time into py-evm, fills ``from`` without a request,
-    and answers :data:`SEND_IF_SUCCEEDS`."""
+    and answers :data:`SEND_IF_SUCCEEDS` and :data:`SEND_IF_ALL_SUCCEED`."""
 
     _middleware: Any = (_LocalDefaultFrom, ethereum_tester_middleware)
     supports_send_if_succeeds = True
+    supports_send_if_all_succeed = True  # SEND_IF_ALL_SUCCEED
     refuses_nonce_gaps = True  # a nonce ahead of the account's is refused, never queued (see Sender)
 
     def __init__(self, tester: EthereumTester):
@@ -70,16 +72,60 @@ class _LockedTesterProvider(EthereumTesterProvider):
         with self._lock:
             if method == SEND_IF_SUCCEEDS:
                 return self._send_if_succeeds(params)
+            if method == SEND_IF_ALL_SUCCEED:
+                return self._send_if_all_succeed(params)
             return super().make_request(method, params)
 
-    def _send_if_succeeds(self, params: Any) -> Any:
-        """:data:`SEND_IF_SUCCEEDS` on py-evm: apply on the pending block, keep and mine it, or restore the
-        pending header (the block under construction: state root, transactions) as it was."""
+    def _next_id(self) -> str:
         request_id = repr(self._current_request_id)
         self._current_request_id += 1
+        return request_id
+
+    def _send_if_succeeds(self, params: Any) -> Any:
+        """:data:`SEND_IF_SUCCEEDS` on py-evm (see :meth:`_keep_if_succeeds`)."""
+        request_id = self._next_id()
         if not isinstance(params, (list, tuple)) or len(params) != 1:
             return _error(request_id, -32602, "invalid argument: expected one signed transaction")
-        raw = params[0]
+        return self._keep_if_succeeds(request_id, params[0])
+
+    def _send_if_all_succeed(self, params: Any) -> Any:
+        """:data:`SEND_IF_ALL_SUCCEED` on py-evm: each transaction as :meth:`_keep_if_succeeds` keeps one; at the
+        first failure the chain returns to its latest block before them (eth-tester's snapshot, filters included)
+        and the pending header as it was (its timestamp too). A refusal, which the single method raises, is
+        answered here: -32000 with the exception's text, the single method's wording."""
+        request_id = self._next_id()
+        if not isinstance(params, (list, tuple)) or not params:
+            return _error(request_id, -32602, "invalid argument: expected a non-empty list of signed transactions")
+        tester: Any = self.ethereum_tester
+        pending = tester.backend.chain.header
+        snapshot = tester.take_snapshot()
+        hashes: list[str] = []
+        kept = False
+        try:
+            for raw in params:
+                try:
+                    answer = self._keep_if_succeeds(request_id, raw)
+                except Exception as exc:  # noqa: BLE001 - a refusal (or a halt) as the single method raises it
+                    answer = _error(request_id, -32000, str(exc))
+                if "error" in answer:
+                    break
+                hashes.append(answer["result"])
+            else:
+                kept = True
+                return {"jsonrpc": "2.0", "id": request_id, "result": hashes}
+        finally:
+            if not kept:
+                if hashes:
+                    tester.revert_to_snapshot(snapshot)
+                tester.backend.chain.header = pending
+            tester._snapshots.pop(snapshot, None)  # eth-tester keeps every snapshot id; this one is done with
+        answer["error"]["index"] = len(hashes)
+        return answer
+
+    def _keep_if_succeeds(self, request_id: str, raw: Any) -> Any:
+        """One signed transaction applied on the pending block, then kept and mined, or the pending header (the
+        block under construction: state root, transactions) restored as it was and the failure answered (a
+        revert) or raised (a refusal, as eth_sendRawTransaction's; a halt, as eth_call's)."""
         try:
             raw = bytes.fromhex(raw[2:]) if isinstance(raw, str) and raw[:2] == "0x" else bytes(raw)
         except (TypeError, ValueError):

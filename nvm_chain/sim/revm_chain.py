@@ -29,6 +29,7 @@ class RevmProvider(BaseProvider):
     """A web3 provider answering from an in-process :class:`RevmNode` (thread-safe: the node locks)."""
 
     supports_send_if_succeeds = True  # nvm_sendRawTransactionIfSucceeds (nvm_chain.chain.rpc.SEND_IF_SUCCEEDS)
+    supports_send_if_all_succeed = True  # nvm_sendRawTransactionsIfAllSucceed (rpc.SEND_IF_ALL_SUCCEED)
     refuses_nonce_gaps = True  # a nonce ahead of the account's is refused, never queued (see Sender)
     answers_json = True  # plain JSON-RPC answers (hex quantities), as a node sends them
 

@@ -841,6 +841,29 @@ class RevmNode(MethodTable):
         code 3 with the revert bytes in ``data``). One execution instead of a simulation plus the real one."""
         return self._send_raw(params, only_if_succeeds=True)
 
+    def rpc_nvm_sendRawTransactionsIfAllSucceed(self, params: Any) -> list[str]:
+        """The params (signed transactions) executed in order, each checked and mined in a block of its own as
+        ``eth_sendRawTransaction`` mines one, and kept only if every one succeeds: then their hashes. Otherwise
+        nothing is kept (as ``evm_revert`` to a snapshot taken before them; the snapshot ids are untouched) and
+        the first failure is answered as ``nvm_sendRawTransactionIfSucceeds`` answers it, with its position in
+        the params as the error's ``index``."""
+        if not isinstance(params, list) or not params:
+            raise invalid_params("expected a non-empty list of signed transactions")
+        snapshot = self.rpc_evm_snapshot([])
+        hashes: list[str] = []
+        try:
+            for raw in params:
+                hashes.append(self._send_raw([raw], only_if_succeeds=True))
+        except BaseException as exc:
+            self.rpc_evm_revert([snapshot])
+            if isinstance(exc, RpcError):
+                raise RpcError(exc.code, exc.message, exc.data, {"index": len(hashes)}) from None
+            raise
+        finally:  # under the lock: no other snapshot was taken since, so its id is handed out again
+            del self._snapshots[int(snapshot, 16)]
+            self._next_snapshot -= 1
+        return hashes
+
     def _send_raw(self, params: Any, *, only_if_succeeds: bool) -> str:
         (raw,) = _params(params, 1, 1)
         try:

@@ -27,7 +27,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from hexbytes import HexBytes
@@ -39,7 +39,13 @@ from nvm_chain.chain import facts
 from nvm_chain.chain.abi import decode_log, registry
 from nvm_chain.chain.codec import checksum
 from nvm_chain.chain.reads import call_output
-from nvm_chain.chain.rpc import SEND_IF_SUCCEEDS, FailoverProvider, answers_json, plain_result
+from nvm_chain.chain.rpc import (
+    SEND_IF_ALL_SUCCEED,
+    SEND_IF_SUCCEEDS,
+    FailoverProvider,
+    answers_json,
+    plain_result,
+)
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
 from nvm_chain.chain.tx.journal import Journal, JournalEntry, Status, intent_key
 from nvm_chain.chain.tx.refusals import classify_refusal
@@ -69,6 +75,7 @@ RESENDS = 3
 REPLACEMENT_BUMP = 1.125
 
 _TRANSPORT = (NodeUnavailableError, OSError)  # requests' errors derive from OSError
+_T = TypeVar("_T")
 _MEMORY_JOURNALS: weakref.WeakKeyDictionary[Any, dict[tuple[int, str], Journal]] = weakref.WeakKeyDictionary()
 _MEMORY_LOCK = threading.Lock()
 
@@ -181,6 +188,12 @@ class Sender:
         base_fee = facts.base_fee(self.w3, 0.0 if fresh else self.fee_ttl)
         return eip1559_fees(base_fee, priority_fee=self.priority_fee, max_fee_ceiling=self.max_fee_ceiling)
 
+    @property
+    def sends_together(self) -> bool:
+        """Whether :meth:`send_together` can be used: the provider declares ``supports_send_if_all_succeed``
+        (the embedded chains) and this is no dry run."""
+        return not self.dry_run and getattr(self.w3.provider, "supports_send_if_all_succeed", False)
+
     def max_cost(self, requests: list[TxRequest]) -> int:
         """Upper bound in wei of what ``requests`` can cost now (gas limits × max fee + values)."""
         fees = self.fees()
@@ -246,18 +259,41 @@ class Sender:
             output = self.simulate(request)
             if self.dry_run:
                 raise DryRun(request, output)
-        try:
-            tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees(), execute_once=execute_once)
-        except BroadcastError as exc:  # a quote older than the base fee's last rise: nothing sent, ask again
-            if exc.refusal is not Refusal.FEE_BELOW_BASE_FEE:
-                raise
-            tx_hash, nonce = self._sign_and_deliver(request, chain_id, self.fees(fresh=True),
-                                                    execute_once=execute_once)
+        tx_hash, nonce = self._quoted(
+            lambda fees: self._sign_and_deliver(request, chain_id, fees, execute_once=execute_once))
         if not wait:
             if execute_once:
                 self.journal.set_status(tx_hash, "sent")
             return tx_hash
         return self._settle(request, self._await(tx_hash, nonce, timeout, kept=execute_once))
+
+    def send_together(self, requests: list[TxRequest], *, timeout: float | None = None,
+                      new: bool = False) -> list[TxReceipt]:
+        """Sign ``requests`` with consecutive reserved nonces, record each, and hand them to the chain in one
+        request (:data:`~nvm_chain.chain.rpc.SEND_IF_ALL_SUCCEED`): executed in order, each mined in a block of
+        its own, and kept only if every one succeeds. Nothing is simulated: that one execution is the check (e.g.
+        an approve and the order it pays for). Only where :attr:`sends_together` holds.
+
+        Returns the receipts, in order (each row recorded mined, as :meth:`send` records a kept write).
+
+        Raises:
+            ValidationError: the provider does not declare support, or dry-run mode (nothing signed).
+            ChainMismatchError, DuplicateIntentError, NodeUnavailableError: as for :meth:`send`.
+            ContractRevertError: one of them would revert (its ``action``); nothing was kept, every row is not
+                sent and the nonces are free again.
+            BroadcastError / InsufficientFundsError: the chain refused one of them (nothing kept, not sent).
+            TransactionPending: the chain's answer was lost and it cannot be asked now.
+        """
+        if not self.sends_together:
+            raise ValidationError("this provider cannot keep transactions only if all succeed (no "
+                                  f"{SEND_IF_ALL_SUCCEED}), or dry-run mode: send them one by one")
+        chain_id = self.chain_id()
+        if self.refuse_duplicates and not new:
+            for request in requests:
+                self._refuse_duplicate(request)
+        hashes, nonces = self._quoted(lambda fees: self._sign_and_keep_together(requests, chain_id, fees))
+        return [self._settle(request, self._await(tx_hash, nonce, timeout, kept=True))
+                for request, tx_hash, nonce in zip(requests, hashes, nonces)]
 
     def send_batch(self, requests: list[TxRequest]) -> list[TxReceipt]:
         """Sign ``requests`` with consecutive reserved nonces, broadcast them all, then wait for every receipt.
@@ -271,21 +307,8 @@ class Sender:
         chain_id = self.chain_id()
         if self.dry_run:
             raise DryRun(requests[0], b"")
-        fees = self.fees()
         journal = self.journal
-        nonces = self._reserve(len(requests))
-        signed: list[tuple[bytes, str]] = []
-        try:
-            for request, nonce in zip(requests, nonces):
-                raw, tx_hash = self._sign(request, chain_id, nonce, fees)
-                self._record(request, raw, tx_hash, nonce, fees)
-                signed.append((raw, tx_hash))
-        except BaseException:
-            for nonce in nonces[len(signed):]:
-                journal.release_nonce(nonce)
-            for _, tx_hash in signed:
-                journal.mark(tx_hash, "not_sent", detail="batch signing failed")
-            raise
+        nonces, signed = self._sign_reserved(requests, chain_id, self.fees())
         sent: list[str] = []
         for i, ((raw, tx_hash), request) in enumerate(zip(signed, requests)):
             try:
@@ -386,6 +409,26 @@ class Sender:
             self.refresh(tx_hash)
         return journal.reserve_nonces(pending, count, fetched_at=fetched_at)
 
+    def _sign_reserved(self, requests: list[TxRequest], chain_id: int,
+                       fees: Fees) -> tuple[list[int], list[tuple[bytes, str]]]:
+        """Reserve consecutive nonces for ``requests``, sign and record each; returns the nonces and the signed
+        (raw bytes, hash) pairs. A failure frees them all (unused nonces released, recorded rows not sent)."""
+        journal = self.journal
+        nonces = self._reserve(len(requests))
+        signed: list[tuple[bytes, str]] = []
+        try:
+            for request, nonce in zip(requests, nonces):
+                raw, tx_hash = self._sign(request, chain_id, nonce, fees)
+                self._record(request, raw, tx_hash, nonce, fees)
+                signed.append((raw, tx_hash))
+        except BaseException:
+            for nonce in nonces[len(signed):]:
+                journal.release_nonce(nonce)
+            for _, tx_hash in signed:
+                journal.mark(tx_hash, "not_sent", detail="batch signing failed")
+            raise
+        return nonces, signed
+
     def _record(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, fees: Fees,
                 replaces: str | None = None) -> None:
         self.journal.record(tx_hash=tx_hash, nonce=nonce, raw=raw, to=request.to, value=request.value,
@@ -434,6 +477,16 @@ class Sender:
         else:
             self.w3.eth.send_raw_transaction(raw)
 
+    def _quoted(self, deliver: Callable[[Fees], _T]) -> _T:
+        """``deliver`` with the current fee quote; again with a fresh one when the node refused the quote as older
+        than the base fee's last rise (nothing was sent)."""
+        try:
+            return deliver(self.fees())
+        except BroadcastError as exc:
+            if exc.refusal is not Refusal.FEE_BELOW_BASE_FEE:
+                raise
+            return deliver(self.fees(fresh=True))
+
     def _sign_and_deliver(self, request: TxRequest, chain_id: int, fees: Fees, *, nonce: int | None = None,
                           replaces: str | None = None, execute_once: bool = False) -> tuple[str, int]:
         """Reserve (unless ``nonce`` is fixed, for a replacement), sign, record and deliver; on a nonce taken by
@@ -462,6 +515,26 @@ class Sender:
             self._count_hint = None  # the nonce was taken by another sender: ask the node next time
         raise BroadcastError(f"{request.action or 'transaction'} not sent: its nonce was taken by another sender "
                              f"of {self.signer.address} {FRESH_NONCE_TRIES} times in a row", Refusal.NONCE_TOO_LOW)
+
+    def _sign_and_keep_together(self, requests: list[TxRequest], chain_id: int,
+                                fees: Fees) -> tuple[list[str], list[int]]:
+        """:meth:`_sign_reserved`, then :meth:`_keep_if_all_succeed`; on a nonce taken by another sender, again
+        with fresh nonces. Returns the hashes and nonces the chain kept."""
+        for _ in range(FRESH_NONCE_TRIES):
+            nonces, signed = self._sign_reserved(requests, chain_id, fees)
+            try:
+                kept = self._keep_if_all_succeed(requests, signed, nonces)
+            except BaseException:
+                self._count_hint = None
+                raise
+            if kept:
+                if self._count_hint is not None:
+                    self._count_hint = (self._count_hint[0], max(self._count_hint[1], nonces[-1] + 1))
+                return [tx_hash for _, tx_hash in signed], nonces
+            self._count_hint = None  # a nonce was taken by another sender: ask the node next time
+        raise BroadcastError(f"{requests[0].action or 'transaction'} not sent: its nonce was taken by another "
+                             f"sender of {self.signer.address} {FRESH_NONCE_TRIES} times in a row",
+                             Refusal.NONCE_TOO_LOW)
 
     def _deliver(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, *, fixed_nonce: bool) -> bool:
         """Broadcast the recorded bytes. True when the node has them; False when their nonce turned out to be
@@ -504,27 +577,63 @@ class Sender:
 
     def _send_if_succeeds(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, *,
                           fixed_nonce: bool) -> bool:
-        """Hand the recorded bytes to an embedded chain that keeps them only if they succeed
-        (:data:`~nvm_chain.chain.rpc.SEND_IF_SUCCEEDS`). True when kept (mined: the caller records it, sent and
-        mined in one write); False when their nonce was refused as taken or ahead of the account's (re-sign with
-        a fresh count).
+        """:meth:`_keep_if_all_succeed` of one transaction."""
+        return self._keep_if_all_succeed([request], [(raw, tx_hash)], [nonce], fixed_nonce=fixed_nonce)
+
+    def _keep_if_all_succeed(self, requests: list[TxRequest], signed: list[tuple[bytes, str]], nonces: list[int],
+                             *, fixed_nonce: bool = False) -> bool:
+        """Hand the recorded bytes to an embedded chain that keeps them only if every one succeeds (one:
+        :data:`~nvm_chain.chain.rpc.SEND_IF_SUCCEEDS`; several: :data:`~nvm_chain.chain.rpc.SEND_IF_ALL_SUCCEED`).
+        True when kept (mined: the caller records each row sent and mined in one write); False when a nonce was
+        refused as taken or ahead of the account's (every row not sent: re-sign with a fresh count).
 
         Raises:
-            ContractRevertError: it would revert; the chain kept nothing (not sent: the nonce is free again).
-            BroadcastError / InsufficientFundsError: refused, as ``eth_sendRawTransaction`` refuses.
+            ContractRevertError: one would revert (named by its ``action``); the chain kept nothing (every row not
+                sent: the nonces are free again).
+            BroadcastError / InsufficientFundsError: refused, as ``eth_sendRawTransaction`` refuses (nothing kept).
+            TransactionPending: the answer was lost and the chain cannot be asked now.
         """
+        raws = ["0x" + raw.hex() for raw, _ in signed]
         try:
-            response = self.w3.provider.make_request(RPCEndpoint(SEND_IF_SUCCEEDS), ["0x" + raw.hex()])
+            response = self.w3.provider.make_request(
+                RPCEndpoint(SEND_IF_SUCCEEDS if len(raws) == 1 else SEND_IF_ALL_SUCCEED), raws)
             error = response.get("error")
             if isinstance(error, dict):
                 raise Web3RPCError(str(error.get("message", "")), rpc_response=response)
+        except _TRANSPORT as exc:
+            return self._kept_after_lost_answer(requests[0], signed, nonces, exc)
         except Exception as exc:  # noqa: BLE001 - a revert, or a refusal of the bytes
+            failed = _failed_index(exc, len(signed))
+            for i, (_, tx_hash) in enumerate(signed):
+                if i != failed:  # nothing was kept: the others are free again too
+                    self.journal.set_status(tx_hash, "not_sent", detail=f"kept nothing: transaction {failed} failed")
             data = revert_data(exc)
+            request, (_, tx_hash), nonce = requests[failed], signed[failed], nonces[failed]
             if data is None:
                 return self._after_refusal(request, tx_hash, nonce, exc, fixed_nonce=fixed_nonce)
             self.journal.set_status(tx_hash, "not_sent", detail="reverted: kept nothing")
             raise ContractRevertError(registry().decode_revert(data), data, action=request.action) from None
         return True
+
+    def _kept_after_lost_answer(self, request: TxRequest, signed: list[tuple[bytes, str]], nonces: list[int],
+                                exc: Exception) -> bool:
+        """What a transport error on a send-if-succeeds means, asked of the chain (which keeps all or nothing):
+        kept (True), or not sent (BroadcastError: nonces free again); TransactionPending (rows maybe sent) when
+        the bytes may have arrived and the chain cannot be asked."""
+        journal = self.journal
+        if getattr(exc, "maybe_delivered", True):
+            try:
+                if _node_has(self.w3, signed[-1][1]):
+                    return True
+            except _TRANSPORT:
+                for _, tx_hash in signed:
+                    journal.set_status(tx_hash, "maybe_sent", detail=f"answer lost: {exc}"[:200])
+                raise TransactionPending(signed[0][1], 0, nonces[0],
+                                         reason=f"the node's answer was lost ({exc})") from None
+        for _, tx_hash in signed:
+            journal.set_status(tx_hash, "not_sent", detail=f"node unreachable: {exc}"[:200])
+        raise BroadcastError(f"{request.action or 'transaction'} not sent: {exc} (nonce {nonces[0]} is free again)",
+                             Refusal.OTHER) from None
 
     def _after_refusal(self, request: TxRequest, tx_hash: str, nonce: int, exc: Exception, *,
                        fixed_nonce: bool) -> bool:
@@ -700,6 +809,15 @@ def transaction_count(w3: Web3, address: str, block: str) -> int:
     if answers_json(w3):
         return int(plain_result(w3, "eth_getTransactionCount", [address, block]), 16)
     return w3.eth.get_transaction_count(address, block)  # type: ignore[arg-type]
+
+
+def _failed_index(exc: Exception, count: int) -> int:
+    """Which of ``count`` transactions a send-if-all-succeed failure is about: the error's ``index`` (0 when
+    absent, as for one transaction)."""
+    response: Any = getattr(exc, "rpc_response", None)
+    error = response.get("error") if isinstance(response, dict) else None
+    index = error.get("index") if isinstance(error, dict) else None
+    return index if isinstance(index, int) and 0 <= index < count else 0
 
 
 def _node_has(w3: Web3, tx_hash: str) -> bool:

@@ -6,10 +6,11 @@ EIP-3009 ``ReceiveWithAuthorization`` and the client's account relays the transa
 
 Payment rules: native plans send exactly Σ amounts × n as ``msg.value``; ERC-20 plans send no value and
 need an allowance to PaymentsVault of Σ amounts × n: the allowance is read and, when short, raised to exactly
-that total (never infinite). Before an approval is signed, the order itself is simulated: any revert other
-than the missing allowance (fees not included, wrong template, trial already used, …) is raised then, so an
-order that cannot succeed never leaves an approval behind. Agreement ids are computed offline before sending
-and checked against the ``AgreementRegistered`` event.
+that total (never infinite). An order that cannot succeed (fees not included, wrong template, trial already
+used, …) never leaves an approval behind: on the embedded chains the approve and the order are executed
+together and kept only if both succeed (``Sender.send_together``); elsewhere the order is simulated before the
+approval is signed, and any revert other than the missing allowance is raised then. Agreement ids are
+computed offline before sending and checked against the ``AgreementRegistered`` event.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def _agreement_checked(receipt: TxReceipt, expected: bytes) -> str:
 
 def _pay_and_send(ctx: ServiceContext, plan: Plan, total: int,
                   request: TxRequest) -> tuple[TxReceipt, TxResult | None, int]:
-    """Check funds, approve the missing ERC-20 allowance (after simulating the order), send the order.
+    """Check funds, approve the missing ERC-20 allowance (together with the order where the chain keeps both only
+    if both succeed, else after simulating the order), send the order.
 
     Returns (order receipt, approve tx or None, allowance added).
     """
@@ -179,6 +181,10 @@ def _pay_and_send(ctx: ServiceContext, plan: Plan, total: int,
         return ctx.send(request), None, 0
     if available < total:
         raise InsufficientBalanceError(payer, token, total, available, _token_name(token))
+    approve_request = erc20.tx("approve", vault, total)  # allowance + missing == total
+    if ctx.sender.sends_together:  # one execution of each, no simulation: both kept, or neither
+        approve, receipt = ctx.sender.send_together([approve_request, request])
+        return receipt, TxResult.of(approve), total - allowance
     try:
         ctx.sender.simulate(request)
     except ContractRevertError as exc:
@@ -186,7 +192,7 @@ def _pay_and_send(ctx: ServiceContext, plan: Plan, total: int,
             raise
     # the order was just simulated (only the allowance was missing), and an approve of a balance-checked
     # amount cannot revert on a standard ERC-20: neither is simulated again
-    approve = ctx.send(erc20.tx("approve", vault, total), simulate=False)  # allowance + missing == total
+    approve = ctx.send(approve_request, simulate=False)
     return ctx.send(request, simulate=False), TxResult.of(approve), total - allowance
 
 

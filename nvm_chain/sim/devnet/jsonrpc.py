@@ -33,18 +33,21 @@ REVERTED = 3  # geth: execution reverted, revert data in "data"
 
 
 class RpcError(Exception):
-    """A JSON-RPC error object: ``code``, ``message`` and optional ``data``."""
+    """A JSON-RPC error object: ``code``, ``message``, optional ``data`` and further ``members`` of a method's
+    own (e.g. the ``index`` of the failing transaction of ``nvm_sendRawTransactionsIfAllSucceed``)."""
 
-    def __init__(self, code: int, message: str, data: Any = None):
+    def __init__(self, code: int, message: str, data: Any = None, members: dict[str, Any] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.data = data
+        self.members = members or {}
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.data is not None:
             body["data"] = self.data
+        body.update(self.members)
         return body
 
 
