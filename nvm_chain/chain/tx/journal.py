@@ -333,14 +333,14 @@ class Journal:
         if count < 1:
             raise ValidationError("count must be at least 1")
 
-        def reserve(db: sqlite3.Connection, picked: builtins.list[int]) -> builtins.list[int]:
+        def insert_reservations(db: sqlite3.Connection, picked: builtins.list[int]) -> builtins.list[int]:
             now = time.time()
             for n in picked:
                 db.execute("INSERT INTO reservations (nonce, host, pid, created_at) VALUES (?, ?, ?, ?)",
                            (n, self._host, self._pid, now))
             return picked
 
-        return self._next_nonces(floor, count, fetched_at, quiet, reserve)
+        return self._next_nonces(floor, count, fetched_at, quiet, insert_reservations)
 
     def record_next(self, node_pending_count: int, sign: Callable[[int], tuple[bytes, str]], *, to: str | None,
                     value: int, data: bytes, gas: int, max_fee_per_gas: int, max_priority_fee_per_gas: int,
@@ -354,14 +354,15 @@ class Journal:
         Raises:
             ValidationError, JournalError: as for :meth:`reserve_nonces` and :meth:`record`.
         """
-        def record(db: sqlite3.Connection, picked: builtins.list[int]) -> tuple[int, bytes, str]:
+        def sign_and_record(db: sqlite3.Connection, picked: builtins.list[int]) -> tuple[int, bytes, str]:
             raw, tx_hash = sign(picked[0])
             row = self._row(tx_hash, picked[0], raw, to, value, data, gas, max_fee_per_gas, max_priority_fee_per_gas,
                             action, None, intent)
             self._insert(db, row, read_back=False)
             return picked[0], raw, str(row[0])
 
-        return self._next_nonces(_nonce(node_pending_count, "node pending count"), 1, fetched_at, quiet, record)
+        return self._next_nonces(_nonce(node_pending_count, "node pending count"), 1, fetched_at, quiet,
+                                 sign_and_record)
 
     def _next_nonces(self, floor: int, count: int, fetched_at: float | None, quiet: Quiet | None,
                      then: Callable[[sqlite3.Connection, builtins.list[int]], _T]) -> _T:
@@ -497,10 +498,10 @@ class Journal:
              max_fee_per_gas: int, max_priority_fee_per_gas: int, action: str, replaces: str | None,
              intent: bytes) -> tuple[object, ...]:
         """The checked ``txs`` row of a transaction just signed (status ``signed``)."""
-        tx_hash = _tx_hash(tx_hash)
-        if "0x" + keccak(raw).hex() != tx_hash:
+        digest = "0x" + keccak(raw).hex()
+        if tx_hash != digest and _tx_hash(tx_hash) != digest:  # a signer's own lowercase hex needs no format check
             raise ValidationError("tx_hash is not the hash of the raw signed bytes")
-        nonce = _nonce(nonce, "nonce")
+        tx_hash, nonce = digest, _nonce(nonce, "nonce")
         recipient = _address(to) if to is not None else None
         replaced = _tx_hash(replaces) if replaces is not None else None
         for what, amount in (("value", value), ("gas", gas), ("max_fee_per_gas", max_fee_per_gas),

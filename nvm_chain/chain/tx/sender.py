@@ -373,14 +373,15 @@ class Sender:
     def _node_count(self) -> tuple[int, float | None, Quiet]:
         """The node's pending count (or the hint of it); ``time.time()`` just before it was read now (else None);
         and the journal's ``quiet`` argument: the pending writes quiet for ``lost_after`` are refreshed first."""
-        quiet = (time.time() - self.lost_after, self.refresh)
         hint = self._count_hint
+        fetched_at: float | None = None
         if hint is not None and (self._gapless or time.monotonic() - hint[0] < self.nonce_ttl):
-            return hint[1], None, quiet  # the journal keeps every nonce distinct; a foreign one is refused and retried
-        fetched_at = time.time()
-        pending = transaction_count(self.w3, self._address, "pending")
-        self._count_hint = (time.monotonic(), pending)
-        return pending, fetched_at, quiet
+            pending = hint[1]  # the journal still keeps every nonce distinct; a foreign one is refused and retried
+        else:
+            fetched_at = time.time()
+            pending = transaction_count(self.w3, self._address, "pending")
+            self._count_hint = (time.monotonic(), pending)
+        return pending, fetched_at, (time.time() - self.lost_after, self.refresh)
 
     def _reserve(self, count: int = 1) -> list[int]:
         """Reserve ``count`` nonces from the journal against the node's pending count, after recording as
