@@ -272,27 +272,111 @@ def test_set_status_is_mark_without_reading_back(journal):
 
 
 @pytest.mark.parametrize("mined_when_answered", [False, True])
-def test_one_engine_write_costs_few_statements(journal, mined_when_answered):
-    """reserve → record → sent → mined as the sender does it, or reserve → record → mined-and-sent where the node
-    mined the bytes before answering (send-if-succeeds); a statement count, not a timing."""
+@pytest.mark.parametrize("one_write", [True, False], ids=["record_next", "reserve-then-record"])
+def test_one_engine_write_costs_few_statements(journal, mined_when_answered, one_write):
+    """record_next → sent → mined as the sender does it (a batch: reserve → record → ...), or → mined-and-sent
+    where the node mined the bytes before answering (send-if-succeeds); a statement count, not a timing."""
     for n in range(3):  # history the reservation must not scan
         journal.set_status(record(journal, journal.reserve_nonce(n)).hash, "mined", block_number=n)
     statements: list[str] = []
     journal._connection().set_trace_callback(statements.append)
-    nonce = journal.reserve_nonces(3, 1, fetched_at=time.time())[0]
-    raw, tx_hash = sign(nonce)
-    journal.record(tx_hash=tx_hash, nonce=nonce, raw=raw, to=TO, value=0, data=b"\x01\x02", gas=100_000,
-                   max_fee_per_gas=2 * 10**9, max_priority_fee_per_gas=10**6, action="Test.call")
+    fields = dict(to=TO, value=0, data=b"\x01\x02", gas=100_000, max_fee_per_gas=2 * 10**9,
+                  max_priority_fee_per_gas=10**6, action="Test.call")
+    lost = []
+    if one_write:  # the quiet rows are read with the held nonces
+        nonce, raw, tx_hash = journal.record_next(3, sign, fetched_at=time.time(), quiet=(time.time(), lost.append),
+                                                  **fields)
+    else:
+        nonce = journal.reserve_nonces(3, 1, fetched_at=time.time(), quiet=(time.time(), lost.append))[0]
+        raw, tx_hash = sign(nonce)
+        journal.record(tx_hash=tx_hash, nonce=nonce, raw=raw, **fields)
     if not mined_when_answered:
         journal.set_status(tx_hash, "sent")
     journal.set_status(tx_hash, "mined", block_number=9, gas_used=21_000, broadcast=mined_when_answered)
     journal._connection().set_trace_callback(None)
-    # was 16 (17 with the quiet-pending read): each status change was a transaction of three or four statements
-    assert len(statements) == (10 if mined_when_answered else 11), statements
-    assert sum(s == "BEGIN IMMEDIATE" for s in statements) == 2  # the reservation and the record
+    # was 17 with a separate quiet-pending read, when each status change was a transaction of three or four
+    # statements; then 11 with the reservation written and deleted around signing
+    assert len(statements) == (5 if one_write else 9) + (1 if mined_when_answered else 2), statements
+    assert sum(s == "BEGIN IMMEDIATE" for s in statements) == (1 if one_write else 2)
+    assert nonce == 3 and lost == []
     entry = journal.get(tx_hash)
     assert (entry.status, entry.block_number, entry.gas_used) == ("mined", 9, 21_000)
     assert entry.sent_at is not None and journal.recorded_bytes(tx_hash) == raw and journal.reservations() == []
+
+
+def record_next(j: Journal, count: int, data: bytes = b"\x01\x02", *, quiet=None, signer=None) -> tuple[int, str]:
+    """``Journal.record_next`` signing really (``signer(nonce)``, default :func:`sign`); returns nonce and hash."""
+    nonce, _, tx_hash = j.record_next(count, signer or (lambda n: sign(n, data)), to=TO, value=0, data=data,
+                                      gas=100_000, max_fee_per_gas=2 * 10**9, max_priority_fee_per_gas=10**6,
+                                      action="Test.call", quiet=quiet)
+    return nonce, tx_hash
+
+
+@both
+def test_record_next_takes_the_lowest_free_nonce_and_records_without_a_reservation(journal):
+    assert journal.reserve_nonce(0) == 0  # someone else's reservation, still being signed
+    nonce, tx_hash = record_next(journal, 0, b"mint")
+    entry = journal.get(tx_hash)
+    assert nonce == 1 and (entry.status, entry.nonce, entry.to, entry.action) == ("signed", 1, TO, "Test.call")
+    assert entry.raw == sign(1, b"mint")[0] and entry.sent_at is None and journal.recorded_bytes(tx_hash) is None
+    assert entry.intent_key == intent_key(CHAIN, SIGNER.address, TO, 0, b"mint")
+    assert journal.reservations() == [0]  # none written for nonce 1
+    journal.release_nonce(0)
+    assert record_next(journal, 0)[0] == 0  # a released nonce is handed out again first
+    assert record_next(journal, 0)[0] == 2
+    assert record_next(journal, 7)[0] == 7  # the node knows more (another machine): jump
+    journal.set_status(tx_hash, "not_sent")  # refused: nonce 1 is free again, and the same bytes become signed
+    assert record_next(journal, 0, b"mint") == (1, tx_hash) and journal.get(tx_hash).status == "signed"
+    assert [e.nonce for e in journal.pending()] == [0, 1, 2, 7]
+
+
+@both
+def test_record_next_rolls_everything_back_when_signing_fails(journal):
+    def unplugged(nonce):
+        raise RuntimeError("hardware wallet unplugged")
+
+    with pytest.raises(RuntimeError, match="unplugged"):
+        record_next(journal, 0, signer=unplugged)
+    with pytest.raises(ValidationError, match="not the hash"):  # bytes and hash that do not match
+        record_next(journal, 0, signer=lambda n: (sign(n)[0], sign(n + 1)[1]))
+    assert journal.list() == [] and journal.reservations() == []  # nothing recorded, nothing to release
+    assert record_next(journal, 0)[0] == 0
+
+
+@both
+def test_quiet_rows_are_refreshed_outside_the_write_before_a_nonce_is_taken(journal):
+    """Pending rows at or above the node's count not sent nor recorded since ``since`` go to ``refresh``
+    (outside the write: it asks a node), once; then the nonce is taken with what the refresh recorded."""
+    entries = [record(journal, journal.reserve_nonce(0), bytes([n])) for n in range(3)]
+    for e in entries:
+        journal.mark(e.hash, "sent")
+    refreshed = []
+
+    def refresh(tx_hash):  # the node lost nonce 1's write and still has nonce 2's
+        assert not journal._connection().in_transaction
+        refreshed.append(tx_hash)
+        if tx_hash == entries[1].hash:
+            journal.mark(tx_hash, "dropped", detail="unknown to the node")
+
+    assert record_next(journal, 1, quiet=(time.time() + 1, refresh))[0] == 1  # nonce 0 is below the node's count
+    assert refreshed == [entries[1].hash, entries[2].hash]
+    assert record_next(journal, 1, quiet=(entries[2].sent_at, refresh))[0] == 3  # none quiet since then
+    assert journal.reserve_nonces(1, 2, quiet=(time.time() + 1, refresh)) == [4, 5]  # the reservation path too
+    assert len(refreshed) == 5 and journal.get(entries[2].hash).status == "sent"
+
+
+def test_a_journal_made_with_the_status_index_still_works(tmp_path):
+    """Journals created before the status index was dropped keep it: the same answers."""
+    with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
+        db = j._connection()
+        assert db.execute("SELECT name FROM sqlite_master WHERE name = 'txs_status'").fetchone() is None
+        db.execute("CREATE INDEX txs_status ON txs (status)")  # as schema 1 first created it
+    with Journal.open(CHAIN, SIGNER.address, tmp_path) as j:
+        first = record_next(j, 0)[1]
+        j.mark(first, "mined", block_number=1)
+        second = record_next(j, 0)[1]
+        assert [e.hash for e in j.pending()] == [second] and [e.hash for e in j.list(status="mined")] == [first]
+        assert j._connection().execute("SELECT name FROM sqlite_master WHERE name = 'txs_status'").fetchone()
 
 
 @both
@@ -329,9 +413,7 @@ def test_record_is_record_signed_without_the_entry(journal):
 @both
 def test_quiet_pending_finds_rows_pending_again_with_their_first_stamp(journal):
     """A dropped row resent, or a row not sent recorded again, is pending with the time it was first sent or
-    recorded: found as soon as that is before ``since``, on disk (a query) and in memory (which skips the query
-    while its own writes show that no pending row can be that old: here each row turns pending again after the
-    in-memory journal learned that none was pending)."""
+    recorded: found as soon as that is before ``since``."""
     first = record(journal, journal.reserve_nonce(0))
     assert journal.quiet_pending(0, first.created_at) == []
     assert journal.quiet_pending(0, first.created_at + 1e-3) == [first.hash]
@@ -440,14 +522,46 @@ def test_threads_share_one_journal(journal):
 # ---------------------------------------------------------------- several OS processes on one key
 
 _WORKER = textwrap.dedent("""
-    import json, sys, threading
+    import json, os, sys, threading, time
     from nvm_chain.chain.tx.journal import Journal
     from nvm_chain.chain.tx.signer import LocalSigner
 
     state, key, release_every, me, other = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    one_write = sys.argv[6] == "1"  # record_next (signing inside the write) instead of reserve, sign, record
     signer = LocalSigner(key)
     shared = Journal.open(31337, signer.address, state)
     recorded, released, errors = [], [], []
+
+    def sign(nonce, data):
+        return signer.sign_transaction({"type": 2, "chainId": 31337, "nonce": nonce, "gas": 60000,
+                                        "to": signer.address, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1,
+                                        "data": data})
+
+    def write(journal, data, give_back):
+        # one write recorded sent: its nonce, or None when it was given back (released, e.g. the node refused it;
+        # or its signing inside record_next failed and the write rolled back)
+        fields = dict(to=signer.address, value=0, data=data, gas=60000, max_fee_per_gas=10**9,
+                      max_priority_fee_per_gas=1)
+        if one_write:
+            def signing(nonce):
+                if give_back:
+                    released.append(nonce)
+                    raise RuntimeError("signing failed")
+                return sign(nonce, data)
+            try:
+                nonce, _, h = journal.record_next(0, signing, **fields)
+            except RuntimeError:
+                return None
+        else:
+            nonce = journal.reserve_nonce(0)
+            if give_back:
+                journal.release_nonce(nonce)
+                released.append(nonce)
+                return None
+            raw, h = sign(nonce, data)
+            journal.record_signed(tx_hash=h, nonce=nonce, raw=raw, **fields)
+        journal.mark(h, "sent")
+        return nonce
 
     def work(worker):
         # with releases, each thread is a separate client with its own connection
@@ -457,24 +571,15 @@ _WORKER = textwrap.dedent("""
             for i in range(25):
                 while True:
                     attempt += 1
-                    nonce = journal.reserve_nonce(0)
-                    if release_every and attempt % release_every == 0:  # e.g. the node refused it
-                        journal.release_nonce(nonce)
-                        released.append(nonce)
-                        continue
-                    data = bytes([worker, i]) + me.encode()
-                    raw, h = signer.sign_transaction({"type": 2, "chainId": 31337, "nonce": nonce, "gas": 60000,
-                        "to": signer.address, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1, "data": data})
-                    journal.record_signed(tx_hash=h, nonce=nonce, raw=raw, to=signer.address, value=0, data=data,
-                                          gas=60000, max_fee_per_gas=10**9, max_priority_fee_per_gas=1)
-                    journal.mark(h, "sent")
-                    recorded.append(nonce)
-                    time.sleep(0.01)  # hand the CPU over: on a busy machine one process could otherwise finish first
-                    break
+                    nonce = write(journal, bytes([worker, i]) + me.encode(),
+                                  release_every and attempt % release_every == 0)
+                    if nonce is not None:
+                        recorded.append(nonce)
+                        time.sleep(0.01)  # hand the CPU over: on a busy machine one process could finish first
+                        break
         except Exception as exc:
             errors.append(repr(exc))
 
-    import os, time
     open(os.path.join(state, "ready-" + me), "w").close()
     while not os.path.exists(os.path.join(state, "ready-" + other)):  # start together
         time.sleep(0.005)
@@ -487,9 +592,10 @@ _WORKER = textwrap.dedent("""
 """)
 
 
-def _run_processes(tmp_path, release_every: int) -> list[dict]:
+def _run_processes(tmp_path, release_every: int, one_write: bool) -> list[dict]:
     procs = [subprocess.Popen([sys.executable, "-c", _WORKER, str(tmp_path), KEY, str(release_every), f"p{p}",
-                               f"p{1 - p}"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               f"p{1 - p}", "1" if one_write else "0"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
              for p in range(2)]
     outs = []
     for proc in procs:
@@ -499,9 +605,13 @@ def _run_processes(tmp_path, release_every: int) -> list[dict]:
     return outs
 
 
+one_write = pytest.mark.parametrize("one_write", [True, False], ids=["record_next", "reserve-then-record"])
+
+
 @pytest.mark.slow
-def test_two_processes_four_threads_get_distinct_consecutive_nonces(tmp_path):
-    outs = _run_processes(tmp_path, release_every=0)
+@one_write
+def test_two_processes_four_threads_get_distinct_consecutive_nonces(tmp_path, one_write):
+    outs = _run_processes(tmp_path, release_every=0, one_write=one_write)
     assert [o["errors"] for o in outs] == [[], []]
     nonces = outs[0]["recorded"] + outs[1]["recorded"]
     assert len(nonces) == 200 and sorted(nonces) == list(range(200))
@@ -515,8 +625,10 @@ def test_two_processes_four_threads_get_distinct_consecutive_nonces(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_processes_with_releases_reuse_released_nonces(tmp_path):
-    outs = _run_processes(tmp_path, release_every=3)
+@one_write
+def test_two_processes_with_releases_reuse_released_nonces(tmp_path, one_write):
+    """Nonces given back (released, or a signing inside ``record_next`` that failed) are handed out again."""
+    outs = _run_processes(tmp_path, release_every=3, one_write=one_write)
     assert [o["errors"] for o in outs] == [[], []]
     nonces = outs[0]["recorded"] + outs[1]["recorded"]
     released = outs[0]["released"] + outs[1]["released"]

@@ -8,7 +8,8 @@ Where. ``<state>/journal/<chainId>/<ChecksumAddress>.sqlite`` where ``<state>`` 
 gives its ``-wal``/``-shm`` files the database's mode). WAL mode, ``synchronous=FULL`` and a busy timeout: every
 write is one short transaction taking the write lock first (``BEGIN IMMEDIATE``, or a single statement, which SQLite
 runs as one), so writers queue instead of failing. The journal holds no
-key: only public data (signed bytes, hashes, intent, fees, statuses); its API never takes a signer.
+key: only public data (signed bytes, hashes, intent, fees, statuses); its API never takes a signer (``record_next``
+calls the caller's function of the nonce and keeps the signed bytes it returns).
 
 States of a signed transaction (table ``txs``, one row per hash; replacements share a nonce)::
 
@@ -40,19 +41,24 @@ Nonce reservation (table ``reservations``: nonces handed out and not yet recorde
 Step 3 is ``max(n, highest held + 1)`` when nothing below the top is free, and otherwise the lowest free gap
 first: a nonce given back with :meth:`~Journal.release_nonce` (or whose only transaction became
 ``not_sent``/``dropped``) is handed out again before going higher, so later transactions never queue behind
-a hole. Recording a signed transaction turns its reservation into a held row. Because the whole step runs
-under SQLite's write lock, any number of threads and processes on one key get distinct nonces.
+a hole. Recording a signed transaction turns its reservation into a held row; :meth:`~Journal.record_next` signs
+with the nonce of step 3 and records the row inside the same write, so no reservation is written at all. Because
+the whole step runs under SQLite's write lock, any number of threads and processes on one key get distinct nonces.
 :meth:`~Journal.resync` handles a node count that went backwards (reorg): mined rows at or above it become
 ``dropped``, which frees their nonces for step 3.
 
-Engine flow (one write): ``reserve_nonce(node pending count)`` → sign → ``record_signed`` → broadcast →
-``mark(sent)``; a transport error after the bytes left → ``mark(maybe_sent)`` and resend the same bytes; a
-refusal → ``mark(not_sent)`` (frees the nonce; no release needed); a receipt → ``mark(mined|reverted)``, which
-stamps ``sent_at`` too with ``broadcast=True`` when the node mined the bytes before answering (an embedded chain's
-send-if-succeeds: no ``sent`` step).
-Signing failed → ``release_nonce``. "already known"/"nonce too low" may be adopted as ours only when
-``recorded_bytes(hash)`` returns the bytes just sent (so never on a first attempt, whose row is ``signed``).
-Resending a ``dropped`` row: ``mark(maybe_sent)`` first, which makes it hold its nonce again.
+Engine flow (one write): :meth:`~Journal.record_next` reserves the nonce, has the caller sign with it and records
+the signed row in ONE write (a failure while signing rolls it back: nothing to release) → broadcast → ``mark(sent)``.
+Batches reserve first: ``reserve_nonces(node pending count, k)`` → sign each → ``record`` (turns each reservation into
+its row); signing failed → ``release_nonce``. Before either hands out a nonce, the pending rows at or above the node's
+count that were neither sent nor recorded since ``lost_after`` (read in the same pass as the held nonces, so free when
+there are none) are given to the caller's refresh outside the write, and the write is done again. A transport error
+after the bytes left → ``mark(maybe_sent)`` and resend the same bytes; a refusal → ``mark(not_sent)`` (frees the
+nonce; no release needed); a receipt → ``mark(mined|reverted)``, which stamps ``sent_at`` too with
+``broadcast=True`` when the node mined the bytes before answering (an embedded chain's send-if-succeeds: no ``sent``
+step). "already known"/"nonce too low" may be adopted as ours only when ``recorded_bytes(hash)`` returns the bytes
+just sent (so never on a first attempt, whose row is ``signed``). Resending a ``dropped`` row: ``mark(maybe_sent)``
+first, which makes it hold its nonce again.
 """
 
 from __future__ import annotations
@@ -66,11 +72,11 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Self, get_args
+from typing import Literal, Self, TypeVar, get_args
 
 from nvm_chain.chain.codec import checksum
 from nvm_chain.errors import JournalError, ValidationError
@@ -115,7 +121,6 @@ CREATE TABLE IF NOT EXISTS txs (
     sent_at REAL
 );
 CREATE INDEX IF NOT EXISTS txs_nonce ON txs (nonce);
-CREATE INDEX IF NOT EXISTS txs_status ON txs (status);
 CREATE INDEX IF NOT EXISTS txs_intent ON txs (intent_key);
 """
 _COLUMNS = ("hash, nonce, raw, to_address, action, value, calldata_hash, intent_key, gas, max_fee_per_gas, "
@@ -140,6 +145,9 @@ WHERE nonce = (SELECT nonce FROM txs WHERE hash = ?1) AND (hash = ?1 OR (?9 AND 
 _HASH = re.compile(r"0x[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _DETAIL_LIMIT = 500
+_T = TypeVar("_T")
+#: a pending row that may have been lost (``since``, and the caller's refresh of one hash)
+Quiet = tuple[float, Callable[[str], object]]
 
 
 @dataclass(frozen=True)
@@ -309,11 +317,13 @@ class Journal:
         """
         return self.reserve_nonces(node_pending_count, 1, fetched_at=fetched_at)[0]
 
-    def reserve_nonces(self, node_pending_count: int, count: int, *,
-                       fetched_at: float | None = None) -> builtins.list[int]:
+    def reserve_nonces(self, node_pending_count: int, count: int, *, fetched_at: float | None = None,
+                       quiet: Quiet | None = None) -> builtins.list[int]:
         """Reserve ``count`` nonces at once (lowest free first, so gaps are filled; ascending). With
         ``fetched_at`` (``time.time()`` taken just before the count was read) the same write first does what
-        :meth:`resync` does, so a count that went backwards (reorg) frees the nonces it dropped.
+        :meth:`resync` does, so a count that went backwards (reorg) frees the nonces it dropped. With
+        ``quiet=(since, refresh)`` the rows :meth:`quiet_pending` would return are first given to ``refresh``
+        (outside the write, by nonce), then the nonces are reserved.
 
         Raises:
             ValidationError: negative node count or ``count < 1``.
@@ -322,19 +332,58 @@ class Journal:
         floor = _nonce(node_pending_count, "node pending count")
         if count < 1:
             raise ValidationError("count must be at least 1")
-        with self._write() as db:
-            held = self._align(db, floor, fetched_at)[1]
-            picked: builtins.list[int] = []
-            candidate = floor
-            while len(picked) < count:
-                if candidate not in held:
-                    picked.append(candidate)
-                candidate += 1
+
+        def insert_reservations(db: sqlite3.Connection, picked: builtins.list[int]) -> builtins.list[int]:
             now = time.time()
             for n in picked:
                 db.execute("INSERT INTO reservations (nonce, host, pid, created_at) VALUES (?, ?, ?, ?)",
                            (n, self._host, self._pid, now))
             return picked
+
+        return self._next_nonces(floor, count, fetched_at, quiet, insert_reservations)
+
+    def record_next(self, node_pending_count: int, sign: Callable[[int], tuple[bytes, str]], *, to: str | None,
+                    value: int, data: bytes, gas: int, max_fee_per_gas: int, max_priority_fee_per_gas: int,
+                    action: str = "", intent: bytes = b"", fetched_at: float | None = None,
+                    quiet: Quiet | None = None) -> tuple[int, bytes, str]:
+        """Take the next nonce as :meth:`reserve_nonces` does, call ``sign(nonce)`` (→ raw signed bytes and their
+        hash) and record the result as :meth:`record` does, all in one write: no reservation is left behind, and
+        an exception from ``sign`` (or a bad result) rolls everything back. ``sign`` runs under the write lock:
+        keep it local (no network, no use of this journal). Returns the nonce, the raw bytes and the hash.
+
+        Raises:
+            ValidationError, JournalError: as for :meth:`reserve_nonces` and :meth:`record`.
+        """
+        def sign_and_record(db: sqlite3.Connection, picked: builtins.list[int]) -> tuple[int, bytes, str]:
+            raw, tx_hash = sign(picked[0])
+            row = self._row(tx_hash, picked[0], raw, to, value, data, gas, max_fee_per_gas, max_priority_fee_per_gas,
+                            action, None, intent)
+            self._insert(db, row, read_back=False)
+            return picked[0], raw, str(row[0])
+
+        return self._next_nonces(_nonce(node_pending_count, "node pending count"), 1, fetched_at, quiet,
+                                 sign_and_record)
+
+    def _next_nonces(self, floor: int, count: int, fetched_at: float | None, quiet: Quiet | None,
+                     then: Callable[[sqlite3.Connection, builtins.list[int]], _T]) -> _T:
+        """In one write: align (see :meth:`_align`), pick the ``count`` lowest free nonces ``>= floor`` and return
+        ``then(db, picked)``. Quiet rows found first are refreshed outside the write, and the write done again."""
+        since = quiet[0] if quiet is not None else None
+        while True:
+            with self._write() as db:
+                held, lost = self._align(db, floor, fetched_at, since)[1:]
+                if not lost:
+                    picked: builtins.list[int] = []
+                    candidate = floor
+                    while len(picked) < count:
+                        if candidate not in held:
+                            picked.append(candidate)
+                        candidate += 1
+                    return then(db, picked)
+            assert quiet is not None
+            for tx_hash in lost:
+                quiet[1](tx_hash)
+            since = None  # refreshed: a row the node still has stays pending and is not asked about again
 
     def release_nonce(self, nonce: int) -> None:
         """Give back a nonce that was never broadcast: its reservation is dropped and its transactions still
@@ -367,13 +416,14 @@ class Journal:
         """
         floor = _nonce(node_count, "node count")
         with self._write() as db:
-            return self._align(db, floor, time.time() if fetched_at is None else fetched_at)[0]
+            return self._align(db, floor, time.time() if fetched_at is None else fetched_at, None)[0]
 
-    def _align(self, db: sqlite3.Connection, floor: int,
-               cutoff: float | None) -> tuple[builtins.list[str], set[int]]:
+    def _align(self, db: sqlite3.Connection, floor: int, cutoff: float | None,
+               since: float | None) -> tuple[builtins.list[str], set[int], builtins.list[str]]:
         """Forget abandoned reservations and, with a ``cutoff`` (resync), those below ``floor`` and the mined
-        rows at or above it recorded before ``cutoff`` (marked dropped). Returns the hashes dropped and the
-        nonces ``>= floor`` still held by a reservation or a transaction. Two reads, writes only when needed."""
+        rows at or above it recorded before ``cutoff`` (marked dropped). Returns the hashes dropped, the nonces
+        ``>= floor`` still held by a reservation or a transaction and, with ``since``, the hashes of the pending
+        rows ``>= floor`` quiet since then (:meth:`quiet_pending`), by nonce. Two reads, writes only when needed."""
         now = time.time()
         forget, held = [], set()
         for nonce, host, pid, created in db.execute("SELECT nonce, host, pid, created_at FROM reservations"):
@@ -383,18 +433,20 @@ class Journal:
                 held.add(nonce)
         if forget:
             db.executemany("DELETE FROM reservations WHERE nonce = ?", forget)
-        dropped = []
-        for nonce, tx_hash, status, updated in db.execute(  # "+status": by the nonce index, not every mined row
-                f"SELECT nonce, hash, status, updated_at FROM txs WHERE nonce >= ? AND +status IN {_HOLDING_SQL} "
-                "ORDER BY nonce", (floor,)):
+        dropped, lost = [], []
+        for nonce, tx_hash, status, updated, stamp in db.execute(  # "+status": by the nonce index, not every mined row
+                "SELECT nonce, hash, status, updated_at, COALESCE(sent_at, created_at) FROM txs "
+                f"WHERE nonce >= ? AND +status IN {_HOLDING_SQL} ORDER BY nonce, rowid", (floor,)):
             if cutoff is not None and status in ("mined", "reverted") and updated <= cutoff:
                 dropped.append(tx_hash)
-            else:
-                held.add(nonce)
+                continue
+            held.add(nonce)
+            if since is not None and stamp < since and status in PENDING:
+                lost.append(tx_hash)
         if dropped:
             db.executemany("UPDATE txs SET status = 'dropped', detail = ?, updated_at = ? WHERE hash = ?",
                            [(f"dropped by a reorg, not mined (node count {floor})", time.time(), h) for h in dropped])
-        return dropped, held
+        return dropped, held, lost
 
     def reservations(self) -> builtins.list[int]:
         """Nonces currently reserved and not yet signed (ascending; abandoned ones included until the next
@@ -435,10 +487,21 @@ class Journal:
     def _record(self, tx_hash: str, nonce: int, raw: bytes, to: str | None, value: int, data: bytes, gas: int,
                 max_fee_per_gas: int, max_priority_fee_per_gas: int, action: str, replaces: str | None,
                 intent: bytes, *, read_back: bool) -> JournalEntry | None:
-        tx_hash = _tx_hash(tx_hash)
-        if "0x" + keccak(raw).hex() != tx_hash:
+        row = self._row(tx_hash, nonce, raw, to, value, data, gas, max_fee_per_gas, max_priority_fee_per_gas, action,
+                        replaces, intent)
+        with self._write() as db:
+            entry = self._insert(db, row, read_back=read_back)
+            db.execute("DELETE FROM reservations WHERE nonce = ?", (row[1],))
+        return entry
+
+    def _row(self, tx_hash: str, nonce: int, raw: bytes, to: str | None, value: int, data: bytes, gas: int,
+             max_fee_per_gas: int, max_priority_fee_per_gas: int, action: str, replaces: str | None,
+             intent: bytes) -> tuple[object, ...]:
+        """The checked ``txs`` row of a transaction just signed (status ``signed``)."""
+        digest = "0x" + keccak(raw).hex()
+        if tx_hash != digest and _tx_hash(tx_hash) != digest:  # a signer's own lowercase hex needs no format check
             raise ValidationError("tx_hash is not the hash of the raw signed bytes")
-        nonce = _nonce(nonce, "nonce")
+        tx_hash, nonce = digest, _nonce(nonce, "nonce")
         recipient = _address(to) if to is not None else None
         replaced = _tx_hash(replaces) if replaces is not None else None
         for what, amount in (("value", value), ("gas", gas), ("max_fee_per_gas", max_fee_per_gas),
@@ -446,28 +509,27 @@ class Journal:
             if amount < 0:
                 raise ValidationError(f"{what} must not be negative")
         now = time.time()
-        row = (tx_hash, nonce, raw.hex(), recipient, action, str(value), calldata_hash(data),
-               _intent(self._intent_prefix, recipient, value, intent or data), gas, str(max_fee_per_gas),
-               str(max_priority_fee_per_gas), "signed", replaced, None, None, None, None, None, now, now, None)
-        entry: JournalEntry | None = None
-        with self._write() as db:
-            try:
-                db.execute(_INSERT, row)
-                if read_back:
-                    entry = _entry(row)
-            except sqlite3.IntegrityError:  # recorded before (or a bad row: raised again below)
-                existing = db.execute("SELECT status FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
-                if existing is None:
-                    raise
-                if existing[0] in HOLDING:
-                    raise JournalError(f"transaction {tx_hash} is already recorded as {existing[0]}") from None
-                db.execute("UPDATE txs SET status = 'signed', replaced_by = NULL, block_number = NULL, "
-                           "block_hash = NULL, gas_used = NULL, detail = NULL, updated_at = ? WHERE hash = ?",
-                           (now, tx_hash))
-                if read_back:
-                    entry = self._get(db, tx_hash)
-            db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
-        return entry
+        return (tx_hash, nonce, raw.hex(), recipient, action, str(value), calldata_hash(data),
+                _intent(self._intent_prefix, recipient, value, intent or data), gas, str(max_fee_per_gas),
+                str(max_priority_fee_per_gas), "signed", replaced, None, None, None, None, None, now, now, None)
+
+    def _insert(self, db: sqlite3.Connection, row: tuple[object, ...], *, read_back: bool) -> JournalEntry | None:
+        """Insert ``row`` (from :meth:`_row`), or reset to ``signed`` the same bytes recorded before that no longer
+        hold their nonce. Returns the entry with ``read_back``."""
+        tx_hash = str(row[0])
+        try:
+            db.execute(_INSERT, row)
+            return _entry(row) if read_back else None
+        except sqlite3.IntegrityError:  # recorded before (or a bad row: raised again below)
+            existing = db.execute("SELECT status FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
+            if existing is None:
+                raise
+            if existing[0] in HOLDING:
+                raise JournalError(f"transaction {tx_hash} is already recorded as {existing[0]}") from None
+            db.execute("UPDATE txs SET status = 'signed', replaced_by = NULL, block_number = NULL, "
+                       "block_hash = NULL, gas_used = NULL, detail = NULL, updated_at = ? WHERE hash = ?",
+                       (row[-2], tx_hash))
+        return self._get(db, tx_hash) if read_back else None
 
     def mark(self, tx_hash: str, status: Status, *, block_number: int | None = None, block_hash: str | None = None,
              gas_used: int | None = None, detail: str | None = None, broadcast: bool = False) -> JournalEntry:
@@ -501,8 +563,7 @@ class Journal:
             JournalError: the database is unusable or stayed locked past ``timeout``.
         """
         params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
-        with self._lock:
-            return self._write_one(_SET_STATUS, params) > 0
+        return self._write_one(_SET_STATUS, params) > 0
 
     @staticmethod
     def _status_change(tx_hash: str, status: Status, block_number: int | None, block_hash: str | None,

@@ -47,7 +47,7 @@ from nvm_chain.chain.rpc import (
     plain_result,
 )
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
-from nvm_chain.chain.tx.journal import Journal, JournalEntry, Status, intent_key
+from nvm_chain.chain.tx.journal import Journal, JournalEntry, Quiet, Status, intent_key
 from nvm_chain.chain.tx.refusals import classify_refusal
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.chain.tx.signer import LocalSigner
@@ -393,10 +393,9 @@ class Sender:
 
     # ------------------------------------------------------------------ internals: nonces and journal
 
-    def _reserve(self, count: int = 1) -> list[int]:
-        """Reserve ``count`` nonces from the journal against the node's pending count, after recording as
-        dropped the pending transactions the node lost (so their nonces are used again)."""
-        journal = self.journal
+    def _node_count(self) -> tuple[int, float | None, Quiet]:
+        """The node's pending count (or the hint of it); ``time.time()`` just before it was read now (else None);
+        and the journal's ``quiet`` argument: the pending writes quiet for ``lost_after`` are refreshed first."""
         hint = self._count_hint
         fetched_at: float | None = None
         if hint is not None and (self._gapless or time.monotonic() - hint[0] < self.nonce_ttl):
@@ -405,9 +404,13 @@ class Sender:
             fetched_at = time.time()
             pending = transaction_count(self.w3, self._address, "pending")
             self._count_hint = (time.monotonic(), pending)
-        for tx_hash in journal.quiet_pending(pending, time.time() - self.lost_after):
-            self.refresh(tx_hash)
-        return journal.reserve_nonces(pending, count, fetched_at=fetched_at)
+        return pending, fetched_at, (time.time() - self.lost_after, self.refresh)
+
+    def _reserve(self, count: int = 1) -> list[int]:
+        """Reserve ``count`` nonces from the journal against the node's pending count, after recording as
+        dropped the pending transactions the node lost (so their nonces are used again)."""
+        pending, fetched_at, quiet = self._node_count()
+        return self.journal.reserve_nonces(pending, count, fetched_at=fetched_at, quiet=quiet)
 
     def _sign_reserved(self, requests: list[TxRequest], chain_id: int,
                        fees: Fees) -> tuple[list[int], list[tuple[bytes, str]]]:
@@ -489,17 +492,21 @@ class Sender:
 
     def _sign_and_deliver(self, request: TxRequest, chain_id: int, fees: Fees, *, nonce: int | None = None,
                           replaces: str | None = None, execute_once: bool = False) -> tuple[str, int]:
-        """Reserve (unless ``nonce`` is fixed, for a replacement), sign, record and deliver; on a nonce taken by
-        another sender, again with a fresh nonce. Returns the hash and nonce the node has."""
+        """Take the next nonce, sign and record in one journal write (or, with a fixed ``nonce`` for a replacement,
+        sign and record), then deliver; on a nonce taken by another sender, again with a fresh nonce. Returns the
+        hash and nonce the node has."""
         for _ in range(FRESH_NONCE_TRIES if nonce is None else 1):
-            n = self._reserve()[0] if nonce is None else nonce
-            try:
+            if nonce is None:  # a signing failure rolls the whole write back: no nonce to release
+                pending, fetched_at, quiet = self._node_count()
+                n, raw, tx_hash = self.journal.record_next(
+                    pending, lambda k: self._sign(request, chain_id, k, fees), to=request.to, value=request.value,
+                    data=request.data, gas=request.gas, max_fee_per_gas=fees.max_fee_per_gas,
+                    max_priority_fee_per_gas=fees.max_priority_fee_per_gas, action=request.action,
+                    intent=request.intent, fetched_at=fetched_at, quiet=quiet)
+            else:
+                n = nonce
                 raw, tx_hash = self._sign(request, chain_id, n, fees)
                 self._record(request, raw, tx_hash, n, fees, replaces)
-            except BaseException:
-                if nonce is None:
-                    self.journal.release_nonce(n)
-                raise
             try:
                 if execute_once:
                     delivered = self._send_if_succeeds(request, raw, tx_hash, n, fixed_nonce=nonce is not None)
