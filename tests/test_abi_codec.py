@@ -1,5 +1,6 @@
-"""The direct ABI codec of chain/abi.py against eth_abi on random types and values: the same bytes, the same
-values (addresses checksummed), and the same exception class for what eth_abi refuses."""
+"""The direct ABI codecs (chain/codec.py, and the id layouts of protocol/ids.py) against eth_abi on random types
+and values: the same bytes, the same values (addresses checksummed), and the same exception class for what
+eth_abi refuses."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from nvm_chain.chain.abi import canonical_type, decode_output, encode_call, registry
 from nvm_chain.chain.codec import checksum, decode_values, encode_values
+from nvm_chain.protocol import ids
 
 ELEMENTARY = ["address", "bool", "bytes32", "bytes4", "bytes1", "uint256", "uint8", "uint48", "bytes", "string",
               "int256"]  # int256: not handled directly, eth_abi's throughout
@@ -103,6 +105,28 @@ def test_random_values_encode_exactly_as_eth_abi_or_fail_like_it():
         assert _outcome(encode_values, types, values) == expected, (types, values)
         refused += expected[0] == "raised"
     assert 100 < refused < 2900  # both kinds of case were met
+
+
+# the layouts protocol/ids.py hashes (agreement, agent and condition ids)
+ID_LAYOUTS = [["bytes32", "address", "bytes32", "uint256", "uint256", "bytes[]"],
+              ["bytes32", "address", "bytes32", "uint256", "address", "uint256", "bytes[]"],
+              ["bytes32", "address", "bytes32", "uint256", "bytes[]"], ["bytes32", "address"], ["bytes32", "bytes32"]]
+
+
+def test_id_layouts_encode_exactly_as_eth_abi_or_fail_like_it():
+    rng = random.Random(20261201)
+    refused = direct = 0
+    for _ in range(3000):
+        types = rng.choice(ID_LAYOUTS)
+        kinds = [("array", "bytes", None) if t == "bytes[]" else t for t in types]
+        values = [_value(rng, k, rng.choice([0.0, 0.0, 0.05])) for k in kinds]
+        if types[-1] == "bytes[]" and rng.random() < 0.7:
+            values[-1] = []
+        expected = _outcome(eth_abi.encode, types, values)
+        assert _outcome(ids._abi_encode, types, values) == expected, (types, values)
+        refused += expected[0] == "raised"
+        direct += values[-1] == [] or types[-1] != "bytes[]"
+    assert 30 < refused < 2900 and direct > 1000  # refusals, and the direct path, were both met
 
 
 def _mangled(rng: random.Random, data: bytes) -> bytes:

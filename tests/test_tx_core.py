@@ -116,6 +116,20 @@ def test_erc20_and_erc721_transfer_logs_are_told_apart_by_topic_count():
     assert decode_log({"address": "0x" + "cc" * 20, "topics": [bytes(32)], "data": b""}) is None
 
 
+def test_a_recurring_log_decodes_to_the_same_event_with_args_of_its_own():
+    from eth_utils import keccak
+
+    topic = keccak(text="Transfer(address,address,uint256)")
+    a, b = (bytes(12) + bytes([i]) * 20 for i in (1, 2))
+    log = {"address": "0x" + "aa" * 20, "topics": [topic, a, b], "data": (7).to_bytes(32, "big")}
+    first = decode_log(log)
+    first.args["value"] = 8  # a caller changing its copy
+    again = decode_log({**log, "topics": [bytes(t) for t in log["topics"]]})
+    assert again == decode_log(log) and again.args["value"] == 7 and again.args is not first.args
+    other = decode_log({**log, "address": "0x" + "dd" * 20, "data": (9).to_bytes(32, "big")})
+    assert (other.address, other.args["value"]) == ("0x" + "dd" * 20, 9)
+
+
 class _ScriptedNode(JSONBaseProvider):
     """Answers eth_chainId and fails every other request with one JSON-RPC error object, so that web3's own
     revert formatter builds the exception (the shapes real nodes send)."""

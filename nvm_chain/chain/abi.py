@@ -263,10 +263,11 @@ class DecodedEvent:
     signature: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _EventDecoder:
     """What decoding one event ABI entry needs, computed once: the indexed parameters (name, type, whether
-    the topic holds a hash), the non-indexed names and types, and the canonical signature."""
+    the topic holds a hash), the non-indexed names and types, and the canonical signature. Compared and hashed
+    by identity (each is built once per registry and event)."""
 
     name: str
     signature: str
@@ -290,7 +291,7 @@ class _EventDecoder:
         return cls(entry["name"], signature(entry), tuple(indexed), tuple(names), tuple(types),
                    tuple(i["name"] for i in entry["inputs"]))
 
-    def decode(self, topics: list[bytes], data: bytes, address: str) -> DecodedEvent:
+    def decode(self, topics: Sequence[bytes], data: bytes, address: str) -> DecodedEvent:
         values = dict(zip(self.plain_names, decode_values(self.plain_types, data))) if self.plain_types else {}
         for (name, kind, hashed, read), topic in zip(self.indexed, topics[1:]):
             value = topic if hashed else read(topic) if read is not None and len(topic) == 32 else None
@@ -313,10 +314,18 @@ def decode_log(log: Any, abis: AbiRegistry | None = None, contract: str | None =
     are tried first. Events sharing a topic0 (ERC-20 vs ERC-721 ``Transfer``) are told apart by their
     number of topics.
     """
-    topics = [bytes(t) for t in log["topics"]]
+    topics = tuple(map(bytes, log["topics"]))
     if not topics:
         return None
     for decoder in _event_decoders(abis or registry(), contract, topics[0]):
         if len(decoder.indexed) == len(topics) - 1:
-            return decoder.decode(topics, bytes(log["data"]), log["address"])
+            event = _decoded(decoder, log["address"], topics, bytes(log["data"]))
+            return DecodedEvent(event.name, dict(event.args), event.address, event.signature)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _decoded(decoder: _EventDecoder, address: str, topics: tuple[bytes, ...], data: bytes) -> DecodedEvent:
+    """One log decoded, memoised: the same log recurs (a subscriber's redemptions of one plan, an agent's
+    repeated payments). Its arguments are immutable values; :func:`decode_log` hands out its own ``args``."""
+    return decoder.decode(topics, data, address)

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from nvm_chain.chain.rlp import rlp_encode
+from nvm_chain.chain.rlp import rlp_encode, rlp_prefix
 from nvm_chain.chain.tx import refusals
 from nvm_chain.errors import ConfigurationError
 from nvm_chain.protocol.hashing import keccak
@@ -71,6 +71,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 EMPTY_CODE_HASH = keccak(b"")
 EMPTY_LIST_HASH = keccak(rlp_encode([]))
 EMPTY_TRIE_ROOT = bytes.fromhex("56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421")
+_SEAL_MARK = rlp_encode(b"nvm-chain/revm")  # the last field of every block's header
 
 _T = TypeVar("_T")
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
@@ -374,9 +375,14 @@ class RevmNode(MethodTable):
         return block
 
     def _seal(self, block: _Block) -> None:
-        """Fix the block's hash and stamp it on its logs."""
-        block.hash = keccak(rlp_encode([block.parent_hash, block.number, block.timestamp, block.base_fee,
-                                        block.gas_limit, block.gas_used, block.tx_hashes, b"nvm-chain/revm"]))
+        """Fix the block's hash and stamp it on its logs: the digest of ``rlp_encode([parent_hash, number,
+        timestamp, base_fee, gas_limit, gas_used, tx_hashes, b"nvm-chain/revm"])``, laid out here directly
+        (every hash is 32 bytes)."""
+        hashes = b"".join([b"\xa0" + h for h in block.tx_hashes])
+        header = b"".join((b"\xa0", block.parent_hash, rlp_encode(block.number), rlp_encode(block.timestamp),
+                           rlp_encode(block.base_fee), rlp_encode(block.gas_limit), rlp_encode(block.gas_used),
+                           rlp_prefix(len(hashes), 0xC0), hashes, _SEAL_MARK))
+        block.hash = keccak(rlp_prefix(len(header), 0xC0) + header)
         for entry in block.logs:
             entry.block_hash = block.hash
 
@@ -672,11 +678,16 @@ class RevmNode(MethodTable):
             block.bloom = bloom
         return block.bloom
 
-    def _fmt_log(self, entry: _Log) -> dict[str, Any]:
+    @staticmethod
+    def _fmt_log(entry: _Log, shared: tuple[str, str, str] | None = None) -> dict[str, Any]:
+        """A log as nodes answer it; ``shared`` is its block number, block hash and transaction hash in hex
+        when the caller formats several logs of one transaction."""
+        number, block_hash, tx_hash = shared or (_hex(entry.block_number), _bytes_hex(entry.block_hash),
+                                                 _bytes_hex(entry.tx_hash))
         return {"address": entry.address, "topics": [_bytes_hex(t) for t in entry.topics],
-                "data": _bytes_hex(entry.data), "blockNumber": _hex(entry.block_number),
-                "blockHash": _bytes_hex(entry.block_hash), "transactionHash": _bytes_hex(entry.tx_hash),
-                "transactionIndex": "0x0", "logIndex": _hex(entry.index), "removed": False}
+                "data": _bytes_hex(entry.data), "blockNumber": number, "blockHash": block_hash,
+                "transactionHash": tx_hash, "transactionIndex": "0x0", "logIndex": _hex(entry.index),
+                "removed": False}
 
     def _fmt_tx(self, mined: _Mined) -> dict[str, Any]:
         tx = mined.tx
@@ -700,14 +711,14 @@ class RevmNode(MethodTable):
 
     def _fmt_receipt(self, mined: _Mined) -> dict[str, Any]:
         tx = mined.tx
+        block = self._blocks[mined.block_number]
+        shared = number, block_hash, tx_hash = _hex(block.number), _bytes_hex(block.hash), _bytes_hex(tx.hash)
+        gas_used = _hex(mined.gas_used)
         return {
-            "transactionHash": _bytes_hex(tx.hash), "transactionIndex": "0x0",
-            "blockHash": _bytes_hex(self._blocks[mined.block_number].hash),
-            "blockNumber": _hex(mined.block_number), "from": tx.sender, "to": tx.to,
-            "cumulativeGasUsed": _hex(mined.gas_used), "gasUsed": _hex(mined.gas_used),
+            "transactionHash": tx_hash, "transactionIndex": "0x0", "blockHash": block_hash, "blockNumber": number,
+            "from": tx.sender, "to": tx.to, "cumulativeGasUsed": gas_used, "gasUsed": gas_used,
             "effectiveGasPrice": _hex(mined.price), "contractAddress": mined.contract_address,
-            "logs": [self._fmt_log(e) for e in mined.logs],
-            "logsBloom": bloom_hex(self._bloom(self._blocks[mined.block_number])),
+            "logs": [self._fmt_log(e, shared) for e in mined.logs], "logsBloom": bloom_hex(self._bloom(block)),
             "status": _hex(mined.status), "type": _hex(tx.type),
         }
 

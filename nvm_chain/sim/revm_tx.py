@@ -7,6 +7,7 @@ Supports legacy (EIP-155 or not), EIP-2930 (type 1) and EIP-1559 (type 2) transa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import rlp
@@ -110,7 +111,13 @@ def _recover(message_hash: bytes, parity: int, r: int, s: int) -> str:
                                                    message_hash, hasher=None)
     except Exception:  # noqa: BLE001 - coincurve raises ValueError or its own errors
         raise TxDecodeError("invalid sender") from None
-    return checksum(keccak(key.format(compressed=False)[1:])[12:])
+    return _address_of(key.format(compressed=False))
+
+
+@lru_cache(maxsize=4096)
+def _address_of(public_key: bytes) -> str:
+    """The checksummed address of an uncompressed public key (memoised: a node sees the same few senders)."""
+    return checksum(keccak(public_key[1:])[12:])
 
 
 def decode_signed(raw: bytes) -> SignedTx:
@@ -222,7 +229,7 @@ def _typed(raw: bytes, kind: int, fields: object, unsigned: bytes | None = None)
     gas, to, value, data, access = _int(rest[0], "gas"), _to(rest[1]), _int(rest[2], "value"), rest[3], rest[4]
     if not isinstance(data, bytes):
         raise TxDecodeError("rlp: expected input as a byte string")
-    parity, r, s = (_int(f, w) for f, w in zip(rest[5:], ("yParity", "r", "s")))
+    parity, r, s = _int(rest[5], "yParity"), _int(rest[6], "r"), _int(rest[7], "s")
     if unsigned is None:
         payload = rlp_encode(fields[:-3])
     else:
