@@ -26,9 +26,11 @@ _LOCK = threading.Lock()
 def provider_fact(w3: Web3, name: str, load: Callable[[], T], max_age: float = float("inf")) -> T:
     """The fact ``name`` of ``w3``'s provider as last loaded, when it is younger than ``max_age`` seconds;
     otherwise ``load()``'s value, kept for the next caller. A failing ``load`` keeps nothing."""
-    with _LOCK:
-        facts = _FACTS.setdefault(w3.provider, {})
-        hit = facts.get(name)
+    facts = _FACTS.get(w3.provider)
+    if facts is None:
+        with _LOCK:
+            facts = _FACTS.setdefault(w3.provider, {})
+    hit = facts.get(name)
     now = time.monotonic()
     if hit is not None and now - hit[0] < max_age:
         return hit[1]  # type: ignore[no-any-return]

@@ -142,6 +142,7 @@ class Sender:
         #: an embedded chain refuses a nonce ahead of the account's (no queue): a count that went backwards (a
         #: snapshot reverted) shows up as a refusal, re-asked at once, so the hint is kept for as long as it works
         self._gapless = bool(getattr(w3.provider, "refuses_nonce_gaps", False))
+        self._quote: tuple[tuple[int, int, int | None], Fees] | None = None  # (base fee, policy) → fees
         self._expected_chain_id = chain_id
         self._chain_id: int | None = None
         self._journal_source = journal
@@ -185,8 +186,10 @@ class Sender:
     def fees(self, *, fresh: bool = False) -> Fees:
         """EIP-1559 fees for the next block, from a base fee read at most ``fee_ttl`` seconds ago (by this
         sender or another one on the same provider: :mod:`nvm_chain.chain.facts`), or read now (``fresh``)."""
-        base_fee = facts.base_fee(self.w3, 0.0 if fresh else self.fee_ttl)
-        return eip1559_fees(base_fee, priority_fee=self.priority_fee, max_fee_ceiling=self.max_fee_ceiling)
+        key = (facts.base_fee(self.w3, 0.0 if fresh else self.fee_ttl), self.priority_fee, self.max_fee_ceiling)
+        if self._quote is None or self._quote[0] != key:  # the same quote for as long as the base fee holds
+            self._quote = key, eip1559_fees(key[0], priority_fee=key[1], max_fee_ceiling=key[2])
+        return self._quote[1]
 
     @property
     def sends_together(self) -> bool:
@@ -690,10 +693,20 @@ class Sender:
     def _await(self, tx_hash: str, nonce: int | None, timeout: float | None, *, kept: bool = False) -> TxReceipt:
         """Wait for the receipt within ``timeout`` (retries included), recording the outcome in the journal;
         every ``lost_after`` seconds without one, check that the node still has the transaction. ``kept``: a
-        send-if-succeeds node mined it, not recorded sent yet: the outcome records both (one write), and anything
-        else first records it sent."""
-        limit = self.receipt_timeout if timeout is None else timeout
+        send-if-succeeds node mined it, not recorded sent yet: its receipt is read once and the outcome records
+        both (one write); without one, the wait first records it sent."""
         journal = self.journal
+        if kept:  # mined before the answer, by an in-process chain: its receipt is there (else the loop below)
+            try:
+                r = _fetch_receipt(self.w3, tx_hash)
+            except _TRANSPORT:
+                r = None
+            if r is not None:
+                receipt = _decoded(r, tx_hash, nonce, self._names)
+                journal.set_status(tx_hash, "mined" if receipt.status == 1 else "reverted",
+                                   block_number=receipt.block_number, gas_used=receipt.gas_used, broadcast=True)
+                return receipt
+        limit = self.receipt_timeout if timeout is None else timeout
         unrecorded = kept
 
         def record_sent() -> None:
@@ -792,11 +805,7 @@ def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[s
             except _TRANSPORT:
                 pass  # a lost or refused poll: try again until the deadline
         if r is not None:
-            logs = tuple(r["logs"])
-            events = tuple(e for e in (decode_log(log, contract=names.get(log["address"])) for log in logs)
-                           if e is not None)
-            return TxReceipt(tx_hash, r["status"], r["blockNumber"], r["gasUsed"], r.get("contractAddress"),
-                             nonce, logs, events)
+            return _decoded(r, tx_hash, nonce, names)
         if time.monotonic() >= deadline:
             raise TransactionPending(tx_hash, timeout, nonce)
         if on_idle is not None and time.monotonic() >= next_idle:
@@ -808,6 +817,14 @@ def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[s
                 pass
         time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
         delay = min(delay * 2, 0.5)
+
+
+def _decoded(r: Any, tx_hash: str, nonce: int | None, names: Mapping[str, str]) -> TxReceipt:
+    """The :class:`TxReceipt` of a fetched receipt, its logs decoded (``names``: address → contract name)."""
+    logs = tuple(r["logs"])
+    events = tuple(e for e in [decode_log(log, contract=names.get(log["address"])) for log in logs] if e is not None)
+    return TxReceipt(tx_hash, r["status"], r["blockNumber"], r["gasUsed"], r.get("contractAddress"), nonce, logs,
+                     events)
 
 
 def transaction_count(w3: Web3, address: str, block: str) -> int:

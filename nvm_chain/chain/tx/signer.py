@@ -21,7 +21,7 @@ from eth_keys.datatypes import PrivateKey
 from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 
-from nvm_chain.chain.rlp import rlp_encode
+from nvm_chain.chain.rlp import rlp_encode, rlp_prefix
 from nvm_chain.errors import SigningError, ValidationError
 from nvm_chain.protocol.hashing import keccak
 
@@ -78,7 +78,8 @@ class LocalSigner:
 
     def _sign_type2(self, fields: list[Any]) -> bytes:
         """The signed envelope ``0x02 || rlp([...fields, yParity, r, s])`` of an unsigned type-2 field list."""
-        digest = keccak(b"\x02" + rlp_encode(fields))
+        body = b"".join([rlp_encode(x) for x in fields])  # the items, shared by the unsigned and signed lists
+        digest = keccak(b"\x02" + rlp_prefix(len(body), 0xC0) + body)
         try:
             signature, failure = self._curve.sign_recoverable(digest, hasher=None), None
         except Exception as exc:  # noqa: BLE001 - re-raised below without its context
@@ -86,7 +87,8 @@ class LocalSigner:
         if failure is not None:
             raise SigningError(f"could not sign transaction: {failure}")
         r, s, parity = signature[:32], signature[32:64], signature[64]
-        return b"\x02" + rlp_encode(fields + [parity, r.lstrip(b"\x00"), s.lstrip(b"\x00")])
+        body += rlp_encode(parity) + rlp_encode(r.lstrip(b"\x00")) + rlp_encode(s.lstrip(b"\x00"))
+        return b"\x02" + rlp_prefix(len(body), 0xC0) + body
 
     def sign_typed_data(self, domain: dict[str, Any], types: dict[str, Any],
                         message: dict[str, Any]) -> tuple[int, bytes, bytes]:
@@ -102,10 +104,6 @@ class LocalSigner:
         if signed is None:
             raise SigningError(f"could not sign typed data: {failure}")
         return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
-
-
-def _uint(value: Any) -> bool:
-    return type(value) is int and 0 <= value < _UINT256
 
 
 @lru_cache(maxsize=4096)
@@ -127,8 +125,9 @@ def _type2_fields(tx: dict[str, Any]) -> list[Any] | None:
         return None
     ints = [tx.get(k) for k in _TYPE2_INTS]
     value = tx.get("value", 0)
-    if not all(_uint(v) for v in ints) or not _uint(value):
-        return None
+    for v in (*ints, value):
+        if type(v) is not int or not 0 <= v < _UINT256:
+            return None
     data: Any = tx.get("data", b"")
     if isinstance(data, str):
         if data[:2] != "0x":
