@@ -629,8 +629,8 @@ class RevmNode(MethodTable):
         status = 1 if result.is_success else 0
         logs = []
         for i, log in enumerate(result.logs if status else ()):
-            topics, data = log.data
-            logs.append(_Log(log.address, tuple(map(bytes, topics)), bytes(data), i, tx.hash, block.number))
+            topics, data = log.data  # pyrevm hands out bytes (the address checksummed)
+            logs.append(_Log(log.address, tuple(topics), data, i, tx.hash, block.number))
         created = _create_address(tx.sender, tx.nonce) if tx.to is None else None
         block.tx_hashes.append(tx.hash)
         block.gas_used = result.gas_used
