@@ -12,7 +12,7 @@ import pytest
 from nvm_chain.cli import main
 from nvm_chain.scenarios.report import PLOTS_HINT, summary, write_reports
 from nvm_chain.scenarios.runner import run_scenario
-from nvm_chain.scenarios.schema import validate_scenario
+from nvm_chain.scenarios.schema import load_scenario, validate_scenario
 
 pytest.importorskip("pyrevm")
 
@@ -163,3 +163,16 @@ def test_cli_runs_the_small_example_quietly_in_json(tmp_path, capsys):
     assert data["reconciliation"]["agrees"] is True
     assert data["operations"]["failed"] >= 1
     assert sorted(p.name for p in out.iterdir()) == ["ledger.csv", "ledger.json", "summary.json"]
+
+
+@pytest.mark.slow
+def test_the_agent_rush_example_shortened_refuses_only_the_careless_agents_redemptions():
+    scenario = load_scenario(EXAMPLES / "agent-rush.toml").model_copy(update={"days": 5})
+    result = run_scenario(scenario)
+    failures = Counter((e.op, e.error_name, e.actor) for e in result.ledger if e.kind == "failure")
+    assert set(failures) == {("redeem", "ERC1155InsufficientBalance", "agent-translate-careless")}
+    burners = Counter((e.plan, e.actor) for e in result.ledger if e.kind == "redeem")
+    assert burners[("speech-pack", "builder-speech")] > 0  # ONLY_OWNER: the builder burns
+    assert {a for (p, a) in burners if p == "code-pack"} == {"agent-code-a"}  # the first agent listing the plan
+    assert burners[("search-pack", "agent-search-b")] > 0  # a group pinned to its agent
+    assert summary(result)["reconciliation"]["agrees"] is True

@@ -111,6 +111,6 @@ def test_the_example_scenarios_are_valid():
     from pathlib import Path
 
     examples = sorted((Path(__file__).parent.parent / "examples" / "scenarios").glob("*.toml"))
-    assert [p.name for p in examples] == ["docs-story.toml", "small.toml"]
+    assert [p.name for p in examples] == ["agent-rush.toml", "docs-story.toml", "small.toml"]
     for path in examples:
         assert load_scenario(path).days >= 1
