@@ -498,7 +498,8 @@ class Sender:
         """Take the next nonce, sign and record in one journal write (or, with a fixed ``nonce`` for a replacement,
         sign and record), then deliver; on a nonce taken by another sender, again with a fresh nonce. Returns the
         hash and nonce the node has."""
-        for _ in range(FRESH_NONCE_TRIES if nonce is None else 1):
+
+        def attempt() -> tuple[tuple[str, int], int] | None:
             if nonce is None:  # a signing failure rolls the whole write back: no nonce to release
                 pending, fetched_at, quiet = self._node_count()
                 n, raw, tx_hash = self.journal.record_next(
@@ -510,41 +511,47 @@ class Sender:
                 n = nonce
                 raw, tx_hash = self._sign(request, chain_id, n, fees)
                 self._record(request, raw, tx_hash, n, fees, replaces)
-            try:
-                if execute_once:
-                    delivered = self._send_if_succeeds(request, raw, tx_hash, n, fixed_nonce=nonce is not None)
-                else:
-                    delivered = self._deliver(request, raw, tx_hash, n, fixed_nonce=nonce is not None)
-            except BaseException:
-                self._count_hint = None
-                raise
-            if delivered:
-                if self._count_hint is not None:
-                    self._count_hint = (self._count_hint[0], max(self._count_hint[1], n + 1))
-                return tx_hash, n
-            self._count_hint = None  # the nonce was taken by another sender: ask the node next time
-        raise BroadcastError(f"{request.action or 'transaction'} not sent: its nonce was taken by another sender "
-                             f"of {self.signer.address} {FRESH_NONCE_TRIES} times in a row", Refusal.NONCE_TOO_LOW)
+            deliver = self._send_if_succeeds if execute_once else self._deliver
+            return ((tx_hash, n), n) if deliver(request, raw, tx_hash, n, fixed_nonce=nonce is not None) else None
+
+        return self._until_delivered(request.action, FRESH_NONCE_TRIES if nonce is None else 1, attempt)
 
     def _sign_and_keep_together(self, requests: list[TxRequest], chain_id: int,
                                 fees: Fees) -> tuple[list[str], list[int]]:
         """:meth:`_sign_reserved`, then :meth:`_keep_if_all_succeed`; on a nonce taken by another sender, again
         with fresh nonces. Returns the hashes and nonces the chain kept."""
-        for _ in range(FRESH_NONCE_TRIES):
+
+        def attempt() -> tuple[tuple[list[str], list[int]], int] | None:
             nonces, signed = self._sign_reserved(requests, chain_id, fees)
+            if not self._keep_if_all_succeed(requests, signed, nonces):
+                return None
+            return ([tx_hash for _, tx_hash in signed], nonces), nonces[-1]
+
+        return self._until_delivered(requests[0].action, FRESH_NONCE_TRIES, attempt)
+
+    def _until_delivered(self, action: str, tries: int, attempt: Callable[[], tuple[_T, int] | None]) -> _T:
+        """Run ``attempt`` (sign with fresh nonces, record, deliver) up to ``tries`` times: it returns its result
+        and the last nonce used once the node has the bytes, or None when a nonce turned out taken by another
+        sender. The node's nonce count as this sender knows it follows: raised past an accepted nonce, forgotten
+        after a taken one or a failure (asked again next time).
+
+        Raises:
+            BroadcastError: a nonce was taken ``tries`` times in a row (nothing sent); what ``attempt`` raises.
+        """
+        for _ in range(tries):
             try:
-                kept = self._keep_if_all_succeed(requests, signed, nonces)
+                outcome = attempt()
             except BaseException:
                 self._count_hint = None
                 raise
-            if kept:
+            if outcome is not None:
+                result, last = outcome
                 if self._count_hint is not None:
-                    self._count_hint = (self._count_hint[0], max(self._count_hint[1], nonces[-1] + 1))
-                return [tx_hash for _, tx_hash in signed], nonces
-            self._count_hint = None  # a nonce was taken by another sender: ask the node next time
-        raise BroadcastError(f"{requests[0].action or 'transaction'} not sent: its nonce was taken by another "
-                             f"sender of {self.signer.address} {FRESH_NONCE_TRIES} times in a row",
-                             Refusal.NONCE_TOO_LOW)
+                    self._count_hint = (self._count_hint[0], max(self._count_hint[1], last + 1))
+                return result
+            self._count_hint = None
+        raise BroadcastError(f"{action or 'transaction'} not sent: its nonce was taken by another sender of "
+                             f"{self.signer.address} {tries} times in a row", Refusal.NONCE_TOO_LOW)
 
     def _deliver(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, *, fixed_nonce: bool) -> bool:
         """Broadcast the recorded bytes. True when the node has them; False when their nonce turned out to be
