@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 KINDS = ("register_plan", "register_agent", "allow_burner", "order", "payg", "mint", "redeem", "expire", "failure")
 
@@ -48,10 +48,12 @@ class Event:
         return self.t // 86_400
 
     def as_dict(self) -> dict[str, object]:
-        return {"day": self.day, **asdict(self)}
+        """The row in column order (:data:`COLUMNS`)."""
+        return {"seq": self.seq, "day": self.day, **{name: getattr(self, name) for name in _FIELDS}}
 
 
-COLUMNS = ("seq", "day", *(f.name for f in fields(Event) if f.name != "seq"))
+_FIELDS = tuple(f.name for f in fields(Event) if f.name != "seq")
+COLUMNS = ("seq", "day", *_FIELDS)
 
 
 class Ledger:
@@ -74,7 +76,7 @@ class Ledger:
 
     def rows(self) -> list[dict[str, object]]:
         """Every event as a dict in column order."""
-        return [{c: e.as_dict()[c] for c in COLUMNS} for e in self.events]
+        return [e.as_dict() for e in self.events]
 
     def to_json(self) -> str:
         """The ledger as a JSON array (amounts as decimal strings: they exceed 2**53)."""
