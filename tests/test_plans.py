@@ -32,6 +32,7 @@ from nvm_chain.protocol.models import ZERO, CreditsConfig, PlanMetadata, Redempt
 from nvm_chain.protocol.results import OrderResult, PlanRegistration
 from nvm_chain.services.plans import PlansAPI
 from nvm_chain.services.plans.reads import CREDITS_BURNER_ROLE, CREDITS_MINTER_ROLE, credits_to_burn
+from tests.counting import counted
 
 PRICE = 1_000_000
 NET, FEE = 990_000, 10_000
@@ -755,6 +756,22 @@ def test_redeem_checks_the_redemption_type_and_says_why(ctx, rtype):
     else:
         _refused(ctx, ctx.builder, pid, f"{head}: only the holder may burn")
         _redeems(ctx, ctx.sub, pid)
+
+
+def test_a_granted_burn_permission_is_read_once_and_a_revocation_meanwhile_still_ends_refused(ctx):
+    pid = _redeem_plan(ctx, RedemptionType.ONLY_PLAN_ROLE)
+    ctx.builder.plans.allow_burner(pid, ctx.agent.address)
+    _redeems(ctx, ctx.agent, pid)
+    with counted(ctx.agent.w3) as sent:
+        assert ctx.agent.plans.redeem_credits(pid, ctx.sub.address, 2).burned == 2
+    simulated = ctx.world.backend == "anvil"  # the embedded chains execute the burn once instead of simulating it
+    assert [m for m in sent if m == "eth_call"] == (["eth_call"] if simulated else [])  # no canBurn read
+    ctx.builder.plans.revoke_burner(pid, ctx.agent.address)  # another client: the agent still remembers the grant
+    before = ctx.sub.plans.get_plan_balance(pid).balance
+    _refused(ctx, ctx.agent, pid, "allow_burner")  # the chain refused the burn, nothing was sent, then read afresh
+    assert ctx.sub.plans.get_plan_balance(pid).balance == before
+    last = ctx.agent.sender.journal.list(limit=1)[0]  # anvil: refused by the simulation, nothing even signed
+    assert last.status == ("mined" if simulated else "not_sent")
 
 
 def test_a_holder_short_of_credits_is_told_its_balance(ctx):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nvm_chain.errors import RedemptionRefused, ValidationError
+from nvm_chain.errors import ContractRevertError, RedemptionRefused, ValidationError
 from nvm_chain.protocol.models import ZERO, parse_id, to_address, to_uint256
 from nvm_chain.protocol.results import BurnerResult, BurnResult, MintResult, TxResult
 from nvm_chain.services.plans.reads import (
@@ -20,6 +20,7 @@ from nvm_chain.services.plans.reads import (
     book_address,
     credits_contract,
     credits_to_burn,
+    forget_permissions,
     plan_terms,
     read_plan,
     redemption_refusal,
@@ -70,7 +71,9 @@ def mint(ctx: ServiceContext, plan_id: Any, credits_amount: Any, credits_receive
 
 
 def burn(ctx: ServiceContext, plan_id: Any, holder: Any, credits_amount: Any) -> BurnResult:
-    """``burn(holder, planId, amount, 0, 0x)`` by the client's account, after checking it may.
+    """``burn(holder, planId, amount, 0, 0x)`` by the client's account, after checking it may. A granted burn
+    permission is trusted for ``PERMISSION_TTL`` seconds without reading it again; a burn the chain refuses for
+    want of it (revoked meanwhile) was not sent, and the permission is read afresh to say why.
 
     Raises:
         ValidationError: bad arguments.
@@ -92,7 +95,17 @@ def burn(ctx: ServiceContext, plan_id: Any, holder: Any, credits_amount: Any) ->
         if why is not None:
             raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why)
     nft = credits_contract(ctx, plan.credits)
-    receipt = ctx.send(nft.tx("burn", holder, pid, requested, 0, b""))
+    try:
+        receipt = ctx.send(nft.tx("burn", holder, pid, requested, 0, b""))
+    except ContractRevertError as exc:  # nothing sent: a permission remembered as granted may have been revoked
+        if exc.error_name != "InvalidRedemptionPermission":
+            raise
+        forget_permissions(ctx, sender, pid)
+        plan = read_plan(ctx, pid, hooks=False)
+        why = redemption_refusal(ctx, plan, holder, sender, burned)
+        if why is None:
+            raise
+        raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why) from None
     taken = [e.args["value"] for e in receipt.events_named("TransferSingle")
              if e.args.get("from") == holder and e.args.get("to") == ZERO and e.args.get("id") == pid]
     return BurnResult(plan_id=pid, holder=holder, burner=sender, requested=requested,
@@ -112,5 +125,6 @@ def set_burner(ctx: ServiceContext, plan_id: Any, burner: Any, allowed: bool) ->
     plan = plan_terms(ctx, pid)
     nft = credits_contract(ctx, plan.credits)
     receipt = ctx.send(nft.tx("allowBurn" if allowed else "revokeBurn", burner, pid))
+    forget_permissions(ctx, burner, pid)
     return BurnerResult(plan_id=pid, burner=burner, allowed=allowed, credits_contract=nft.address,
                         tx=TxResult.of(receipt))

@@ -16,6 +16,7 @@ sends nothing and warns nothing (REST is opt-in; nothing is degraded).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
@@ -52,6 +53,9 @@ CREDITS_BURNER_ROLE = 16934877136143260882
 
 #: seconds a client reuses the fee receiver and rates it read (prices built meanwhile use them)
 FEE_TTL = 5.0
+#: seconds a client trusts a burn permission it was granted (``canBurn``, CREDITS_BURNER_ROLE) without reading it
+#: again; a refusal is never remembered, and a burn the chain refuses for want of it reads it afresh
+PERMISSION_TTL = 5.0
 
 CREDIT_CONTRACTS = ("NFT1155Credits", "NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
 EXPIRABLE_CONTRACTS = ("NFT1155ExpirableCredits", "NFT1155ExpirableCreditsV2")
@@ -243,18 +247,37 @@ def redemption_refusal(ctx: ServiceContext, plan: Plan, holder: str, sender: str
     elif rtype is RedemptionType.ONLY_OWNER:
         why = None if sender == owner else f"{head}: only the plan owner {owner} may burn, not {sender}"
     elif rtype is RedemptionType.ONLY_PLAN_ROLE:
-        allowed = call(ctx, credits_contract(ctx, plan.credits), "canBurn", sender, pid)
+        allowed = _granted(ctx, ("can_burn", sender, pid),
+                           lambda: call(ctx, credits_contract(ctx, plan.credits), "canBurn", sender, pid))
         why = None if allowed else (f"{head}: only burners the plan owner approved with allow_burner may burn, "
                                     f"and {sender} is not one (the owner itself is not implied)")
     elif rtype is RedemptionType.ONLY_GLOBAL_ROLE:
-        why = None if has_role(ctx, CREDITS_BURNER_ROLE, sender) else \
+        why = None if _burner_role(ctx, sender) else \
             f"{head}: only CREDITS_BURNER_ROLE holders may burn, and {sender} does not hold that role"
     else:  # OWNER_OR_GLOBAL_ROLE
-        why = None if sender == owner or has_role(ctx, CREDITS_BURNER_ROLE, sender) else \
+        why = None if sender == owner or _burner_role(ctx, sender) else \
             f"{head}: only the plan owner {owner} or a CREDITS_BURNER_ROLE holder may burn, not {sender}"
     if why is not None and sender == holder:
         why = f"{holder} holds {balance} credits of plan {pid}, fewer than the {burned} this burn takes; and " + why
     return why
+
+
+def _granted(ctx: ServiceContext, key: tuple[Any, ...], load: Callable[[], Any]) -> bool:
+    """A burn permission, remembered under ``key`` for :data:`PERMISSION_TTL` when granted (never when refused)."""
+    allowed = ctx.remember(key, lambda: bool(load()), ttl=PERMISSION_TTL)
+    if not allowed:
+        ctx.forget(key)
+    return allowed
+
+
+def _burner_role(ctx: ServiceContext, account: str) -> bool:
+    return _granted(ctx, ("burner_role", account), lambda: has_role(ctx, CREDITS_BURNER_ROLE, account))
+
+
+def forget_permissions(ctx: ServiceContext, burner: str, plan_id: int) -> None:
+    """Drop the remembered burn permissions of ``burner`` on ``plan_id`` (the next check reads them)."""
+    ctx.forget(("can_burn", burner, plan_id))
+    ctx.forget(("burner_role", burner))
 
 
 # ---------------------------------------------------------------------------------------------- events
