@@ -16,6 +16,7 @@ import pytest
 
 from nvm_chain.chain.tx.journal import (
     Journal,
+    Write,
     default_state_dir,
     intent_key,
     journal_path,
@@ -341,6 +342,26 @@ def test_record_next_rolls_everything_back_when_signing_fails(journal):
         record_next(journal, 0, signer=lambda n: (sign(n)[0], sign(n + 1)[1]))
     assert journal.list() == [] and journal.reservations() == []  # nothing recorded, nothing to release
     assert record_next(journal, 0)[0] == 0
+
+
+@both
+def test_record_next_all_signs_and_records_several_in_one_write_or_none_of_them(journal):
+    def write(data: bytes, signer=None) -> Write:
+        return Write(signer or (lambda n: sign(n, data)), TO, 0, data, 100_000, 2 * 10**9, 10**6, "Test.call")
+
+    def unplugged(nonce):
+        raise RuntimeError("hardware wallet unplugged")
+
+    assert journal.reserve_nonce(0) == 0  # someone else's, still being signed
+    with pytest.raises(RuntimeError, match="unplugged"):  # the second signature fails: the first is not kept
+        journal.record_next_all(0, [write(b"a"), write(b"b", unplugged)])
+    assert journal.list() == [] and journal.reservations() == [0]
+    done = journal.record_next_all(0, [write(b"a"), write(b"b")])
+    assert [(n, raw) for n, raw, _ in done] == [(1, sign(1, b"a")[0]), (2, sign(2, b"b")[0])]
+    assert [(e.nonce, e.status) for e in journal.pending()] == [(1, "signed"), (2, "signed")]
+    assert journal.reservations() == [0]
+    with pytest.raises(ValidationError, match="nothing to record"):
+        journal.record_next_all(0, [])
 
 
 @both

@@ -49,10 +49,12 @@ the whole step runs under SQLite's write lock, any number of threads and process
 
 Engine flow (one write): :meth:`~Journal.record_next` reserves the nonce, has the caller sign with it and records
 the signed row in ONE write (a failure while signing rolls it back: nothing to release) → broadcast → ``mark(sent)``.
-Batches reserve first: ``reserve_nonces(node pending count, k)`` → sign each → ``record`` (turns each reservation into
-its row); signing failed → ``release_nonce``. Before either hands out a nonce, the pending rows at or above the node's
-count that were neither sent nor recorded since ``lost_after`` (read in the same pass as the held nonces, so free when
-there are none) are given to the caller's refresh outside the write, and the write is done again. A transport error
+Several at once (a batch, writes kept together): :meth:`~Journal.record_next_all`, the same in one write for all of
+them. Callers that sign elsewhere reserve first: ``reserve_nonces(node pending count, k)`` → sign each → ``record``
+(turns each reservation into its row); signing failed → ``release_nonce``. Before any of them hands out a nonce,
+the pending rows at or above the node's count that were neither sent nor recorded since ``lost_after`` (read in the
+same pass as the held nonces, so free when there are none) are given to the caller's refresh outside the write, and
+the write is done again. A transport error
 after the bytes left → ``mark(maybe_sent)`` and resend the same bytes; a refusal → ``mark(not_sent)`` (frees the
 nonce; no release needed); a receipt → ``mark(mined|reverted)``, which stamps ``sent_at`` too with
 ``broadcast=True`` when the node mined the bytes before answering (an embedded chain's send-if-succeeds: no ``sent``
@@ -72,7 +74,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +150,22 @@ _DETAIL_LIMIT = 500
 _T = TypeVar("_T")
 #: a pending row that may have been lost (``since``, and the caller's refresh of one hash)
 Quiet = tuple[float, Callable[[str], object]]
+
+
+@dataclass(frozen=True)
+class Write:
+    """A transaction for :meth:`Journal.record_next_all`: ``sign(nonce)`` returns its raw signed bytes and their
+    hash; the other fields are what the journal keeps of it (as :meth:`Journal.record` takes them)."""
+
+    sign: Callable[[int], tuple[bytes, str]]
+    to: str | None
+    value: int
+    data: bytes
+    gas: int
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+    action: str = ""
+    intent: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -354,14 +372,33 @@ class Journal:
         Raises:
             ValidationError, JournalError: as for :meth:`reserve_nonces` and :meth:`record`.
         """
-        def sign_and_record(db: sqlite3.Connection, picked: builtins.list[int]) -> tuple[int, bytes, str]:
-            raw, tx_hash = sign(picked[0])
-            row = self._row(tx_hash, picked[0], raw, to, value, data, gas, max_fee_per_gas, max_priority_fee_per_gas,
-                            action, None, intent)
-            self._insert(db, row, read_back=False)
-            return picked[0], raw, str(row[0])
+        write = Write(sign, to, value, data, gas, max_fee_per_gas, max_priority_fee_per_gas, action, intent)
+        return self.record_next_all(node_pending_count, [write], fetched_at=fetched_at, quiet=quiet)[0]
 
-        return self._next_nonces(_nonce(node_pending_count, "node pending count"), 1, fetched_at, quiet,
+    def record_next_all(self, node_pending_count: int, writes: Sequence[Write], *, fetched_at: float | None = None,
+                        quiet: Quiet | None = None) -> builtins.list[tuple[int, bytes, str]]:
+        """:meth:`record_next` for several transactions in one write: the ``len(writes)`` nonces
+        :meth:`reserve_nonces` would hand out, ascending, each signed by its write and recorded; an exception from
+        any ``sign`` rolls them all back. Returns (nonce, raw bytes, hash) per write, in order.
+
+        Raises:
+            ValidationError, JournalError: as for :meth:`reserve_nonces` and :meth:`record`.
+        """
+        Signed = builtins.list[tuple[int, bytes, str]]
+
+        def sign_and_record(db: sqlite3.Connection, picked: builtins.list[int]) -> Signed:
+            done: Signed = []
+            for nonce, w in zip(picked, writes):
+                raw, tx_hash = w.sign(nonce)
+                row = self._row(tx_hash, nonce, raw, w.to, w.value, w.data, w.gas, w.max_fee_per_gas,
+                                w.max_priority_fee_per_gas, w.action, None, w.intent)
+                self._insert(db, row, read_back=False)
+                done.append((nonce, raw, str(row[0])))
+            return done
+
+        if not writes:
+            raise ValidationError("nothing to record")
+        return self._next_nonces(_nonce(node_pending_count, "node pending count"), len(writes), fetched_at, quiet,
                                  sign_and_record)
 
     def _next_nonces(self, floor: int, count: int, fetched_at: float | None, quiet: Quiet | None,

@@ -47,7 +47,7 @@ from nvm_chain.chain.rpc import (
     plain_result,
 )
 from nvm_chain.chain.tx.gas import Fees, eip1559_fees
-from nvm_chain.chain.tx.journal import Journal, JournalEntry, Quiet, Status, intent_key
+from nvm_chain.chain.tx.journal import Journal, JournalEntry, Quiet, Status, Write, intent_key
 from nvm_chain.chain.tx.refusals import classify_refusal
 from nvm_chain.chain.tx.reverts import revert_data
 from nvm_chain.chain.tx.signer import LocalSigner
@@ -311,7 +311,7 @@ class Sender:
         if self.dry_run:
             raise DryRun(requests[0], b"")
         journal = self.journal
-        nonces, signed = self._sign_reserved(requests, chain_id, self.fees())
+        nonces, signed = self._sign_next(requests, chain_id, self.fees())
         sent: list[str] = []
         for i, ((raw, tx_hash), request) in enumerate(zip(signed, requests)):
             try:
@@ -409,31 +409,19 @@ class Sender:
             self._count_hint = (time.monotonic(), pending)
         return pending, fetched_at, (time.time() - self.lost_after, self.refresh)
 
-    def _reserve(self, count: int = 1) -> list[int]:
-        """Reserve ``count`` nonces from the journal against the node's pending count, after recording as
-        dropped the pending transactions the node lost (so their nonces are used again)."""
-        pending, fetched_at, quiet = self._node_count()
-        return self.journal.reserve_nonces(pending, count, fetched_at=fetched_at, quiet=quiet)
+    def _sign_next(self, requests: list[TxRequest], chain_id: int,
+                   fees: Fees) -> tuple[list[int], list[tuple[bytes, str]]]:
+        """Take the next nonces for ``requests`` against the node's pending count (after recording as dropped the
+        pending transactions the node lost), sign each with its own and record them, all in one journal write (a
+        signing failure rolls it back: nothing to release). Returns the nonces and the (raw bytes, hash) pairs."""
+        def signing(request: TxRequest) -> Callable[[int], tuple[bytes, str]]:
+            return lambda nonce: self._sign(request, chain_id, nonce, fees)
 
-    def _sign_reserved(self, requests: list[TxRequest], chain_id: int,
-                       fees: Fees) -> tuple[list[int], list[tuple[bytes, str]]]:
-        """Reserve consecutive nonces for ``requests``, sign and record each; returns the nonces and the signed
-        (raw bytes, hash) pairs. A failure frees them all (unused nonces released, recorded rows not sent)."""
-        journal = self.journal
-        nonces = self._reserve(len(requests))
-        signed: list[tuple[bytes, str]] = []
-        try:
-            for request, nonce in zip(requests, nonces):
-                raw, tx_hash = self._sign(request, chain_id, nonce, fees)
-                self._record(request, raw, tx_hash, nonce, fees)
-                signed.append((raw, tx_hash))
-        except BaseException:
-            for nonce in nonces[len(signed):]:
-                journal.release_nonce(nonce)
-            for _, tx_hash in signed:
-                journal.mark(tx_hash, "not_sent", detail="batch signing failed")
-            raise
-        return nonces, signed
+        pending, fetched_at, quiet = self._node_count()
+        writes = [Write(signing(r), r.to, r.value, r.data, r.gas, fees.max_fee_per_gas, fees.max_priority_fee_per_gas,
+                        r.action, r.intent) for r in requests]
+        done = self.journal.record_next_all(pending, writes, fetched_at=fetched_at, quiet=quiet)
+        return [n for n, _, _ in done], [(raw, tx_hash) for _, raw, tx_hash in done]
 
     def _record(self, request: TxRequest, raw: bytes, tx_hash: str, nonce: int, fees: Fees,
                 replaces: str | None = None) -> None:
@@ -500,13 +488,8 @@ class Sender:
         hash and nonce the node has."""
 
         def attempt() -> tuple[tuple[str, int], int] | None:
-            if nonce is None:  # a signing failure rolls the whole write back: no nonce to release
-                pending, fetched_at, quiet = self._node_count()
-                n, raw, tx_hash = self.journal.record_next(
-                    pending, lambda k: self._sign(request, chain_id, k, fees), to=request.to, value=request.value,
-                    data=request.data, gas=request.gas, max_fee_per_gas=fees.max_fee_per_gas,
-                    max_priority_fee_per_gas=fees.max_priority_fee_per_gas, action=request.action,
-                    intent=request.intent, fetched_at=fetched_at, quiet=quiet)
+            if nonce is None:
+                (n,), ((raw, tx_hash),) = self._sign_next([request], chain_id, fees)
             else:
                 n = nonce
                 raw, tx_hash = self._sign(request, chain_id, n, fees)
@@ -518,11 +501,11 @@ class Sender:
 
     def _sign_and_keep_together(self, requests: list[TxRequest], chain_id: int,
                                 fees: Fees) -> tuple[list[str], list[int]]:
-        """:meth:`_sign_reserved`, then :meth:`_keep_if_all_succeed`; on a nonce taken by another sender, again
+        """:meth:`_sign_next`, then :meth:`_keep_if_all_succeed`; on a nonce taken by another sender, again
         with fresh nonces. Returns the hashes and nonces the chain kept."""
 
         def attempt() -> tuple[tuple[list[str], list[int]], int] | None:
-            nonces, signed = self._sign_reserved(requests, chain_id, fees)
+            nonces, signed = self._sign_next(requests, chain_id, fees)
             if not self._keep_if_all_succeed(requests, signed, nonces):
                 return None
             return ([tx_hash for _, tx_hash in signed], nonces), nonces[-1]
