@@ -37,10 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nvm_chain.chain.tx.journal import Journal  # noqa: E402
-from nvm_chain.chain.tx.signer import LocalSigner  # noqa: E402
+from nvm_chain.sim.accounts import test_account  # noqa: E402
 
-KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil's 2nd dev key (public)
-SIGNER = LocalSigner(KEY)
+SIGNER = test_account("bench-journal").signer  # a public test key (nvm_chain.sim.accounts.test_key)
 CHAIN = 31337
 TO = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 DATA = bytes.fromhex("f5298aca") + bytes(32 * 4)  # burn(holder, id, amount)-sized calldata

@@ -27,6 +27,7 @@ from nvm_chain.services.plans.reads import (
 )
 
 if TYPE_CHECKING:
+    from nvm_chain.protocol.models import Plan
     from nvm_chain.services.context import ServiceContext
 
 NEVER = 2**256 - 1  # NFT1155ExpirableCreditsV2's expiration of credits that never expire
@@ -88,28 +89,35 @@ def burn(ctx: ServiceContext, plan_id: Any, holder: Any, credits_amount: Any) ->
     sender = ctx.address
     plan = plan_terms(ctx, pid)
     burned = credits_to_burn(plan.credits, requested)
-    why = redemption_refusal(ctx, plan, holder, sender, burned)
-    if why is not None:  # the rule may rest on the owner, which can change: refuse only on a fresh read
-        plan = read_plan(ctx, pid, hooks=False)
-        why = redemption_refusal(ctx, plan, holder, sender, burned)
-        if why is not None:
-            raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why)
+    if redemption_refusal(ctx, plan, holder, sender, burned) is not None:
+        plan, refused = _fresh_refusal(ctx, pid, holder, sender, burned)
+        if refused is not None:
+            raise refused
     nft = credits_contract(ctx, plan.credits)
     try:
         receipt = ctx.send(nft.tx("burn", holder, pid, requested, 0, b""))
     except ContractRevertError as exc:  # nothing sent: a permission remembered as granted may have been revoked
         if exc.error_name != "InvalidRedemptionPermission":
             raise
-        forget_permissions(ctx, sender, pid)
-        plan = read_plan(ctx, pid, hooks=False)
-        why = redemption_refusal(ctx, plan, holder, sender, burned)
-        if why is None:
+        refused = _fresh_refusal(ctx, pid, holder, sender, burned)[1]
+        if refused is None:
             raise
-        raise RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why) from None
+        raise refused from None
     taken = [e.args["value"] for e in receipt.events_named("TransferSingle")
              if e.args.get("from") == holder and e.args.get("to") == ZERO and e.args.get("id") == pid]
     return BurnResult(plan_id=pid, holder=holder, burner=sender, requested=requested,
                       burned=sum(taken) if taken else burned, credits_contract=nft.address, tx=TxResult.of(receipt))
+
+
+def _fresh_refusal(ctx: ServiceContext, pid: int, holder: str, sender: str,
+                   burned: int) -> tuple[Plan, RedemptionRefused | None]:
+    """The plan and its redemption rule read afresh, after remembered terms or permissions refused ``sender`` (the
+    rule may rest on the owner, which can change; a permission may have been granted or revoked): the fresh plan,
+    and the refusal to raise if the fresh read refuses too."""
+    forget_permissions(ctx, sender, pid)
+    plan = read_plan(ctx, pid, hooks=False)
+    why = redemption_refusal(ctx, plan, holder, sender, burned)
+    return plan, None if why is None else RedemptionRefused(pid, plan.credits.redemption_type, sender, holder, why)
 
 
 def set_burner(ctx: ServiceContext, plan_id: Any, burner: Any, allowed: bool) -> BurnerResult:
