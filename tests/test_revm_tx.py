@@ -13,6 +13,8 @@ from eth_bloom import BloomFilter
 from eth_utils import keccak, to_checksum_address
 
 from nvm_chain.chain.rlp import rlp_prefix
+from nvm_chain.chain.tx import signer as signer_module
+from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.sim import revm_tx
 from nvm_chain.sim.devnet.codecs import bloom_bits, bloom_of
 from nvm_chain.sim.revm_tx import TxDecodeError, decode_signed
@@ -121,3 +123,36 @@ def test_blooms_are_eth_blooms_and_cached_bits_stay_right():
     for _ in range(2):  # the second pass answers from the cache
         assert bloom_of(items) == int(BloomFilter.from_iterable(items))
         assert all(bloom_bits(item) == int(BloomFilter.from_iterable([item])) for item in items)
+
+
+def test_a_sender_signed_in_this_process_is_known_without_recovery_and_only_for_that_signature(monkeypatch):
+    recoveries, real = [], revm_tx.PublicKey
+
+    class CountingKey:
+        @staticmethod
+        def from_signature_and_message(*args, **kwargs):
+            recoveries.append(1)
+            return real.from_signature_and_message(*args, **kwargs)
+
+    monkeypatch.setattr(revm_tx, "PublicKey", CountingKey)
+    rng = random.Random(7)
+    tx = {"type": 2, "chainId": 1, "nonce": 3, "gas": 50_000, "maxFeePerGas": 10**9, "maxPriorityFeePerGas": 1,
+          "to": to_checksum_address(rng.randbytes(20)), "value": 5, "data": rng.randbytes(68)}
+    signer = LocalSigner(KEY)
+    raw, _ = signer.sign_transaction(tx)
+    assert decode_signed(raw).sender == signer.address and recoveries == []  # signed here: not recovered
+    other = "0x" + "6e" * 32  # another key's signature over the same fields, made elsewhere: recovered
+    forged = bytes(Account.sign_transaction(tx, other).raw_transaction)
+    assert decode_signed(forged).sender == Account.from_key(other).address and recoveries == [1]
+    signer_module._SIGNED.clear()  # forgotten: the same bytes are recovered, to the same address
+    assert decode_signed(raw).sender == signer.address and recoveries == [1, 1]
+
+
+def test_the_remembered_signatures_are_bounded(monkeypatch):
+    monkeypatch.setattr(signer_module, "_SIGNED_LIMIT", 3)
+    signer_module._SIGNED.clear()
+    signer = LocalSigner(KEY)
+    for nonce in range(7):
+        signer.sign_transaction({"type": 2, "chainId": 1, "nonce": nonce, "gas": 21_000, "maxFeePerGas": 1,
+                                 "maxPriorityFeePerGas": 1, "to": "0x" + "11" * 20, "value": 0, "data": b""})
+        assert 1 <= len(signer_module._SIGNED) <= 3

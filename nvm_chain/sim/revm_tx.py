@@ -15,6 +15,7 @@ from coincurve import PublicKey
 
 from nvm_chain.chain.codec import checksum as cached_checksum
 from nvm_chain.chain.rlp import rlp_encode, rlp_prefix
+from nvm_chain.chain.tx.signer import signer_of
 from nvm_chain.protocol.hashing import keccak
 
 
@@ -106,9 +107,12 @@ def _access_list(value: object) -> tuple[tuple[str, tuple[int, ...]], ...]:
 def _recover(message_hash: bytes, parity: int, r: int, s: int) -> str:
     if parity not in (0, 1) or not 0 < r < SECP256K1_N or not 0 < s <= SECP256K1_N // 2:
         raise TxDecodeError("invalid transaction v, r, s values")
+    signature = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes((parity,))
+    known = signer_of(message_hash, signature)  # signed in this process: recovery would give this address
+    if known is not None:
+        return known
     try:
-        key = PublicKey.from_signature_and_message(r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([parity]),
-                                                   message_hash, hasher=None)
+        key = PublicKey.from_signature_and_message(signature, message_hash, hasher=None)
     except Exception:  # noqa: BLE001 - coincurve raises ValueError or its own errors
         raise TxDecodeError("invalid sender") from None
     return _address_of(key.format(compressed=False))

@@ -8,6 +8,10 @@ EIP-1559 (type-2) transactions with the usual fields are signed directly on the 
 unsigned payload is RLP-encoded here (ints, bytes and lists only), hashed with keccak and signed with
 ``sign_recoverable`` (RFC 6979, low-s), which gives the very bytes eth-account gives, several times faster. Any
 other transaction goes through eth-account.
+
+Each such signature is remembered with its signer's address (:func:`signer_of`, the last few thousand), so a node
+running in this process (the embedded revm chain) need not recover the sender of bytes signed here: recovering
+them would give that address, since the signature was made by its key over that digest.
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ _UINT256 = 2**256
 _TYPE2_FIELDS = frozenset({"type", "chainId", "nonce", "gas", "maxFeePerGas", "maxPriorityFeePerGas", "value",
                            "data", "to", "accessList"})
 _TYPE2_INTS = ("chainId", "nonce", "maxPriorityFeePerGas", "maxFeePerGas", "gas")
+#: the signer of each signature made here, keyed by digest + r + s + yParity; forgotten all at once when full
+_SIGNED: dict[bytes, str] = {}
+_SIGNED_LIMIT = 4096
+
+
+def signer_of(digest: bytes, signature: bytes) -> str | None:
+    """The checksummed address of the :class:`LocalSigner` of this process that made ``signature`` (``r || s ||
+    yParity``, 65 bytes) over ``digest`` among its recent type-2 signatures; None when it is not one of them
+    (then recover it)."""
+    return _SIGNED.get(digest + signature)
 
 
 class LocalSigner:
@@ -86,6 +100,9 @@ class LocalSigner:
             signature, failure = b"", type(exc).__name__
         if failure is not None:
             raise SigningError(f"could not sign transaction: {failure}")
+        if len(_SIGNED) >= _SIGNED_LIMIT:
+            _SIGNED.clear()
+        _SIGNED[digest + signature] = self.address
         r, s, parity = signature[:32], signature[32:64], signature[64]
         body += rlp_encode(parity) + rlp_encode(r.lstrip(b"\x00")) + rlp_encode(s.lstrip(b"\x00"))
         return b"\x02" + rlp_prefix(len(body), 0xC0) + body
