@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import stat
 import subprocess
@@ -21,6 +22,7 @@ from nvm_chain.chain.tx.journal import (
     intent_key,
     journal_path,
 )
+from nvm_chain.chain.tx.memory_journal import MemoryJournal
 from nvm_chain.chain.tx.signer import LocalSigner
 from nvm_chain.errors import JournalError, ValidationError
 from tests import faults
@@ -143,6 +145,7 @@ def test_bad_inputs(journal):
 # ---------------------------------------------------------------- reservation semantics
 
 
+@both
 def test_reservations_are_consecutive_and_follow_the_node(journal):
     assert [journal.reserve_nonce(0) for _ in range(3)] == [0, 1, 2]
     assert journal.reserve_nonce(10) == 10  # the node knows more (another machine): jump
@@ -151,6 +154,7 @@ def test_reservations_are_consecutive_and_follow_the_node(journal):
     assert journal.resync(10) == [] and journal.reservations() == [10]  # the chain consumed 0..9
 
 
+@both
 def test_released_nonce_is_reused_before_going_higher(journal):
     first = [journal.reserve_nonce(5) for _ in range(4)]
     assert first == [5, 6, 7, 8]
@@ -197,6 +201,7 @@ def test_rerecording_identical_bytes(journal):
     assert again.hash == entry.hash and again.status == "signed" and again.detail is None
 
 
+@both
 def test_resync_after_a_reorg_drops_mined_rows_and_frees_their_nonces(journal):
     entries = [record(journal, journal.reserve_nonce(0), bytes([n])) for n in range(5)]
     for e in entries:
@@ -374,7 +379,7 @@ def test_quiet_rows_are_refreshed_outside_the_write_before_a_nonce_is_taken(jour
     refreshed = []
 
     def refresh(tx_hash):  # the node lost nonce 1's write and still has nonce 2's
-        assert not journal._connection().in_transaction
+        assert not _in_write(journal)
         refreshed.append(tx_hash)
         if tx_hash == entries[1].hash:
             journal.mark(tx_hash, "dropped", detail="unknown to the node")
@@ -461,13 +466,17 @@ def test_quiet_pending_finds_rows_pending_again_with_their_first_stamp(journal):
     assert journal.get(again.hash).status == "not_sent" and journal.quiet_pending(0, time.time() + 1) == []
 
 
+def _in_write(journal: Journal) -> bool:
+    if isinstance(journal, MemoryJournal):
+        return journal._undo is not None
+    return journal._connection().in_transaction
+
+
 def test_in_memory_journals_are_separate_and_start_empty():
     other = "0x" + "22" * 20
     a, b = Journal.in_memory(CHAIN, SIGNER.address), Journal.in_memory(1, other)
     for j, chain, address in ((a, CHAIN, SIGNER.address), (b, 1, Journal.in_memory(1, other).address)):
-        db = j._connection()
-        assert dict(db.execute("SELECT key, value FROM meta")) == {"chain_id": str(chain), "address": address}
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert isinstance(j, MemoryJournal) and (j.chain_id, j.address, str(j.path)) == (chain, address, ":memory:")
     entry = record(a, a.reserve_nonce(0))
     assert a.get(entry.hash) is not None and b.get(entry.hash) is None and b.reserve_nonce(0) == 0
     assert Journal.in_memory(CHAIN, SIGNER.address).list() == []
@@ -485,6 +494,7 @@ def test_recorded_bytes_only_for_what_we_broadcast(journal):
     assert journal.recorded_bytes("0x" + "11" * 32) is None
 
 
+@both
 def test_pending_intent_list_and_filters(journal):
     a = record(journal, journal.reserve_nonce(0), b"mint", value=5)
     b = record(journal, journal.reserve_nonce(0), b"burn")
@@ -520,6 +530,92 @@ def test_a_forked_child_gets_its_own_connection(journal):
     assert journal.reserve_nonce(0) == 2
 
 
+def test_an_in_memory_journal_starts_empty_in_a_forked_child_and_after_close():
+    journal = Journal.in_memory(CHAIN, SIGNER.address)
+    assert journal.reserve_nonce(0) == 0
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: a copy of the parent's object, emptied as a fresh in-memory database would be
+        code = 1
+        try:
+            os.write(write, str((journal.reservations(), journal.reserve_nonce(0))).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0 and os.read(read, 64) == b"([], 0)"
+    os.close(read)
+    assert journal.reservations() == [0] and journal.reserve_nonce(0) == 1  # the parent's stays the parent's
+    journal.close()
+    assert journal.reservations() == [] and journal.list() == []
+
+
+def _answers(j: Journal, hashes: list[str], keys: set[str]) -> object:
+    """Everything a journal answers, times reduced to whether they are set."""
+    def entry(e):
+        return None if e is None else (*[getattr(e, f) for f in ("hash", "nonce", "status", "to", "action", "value",
+                                                                  "calldata_hash", "intent_key", "gas", "replaces",
+                                                                  "replaced_by", "block_number", "block_hash",
+                                                                  "gas_used", "detail", "raw")],
+                                       e.sent_at is not None)
+    top = max([e.nonce for e in j.list(1000)], default=0) + 2
+    return ([entry(e) for e in j.list(1000)], [entry(e) for e in j.pending()], j.reservations(),
+            [[entry(e) for e in j.by_nonce(n)] for n in range(top)], j.quiet_pending(0, time.time() + 1000),
+            [j.quiet_pending(n, 0.0) for n in range(top)], [entry(j.find_pending_intent(k)) for k in sorted(keys)],
+            [j.recorded_bytes(h) for h in hashes], [entry(j.get(h)) for h in hashes])
+
+
+def _random_step(j: Journal, op: int, floor: int, data: bytes, tip: int, count: int, fail: bool, quiet: float,
+                 target: str, status: str, cutoff: float) -> object:
+    """One journal operation; its answer, or the name of the error it raised."""
+    def signing(d: bytes):
+        return lambda n: (1 / 0) if fail and d == b"\x09" else sign(n, d, tip=tip)
+
+    try:
+        if op == 0:
+            return j.reserve_nonces(floor, count)
+        if op == 1:
+            raw, tx_hash = sign(floor, data, tip=tip)
+            return j.record_signed(tx_hash=tx_hash, nonce=floor, raw=raw, to=TO, value=0, data=data, gas=100_000,
+                                   max_fee_per_gas=2 * 10**9, max_priority_fee_per_gas=tip, action="Test.call").hash
+        if op == 2:
+            writes = [Write(signing(d), TO, 0, d, 100_000, 2 * 10**9, tip, "Test.call") for d in (data, b"\x09")]
+            return j.record_next_all(floor, writes[:count], quiet=(quiet, lambda h: None))
+        if op == 3:
+            return j.set_status(target, status, block_number=7 if status == "mined" else None, broadcast=True)
+        if op == 4:
+            return j.mark(target, status, detail="why").status  # type: ignore[arg-type]
+        if op == 5:
+            return j.release_nonce(floor)
+        return j.resync(floor, fetched_at=cutoff)
+    except (JournalError, ZeroDivisionError) as exc:
+        return type(exc).__name__
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_in_memory_journal_answers_as_the_database_does(tmp_path, seed):
+    """The same random operations on both kinds of journal: the same answers and errors after each one."""
+    rng = random.Random(seed)
+    disk, memory = Journal.open(CHAIN, SIGNER.address, tmp_path), Journal.in_memory(CHAIN, SIGNER.address)
+    hashes: list[str] = ["0x" + "11" * 32]
+    keys: set[str] = set()
+    statuses = ["sent", "maybe_sent", "mined", "reverted", "dropped", "replaced", "not_sent"]
+    for step in range(150):
+        draw = (rng.randrange(7), rng.randrange(8), bytes([rng.randrange(4)]), rng.choice([10**6, 2 * 10**6]),
+                rng.randrange(1, 3), rng.random() < 0.2, rng.choice([0.0, time.time() + 1000]), rng.choice(hashes),
+                rng.choice(statuses), rng.choice([0.0, time.time() + 1000]))
+        outcomes = [_random_step(j, *draw) for j in (disk, memory)]
+        assert outcomes[0] == outcomes[1], (step, draw)
+        for e in disk.list(1000):
+            if e.hash not in hashes:
+                hashes.append(e.hash)
+            keys.add(e.intent_key)
+        assert _answers(disk, hashes, keys) == _answers(memory, hashes, keys), (step, draw)
+    assert len(hashes) > 20 and {e.status for e in disk.list(1000)} >= {"signed", "mined", "not_sent"}
+    disk.close()
+
+
 def test_existing_loose_modes_are_tightened(tmp_path):
     folder = tmp_path / "journal" / "31337"
     folder.mkdir(parents=True, mode=0o755)
@@ -532,6 +628,7 @@ def test_existing_loose_modes_are_tightened(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600 and stat.S_IMODE(os.stat(folder).st_mode) == 0o700
 
 
+@both
 def test_threads_share_one_journal(journal):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -318,9 +318,9 @@ def embedded(request):
     return RevmChain()
 
 
-def test_a_write_kept_by_send_if_succeeds_is_recorded_sent_and_mined_in_one_write(embedded):
+def test_a_write_kept_by_send_if_succeeds_is_recorded_sent_and_mined_in_one_write(embedded, tmp_path):
     w3 = embedded.w3
-    sender = Sender(w3, OWNER)
+    sender = Sender(w3, OWNER, journal=Journal.open(w3.eth.chain_id, OWNER.address, tmp_path))  # on disk: SQL
     statements: list[str] = []
     sender.journal._connection().set_trace_callback(statements.append)
     receipt = sender.send(PAY)

@@ -270,8 +270,6 @@ class Journal:
         self._pid = os.getpid()
         self._host = socket.gethostname()
         self._intent_prefix = _intent_prefix(self.chain_id, self.address)
-        #: an in-memory database is this object's alone: only its own writes change it
-        self._private = str(path) == ":memory:"
         _JOURNALS.add(self)
         self._connect()
 
@@ -299,12 +297,14 @@ class Journal:
     @classmethod
     def in_memory(cls, chain_id: int, address: str) -> Journal:
         """A journal that lives as long as this object (for throw-away chains such as the embedded ones, whose
-        chain id repeats across fresh chains).
+        chain id repeats across fresh chains): a :class:`~nvm_chain.chain.tx.memory_journal.MemoryJournal`.
 
         Raises:
             ValidationError: bad chain id or address.
         """
-        return cls(Path(":memory:"), chain_id, address, stale_after=None)
+        from nvm_chain.chain.tx.memory_journal import MemoryJournal  # noqa: PLC0415 - it builds on this module
+
+        return MemoryJournal(chain_id, address)
 
     def __repr__(self) -> str:
         return f"Journal(chain_id={self.chain_id}, address={self.address}, path={str(self.path)!r})"
@@ -351,14 +351,7 @@ class Journal:
         if count < 1:
             raise ValidationError("count must be at least 1")
 
-        def insert_reservations(db: sqlite3.Connection, picked: builtins.list[int]) -> builtins.list[int]:
-            now = time.time()
-            for n in picked:
-                db.execute("INSERT INTO reservations (nonce, host, pid, created_at) VALUES (?, ?, ?, ?)",
-                           (n, self._host, self._pid, now))
-            return picked
-
-        return self._next_nonces(floor, count, fetched_at, quiet, insert_reservations)
+        return self._next_nonces(floor, count, fetched_at, quiet, self._reserve)
 
     def record_next(self, node_pending_count: int, sign: Callable[[int], tuple[bytes, str]], *, to: str | None,
                     value: int, data: bytes, gas: int, max_fee_per_gas: int, max_priority_fee_per_gas: int,
@@ -436,7 +429,7 @@ class Journal:
                              (nonce, "sent", "maybe_sent", "mined", "reverted")).fetchone()
             if out:
                 raise JournalError(f"nonce {nonce} cannot be released: transaction {out[0]} is {out[1]}")
-            db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
+            self._unreserve(db, nonce)
             db.execute("UPDATE txs SET status = 'not_sent', updated_at = ? WHERE nonce = ? AND status = 'signed'",
                        (time.time(), nonce))
 
@@ -528,7 +521,7 @@ class Journal:
                         replaces, intent)
         with self._write() as db:
             entry = self._insert(db, row, read_back=read_back)
-            db.execute("DELETE FROM reservations WHERE nonce = ?", (row[1],))
+            self._unreserve(db, nonce)
         return entry
 
     def _row(self, tx_hash: str, nonce: int, raw: bytes, to: str | None, value: int, data: bytes, gas: int,
@@ -583,8 +576,7 @@ class Journal:
         """
         params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
         with self._write() as db:
-            found = db.execute(_SET_STATUS, params).rowcount > 0
-            entry = self._get(db, str(params[0])) if found else None
+            entry = self._get(db, str(params[0])) if self._set_status(db, params) else None
             if entry is None:
                 raise JournalError(f"transaction {params[0]} is not in the journal")
         return entry
@@ -601,6 +593,20 @@ class Journal:
         """
         params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
         return self._write_one(_SET_STATUS, params) > 0
+
+    def _set_status(self, db: sqlite3.Connection, params: tuple[object, ...]) -> bool:
+        """Apply a status change (``_SET_STATUS``'s parameters); False when the hash is not recorded."""
+        return db.execute(_SET_STATUS, params).rowcount > 0
+
+    def _reserve(self, db: sqlite3.Connection, picked: builtins.list[int]) -> builtins.list[int]:
+        """Record ``picked`` as reserved by this process, now; returns them."""
+        now = time.time()
+        db.executemany("INSERT INTO reservations (nonce, host, pid, created_at) VALUES (?, ?, ?, ?)",
+                       [(n, self._host, self._pid, now) for n in picked])
+        return picked
+
+    def _unreserve(self, db: sqlite3.Connection, nonce: int) -> None:
+        db.execute("DELETE FROM reservations WHERE nonce = ?", (nonce,))
 
     @staticmethod
     def _status_change(tx_hash: str, status: Status, block_number: int | None, block_hash: str | None,
@@ -686,11 +692,6 @@ class Journal:
             raise JournalError(f"cannot open the transaction journal {self.path}: {exc}") from None
         self._conn, self._pid = conn, os.getpid()
         try:
-            if self._private:  # a new database, this object's alone: nothing to wait for or check
-                _create_schema(conn)
-                conn.execute("INSERT INTO meta VALUES ('chain_id', ?), ('address', ?)", (str(self.chain_id),
-                                                                                      self.address))
-                return conn
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             self._wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
@@ -726,6 +727,9 @@ class Journal:
                 if "locked" not in str(exc) or time.monotonic() >= deadline:
                     raise
                 time.sleep(0.02)
+
+    def _after_fork(self) -> None:
+        self._conn = None
 
     def _connection(self) -> sqlite3.Connection:
         conn = self._conn  # None after close, and in a forked child (see _forget_connections)
@@ -798,7 +802,7 @@ def _forget_connections() -> None:
     """In a forked child: never use (nor close) the parent's SQLite handles; each journal reconnects when next
     used (an in-memory one to a fresh database: the parent's stays the parent's)."""
     for journal in _JOURNALS:
-        journal._conn = None
+        journal._after_fork()
 
 
 os.register_at_fork(after_in_child=_forget_connections)
