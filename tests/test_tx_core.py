@@ -243,3 +243,25 @@ def test_a_transfer_single_log_decodes_to_its_literal_arguments():
                           "from": "0x0000000000000000000000000000000000000000",
                           "to": "0xCdCDCdCdcdcdcdCdcDcDCdcDcDCdCdcdCdcDCDcD", "id": 5, "value": 100}
     assert event.signature == "TransferSingle(address,address,address,uint256,uint256)"
+
+
+def test_a_receipt_decodes_only_the_logs_asked_for(monkeypatch):
+    from eth_utils import keccak
+
+    from nvm_chain.chain import abi
+    from nvm_chain.chain.tx.types import TxReceipt
+
+    topic = keccak(text="Transfer(address,address,uint256)")
+    a, b = (bytes(12) + bytes([i]) * 20 for i in (1, 2))
+    logs = ({"address": "0x" + "aa" * 20, "topics": [topic, a, b], "data": (7).to_bytes(32, "big")},
+            {"address": "0x" + "cc" * 20, "topics": [bytes(32)], "data": b""},  # unknown: no event
+            {"address": "0x" + "bb" * 20, "topics": [topic, a, b, (9).to_bytes(32, "big")], "data": b""})
+    decoded = []
+    real = abi._decoded
+    monkeypatch.setattr(abi, "_decoded", lambda decoder, *rest: decoded.append(decoder.name) or real(decoder, *rest))
+    receipt = TxReceipt("0x" + "11" * 32, 1, 5, 21_000, None, 0, logs)
+    assert receipt.event_names == ("Transfer", "Transfer") and decoded == []  # names without decoding
+    assert [e.args.get("tokenId") for e in receipt.events_named("Transfer")] == [None, 9] and len(decoded) == 2
+    assert receipt.events_named("Approval") == [] and len(decoded) == 2
+    assert [e.args.get("value") for e in receipt.events] == [7, None]  # everything, when asked for everything
+    assert [e.name for e in receipt.events] == list(receipt.event_names)

@@ -315,12 +315,26 @@ def decode_log(log: Any, abis: AbiRegistry | None = None, contract: str | None =
     number of topics.
     """
     topics = tuple(map(bytes, log["topics"]))
+    decoder = _decoder_of(topics, abis, contract)
+    if decoder is None:
+        return None
+    event = _decoded(decoder, log["address"], topics, bytes(log["data"]))
+    return DecodedEvent(event.name, dict(event.args), event.address, event.signature)
+
+
+def event_name(log: Any, abis: AbiRegistry | None = None, contract: str | None = None) -> str | None:
+    """The name :func:`decode_log` would give ``log``, without decoding its arguments; None when unknown."""
+    decoder = _decoder_of(tuple(map(bytes, log["topics"])), abis, contract)
+    return None if decoder is None else decoder.name
+
+
+def _decoder_of(topics: tuple[bytes, ...], abis: AbiRegistry | None, contract: str | None) -> _EventDecoder | None:
+    """The decoder of a log with these topics: the first event of its topic0 with as many indexed parameters."""
     if not topics:
         return None
     for decoder in _event_decoders(abis or registry(), contract, topics[0]):
         if len(decoder.indexed) == len(topics) - 1:
-            event = _decoded(decoder, log["address"], topics, bytes(log["data"]))
-            return DecodedEvent(event.name, dict(event.args), event.address, event.signature)
+            return decoder
     return None
 
 

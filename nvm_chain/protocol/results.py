@@ -8,7 +8,6 @@ strings in JSON (``model_dump(mode="json")``), as the Nevermined API renders the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Literal, Protocol
 
 from pydantic import PlainSerializer
@@ -31,11 +30,6 @@ Ids = Annotated[tuple[int, ...], PlainSerializer(lambda v: [str(i) for i in v], 
 # ---------------------------------------------------------------------------------------------- results
 
 
-class _NamedEvent(Protocol):
-    @property
-    def name(self) -> str: ...
-
-
 class _MinedReceipt(Protocol):
     """What :meth:`TxResult.of` reads from a receipt (the chain layer's ``TxReceipt`` has it)."""
 
@@ -49,7 +43,7 @@ class _MinedReceipt(Protocol):
     def gas_used(self) -> int: ...
 
     @property
-    def events(self) -> Sequence[_NamedEvent]: ...
+    def event_names(self) -> tuple[str, ...]: ...
 
 
 class TxResult(CoreModel):
@@ -63,7 +57,7 @@ class TxResult(CoreModel):
     @classmethod
     def of(cls, receipt: _MinedReceipt) -> TxResult:
         return cls(tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used,
-                   events=tuple(e.name for e in receipt.events))
+                   events=receipt.event_names)
 
 
 class _Result(CoreModel):

@@ -36,7 +36,7 @@ from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import RPCEndpoint
 
 from nvm_chain.chain import facts
-from nvm_chain.chain.abi import decode_log, registry
+from nvm_chain.chain.abi import registry
 from nvm_chain.chain.codec import checksum
 from nvm_chain.chain.reads import call_output
 from nvm_chain.chain.rpc import (
@@ -810,11 +810,9 @@ def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[s
 
 
 def _decoded(r: Any, tx_hash: str, nonce: int | None, names: Mapping[str, str]) -> TxReceipt:
-    """The :class:`TxReceipt` of a fetched receipt, its logs decoded (``names``: address → contract name)."""
-    logs = tuple(r["logs"])
-    events = tuple(e for e in [decode_log(log, contract=names.get(log["address"])) for log in logs] if e is not None)
-    return TxReceipt(tx_hash, r["status"], r["blockNumber"], r["gasUsed"], r.get("contractAddress"), nonce, logs,
-                     events)
+    """The :class:`TxReceipt` of a fetched receipt (``names``: address → contract name, to decode its logs)."""
+    return TxReceipt(tx_hash, r["status"], r["blockNumber"], r["gasUsed"], r.get("contractAddress"), nonce,
+                     tuple(r["logs"]), names)
 
 
 def transaction_count(w3: Web3, address: str, block: str) -> int:

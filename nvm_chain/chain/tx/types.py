@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from nvm_chain.chain.abi import DecodedEvent
+from nvm_chain.chain.abi import DecodedEvent, decode_log, event_name
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,8 @@ class TxRequest:
 
 @dataclass(frozen=True)
 class TxReceipt:
-    """A mined transaction, its logs decoded against the protocol ABIs."""
+    """A mined transaction and its logs, decoded against the protocol ABIs when asked (``contracts``: emitting
+    address → contract name, whose own events are tried first)."""
 
     tx_hash: str
     status: int
@@ -34,8 +37,26 @@ class TxReceipt:
     contract_address: str | None
     nonce: int | None
     logs: tuple[Any, ...] = field(repr=False)
-    events: tuple[DecodedEvent, ...] = field(repr=False, default=())
+    contracts: Mapping[str, str] = field(repr=False, compare=False, default_factory=dict)
+
+    @cached_property
+    def events(self) -> tuple[DecodedEvent, ...]:
+        """The logs with a known event, decoded, in log order."""
+        return tuple(e for e in map(self._decode, self.logs) if e is not None)
+
+    @cached_property
+    def event_names(self) -> tuple[str, ...]:
+        """The names of :attr:`events`, in log order (their arguments are not decoded for this)."""
+        return tuple(n for n in self._names if n is not None)
 
     def events_named(self, name: str) -> list[DecodedEvent]:
-        """The decoded events called ``name``, in log order."""
-        return [e for e in self.events if e.name == name]
+        """The decoded events called ``name``, in log order (only those logs are decoded)."""
+        found = [self._decode(log) for log, n in zip(self.logs, self._names) if n == name]
+        return [e for e in found if e is not None]
+
+    @cached_property
+    def _names(self) -> tuple[str | None, ...]:
+        return tuple(event_name(log, contract=self.contracts.get(log["address"])) for log in self.logs)
+
+    def _decode(self, log: Any) -> DecodedEvent | None:
+        return decode_log(log, contract=self.contracts.get(log["address"]))
