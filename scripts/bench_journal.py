@@ -1,12 +1,14 @@
 """Benchmark: microseconds of transaction-journal work per engine write (prints figures; asserts nothing).
 
-Three ways to journal the same writes, in one run, alternating their order between repetitions:
+Three ways (four in memory) to journal the same writes, in one run, alternating their order between repetitions:
 
 - ``before``: what ``Sender.send`` did before ``Journal.record_next``: ``quiet_pending`` → ``reserve_nonces`` →
   ``record`` → status changes, on journals that also have the status index (as journals created before it
   was dropped still have);
 - ``reserve``: the same reservation path on journals as now created (what a batch still uses);
-- ``record_next``: the nonce taken, the bytes "signed" and the row recorded in one write → status changes.
+- ``record_next``: the nonce taken, the bytes "signed" and the row recorded in one write → status changes;
+- ``dicts`` (in memory only): ``record_next`` on :class:`MemoryJournal`, what ``Journal.in_memory`` now gives
+  (the other three run on SQLite's in-memory database there).
 
 Signing is left out: every path is handed bytes signed before the clock starts (a real signature costs about
 50-60 µs, the same on every path). The workload mirrors the docs-story scenario: 270 in-memory journals, one of
@@ -37,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nvm_chain.chain.tx.journal import Journal  # noqa: E402
+from nvm_chain.chain.tx.memory_journal import MemoryJournal  # noqa: E402
 from nvm_chain.sim.accounts import test_account  # noqa: E402
 
 SIGNER = test_account("bench-journal").signer  # a public test key (nvm_chain.sim.accounts.test_key)
@@ -46,6 +49,7 @@ DATA = bytes.fromhex("f5298aca") + bytes(32 * 4)  # burn(holder, id, amount)-siz
 GAS, MAX_FEE, TIP = 300_000, 2 * 10**9, 10**6
 JOURNALS = 270
 PATHS = ("before", "reserve", "record_next")
+MEMORY_PATHS = (*PATHS, "dicts")  # in memory: the three on SQLite's in-memory database, then MemoryJournal
 
 Signed = list[tuple[bytes, str]]
 Sign = Callable[[int], tuple[bytes, str]]
@@ -86,24 +90,35 @@ def _never(tx_hash: str) -> None:
     raise AssertionError(f"no write is quiet in this benchmark ({tx_hash})")
 
 
-def memory_journals(template: Journal, status_index: bool) -> list[Journal]:
-    """270 fresh in-memory journals; the first one a copy of ``template`` (the agent's history)."""
-    journals = [Journal.in_memory(CHAIN, SIGNER.address) for _ in range(JOURNALS)]
+def memory_journals(path: str, template: Journal, rows: int, signed: Signed) -> list[Journal]:
+    """270 fresh in-memory journals, the first one with the agent's history (``rows`` mined writes): SQLite
+    in-memory databases (a copy of ``template``; with the status index for ``before``), or MemoryJournals."""
+    if path == "dicts":
+        journals: list[Journal] = [MemoryJournal(CHAIN, SIGNER.address) for _ in range(JOURNALS)]
+        for n in range(rows):
+            write("record_next", journals[0], n, signed.__getitem__, kept=True)
+        return journals
+    journals = [sqlite_in_memory() for _ in range(JOURNALS)]
     template._connection().backup(journals[0]._connection())
-    if status_index:
+    if path == "before":
         for journal in journals:
             journal._connection().execute("CREATE INDEX IF NOT EXISTS txs_status ON txs (status)")
     return journals
 
 
+def sqlite_in_memory() -> Journal:
+    """A journal in SQLite's in-memory database (what ``Journal.in_memory`` was before MemoryJournal)."""
+    return Journal(Path(":memory:"), CHAIN, SIGNER.address, stale_after=None)
+
+
 def run_memory(path: str, template: Journal, rows: int, writes: int, signed: Signed) -> float:
     """µs per write of ``writes`` writes: every other one to the agent's journal, the rest spread over the others."""
-    journals = memory_journals(template, status_index=path == "before")
+    journals = memory_journals(path, template, rows, signed)
     counts = [rows] + [0] * (JOURNALS - 1)
     plan = [0 if i % 2 == 0 else 1 + (i // 2) % (JOURNALS - 1) for i in range(writes)]
     start = time.process_time()  # CPU-bound: this process's CPU time, less disturbed by a busy machine
     for j in plan:
-        write(path, journals[j], counts[j], signed.__getitem__, kept=j == 0)
+        write("record_next" if path == "dicts" else path, journals[j], counts[j], signed.__getitem__, kept=j == 0)
         counts[j] += 1
     return (time.process_time() - start) / writes * 1e6
 
@@ -166,7 +181,7 @@ def report(title: str, figures: dict[str, list[float]], unit: str = "µs/write")
     for path, values in figures.items():
         runs = " ".join(f"{v:6.1f}" for v in values)
         print(f"  {path:<12} {runs}   median {statistics.median(values):6.1f} {unit}")
-    for path in PATHS[1:]:  # paired by repetition: robust to the machine's load drifting between repetitions
+    for path in list(figures)[1:]:  # paired by repetition: robust to the machine's load drifting between repetitions
         change = statistics.median(v / b for v, b in zip(figures[path], figures["before"])) - 1
         print(f"  {path}: {change:+.0%} against before (median of the per-repetition ratios)")
 
@@ -186,20 +201,21 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     parts = set(args.only or ["memory", "file", "shared"])
 
-    def alternate(run: Callable[[str], float]) -> dict[str, list[float]]:
-        figures: dict[str, list[float]] = {p: [] for p in PATHS}
+    def alternate(run: Callable[[str], float], paths: tuple[str, ...] = PATHS) -> dict[str, list[float]]:
+        figures: dict[str, list[float]] = {p: [] for p in paths}
         for rep in range(args.reps):
-            for path in PATHS if rep % 2 == 0 else PATHS[::-1]:
+            for path in paths if rep % 2 == 0 else paths[::-1]:
                 figures[path].append(run(path))
         return figures
 
     signed = presign(max(args.rows + args.writes, args.file_writes))
     if "memory" in parts:
-        template = Journal.in_memory(CHAIN, SIGNER.address)
+        template = sqlite_in_memory()
         for n in range(args.rows):  # the agent's history: mined writes
             write("reserve", template, n, signed.__getitem__, kept=True)
         report(f"{JOURNALS} in-memory journals, {args.writes} writes (agent's journal from {args.rows} rows), "
-               f"{args.reps} repetitions", alternate(lambda p: run_memory(p, template, args.rows, args.writes, signed)))
+               f"{args.reps} repetitions",
+               alternate(lambda p: run_memory(p, template, args.rows, args.writes, signed), MEMORY_PATHS))
     with tempfile.TemporaryDirectory(dir=args.dir) as folder:
         if "file" in parts:
             report(f"file journal in {folder}, {args.file_writes} raw-send writes, {args.reps} repetitions",

@@ -511,21 +511,28 @@ def test_pending_intent_list_and_filters(journal):
     assert "raw" not in repr(journal.get(a.hash))
 
 
-def test_a_forked_child_gets_its_own_connection(journal):
-    assert journal.reserve_nonce(0) == 0
+def _in_forked_child(work) -> bytes:
+    """What ``work()`` returns (as text) when run in a forked child that then exits."""
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # child: must not reuse the parent's SQLite handle
+    if pid == 0:
         code = 1
         try:
-            os.write(write, str(journal.reserve_nonce(0)).encode())
+            os.write(write, str(work()).encode())
             code = 0
         finally:
             os._exit(code)
     os.close(write)
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0 and os.read(read, 16) == b"1"
+    assert os.waitstatus_to_exitcode(status) == 0
+    out = os.read(read, 256)
     os.close(read)
+    return out
+
+
+def test_a_forked_child_gets_its_own_connection(journal):
+    assert journal.reserve_nonce(0) == 0
+    assert _in_forked_child(lambda: journal.reserve_nonce(0)) == b"1"  # not the parent's SQLite handle
     assert journal.reserve_nonce(0) == 1  # the child's reservation died with it: handed out again
     assert journal.reserve_nonce(0) == 2
 
@@ -533,19 +540,8 @@ def test_a_forked_child_gets_its_own_connection(journal):
 def test_an_in_memory_journal_starts_empty_in_a_forked_child_and_after_close():
     journal = Journal.in_memory(CHAIN, SIGNER.address)
     assert journal.reserve_nonce(0) == 0
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: a copy of the parent's object, emptied as a fresh in-memory database would be
-        code = 1
-        try:
-            os.write(write, str((journal.reservations(), journal.reserve_nonce(0))).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0 and os.read(read, 64) == b"([], 0)"
-    os.close(read)
+    # the child has a copy of the parent's object, emptied as a fresh in-memory database would be
+    assert _in_forked_child(lambda: (journal.reservations(), journal.reserve_nonce(0))) == b"([], 0)"
     assert journal.reservations() == [0] and journal.reserve_nonce(0) == 1  # the parent's stays the parent's
     journal.close()
     assert journal.reservations() == [] and journal.list() == []

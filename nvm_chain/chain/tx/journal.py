@@ -673,12 +673,7 @@ class Journal:
         Raises:
             ValidationError: unknown status or ``limit < 1``.
         """
-        if limit < 1:
-            raise ValidationError("limit must be at least 1")
-        wanted = [status] if isinstance(status, str) else builtins.list(status or [])
-        unknown = [s for s in wanted if s not in STATUSES]
-        if unknown:
-            raise ValidationError(f"unknown status {unknown[0]!r}")
+        wanted = _listing(limit, status)
         where = f"WHERE status IN ({_marks(wanted)}) " if wanted else ""
         with self._read() as db:
             return self._select(db, where + "ORDER BY created_at DESC, rowid DESC LIMIT ?", (*wanted, limit))
@@ -814,6 +809,21 @@ def _entry(r: tuple) -> JournalEntry:  # type: ignore[type-arg]
     return JournalEntry(tx_hash, nonce, status, to, action, int(value), cd_hash, key, gas, int(max_fee), int(tip),
                         replaces, replaced_by, block_number, block_hash, gas_used, detail, created, updated, sent,
                         bytes.fromhex(raw))
+
+
+def _listing(limit: int, status: str | Iterable[str] | None) -> builtins.list[str]:
+    """The statuses :meth:`Journal.list` asks for (none: all), checked with its ``limit``.
+
+    Raises:
+        ValidationError: unknown status or ``limit < 1``.
+    """
+    if limit < 1:
+        raise ValidationError("limit must be at least 1")
+    wanted = [status] if isinstance(status, str) else builtins.list(status or [])
+    unknown = [s for s in wanted if s not in STATUSES]
+    if unknown:
+        raise ValidationError(f"unknown status {unknown[0]!r}")
+    return wanted
 
 
 def _marks(items: Iterable[object]) -> str:
