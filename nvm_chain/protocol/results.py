@@ -56,9 +56,9 @@ class TxResult(CoreModel):
 
     @classmethod
     def of(cls, receipt: _MinedReceipt) -> TxResult:
-        """The result of a mined receipt (its fields are already of their types: built without validation)."""
-        return cls.model_construct(tx_hash=receipt.tx_hash, block_number=receipt.block_number,
-                                   gas_used=receipt.gas_used, events=receipt.event_names)
+        """The result of a mined receipt."""
+        return cls(tx_hash=receipt.tx_hash, block_number=receipt.block_number, gas_used=receipt.gas_used,
+                   events=receipt.event_names)
 
 
 class _Result(CoreModel):
