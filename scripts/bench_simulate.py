@@ -7,8 +7,11 @@ and CPU seconds with operations per second by both clocks; then the median and t
 the goal of 1,000 operations per second. CPU time is printed because a shared machine's wall clock measures
 the other processes too; on a shared virtual machine even CPU seconds vary by ±15% between identical runs,
 hence the repetitions. Every operation goes through the public client (PlansAPI), signing and receipt included.
+With ``--baseline``, the scenario's first day is then run on both engines, py-evm (the embedded chain of issue
+12's "today") and the engine measured, and their operations per CPU second are printed with the ratio (about
+100 s more: py-evm deploys the protocol in about 90 s).
 
-    python scripts/bench_simulate.py [SCENARIO] [--engine revm|pyevm] [--days N] [--seed N] [--reps N]
+    python scripts/bench_simulate.py [SCENARIO] [--engine revm|pyevm] [--days N] [--seed N] [--reps N] [--baseline]
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=None, help="override the scenario's duration")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3)")
+    parser.add_argument("--baseline", action="store_true", help="also run the first day on py-evm and compare")
     args = parser.parse_args(argv)
 
     scenario = load_scenario(args.scenario)
@@ -64,6 +68,15 @@ def main(argv: list[str] | None = None) -> None:
         median, best = statistics.median(figures), max(figures)
         print(f"operations per {clock} second over {args.reps} reps: median {median:.0f} "
               f"({median / GOAL:.2f}x the goal of {GOAL}), best {best:.0f} ({best / GOAL:.2f}x)")
+    if args.baseline:
+        first_day = scenario.model_copy(update={"days": 1})
+        rates = {}
+        for engine in ("pyevm", args.engine):
+            data = summary(run_scenario(first_day, engine=engine, seed=args.seed))
+            rates[engine] = data["operations"]["opsPerCpuSecond"]
+            print(f"baseline, first day ({data['operations']['afterSetup']} operations) on {engine}: "
+                  f"{rates[engine]:.1f} ops per CPU second")
+        print(f"{args.engine} against py-evm on the first day: {rates[args.engine] / rates['pyevm']:.0f}x")
 
 
 if __name__ == "__main__":
