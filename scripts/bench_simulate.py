@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.baseline:
         first_day = scenario.model_copy(update={"days": 1})
         rates = {}
-        for engine in ("pyevm", args.engine):
+        for engine in dict.fromkeys(("pyevm", args.engine)):  # once each
             data = summary(run_scenario(first_day, engine=engine, seed=args.seed))
             rates[engine] = data["operations"]["opsPerCpuSecond"]
             print(f"baseline, first day ({data['operations']['afterSetup']} operations) on {engine}: "

@@ -350,7 +350,6 @@ class Journal:
         floor = _nonce(node_pending_count, "node pending count")
         if count < 1:
             raise ValidationError("count must be at least 1")
-
         return self._next_nonces(floor, count, fetched_at, quiet, self._reserve)
 
     def record_next(self, node_pending_count: int, sign: Callable[[int], tuple[bytes, str]], *, to: str | None,
@@ -591,7 +590,11 @@ class Journal:
             ValidationError: as for :meth:`mark`.
             JournalError: the database is unusable or stayed locked past ``timeout``.
         """
-        params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
+        return self._set_status_now(
+            self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast))
+
+    def _set_status_now(self, params: tuple[object, ...]) -> bool:
+        """:meth:`_set_status` as a write of its own (one statement: SQLite makes it a transaction)."""
         return self._write_one(_SET_STATUS, params) > 0
 
     def _set_status(self, db: sqlite3.Connection, params: tuple[object, ...]) -> bool:

@@ -205,18 +205,15 @@ class MemoryJournal(Journal):
                 self._change(other, {_STATUS: "replaced", _UPDATED: now, _REPLACED_BY: tx_hash})
         return True
 
+    def _set_status_now(self, params: tuple[object, ...]) -> bool:
+        with self._lock:
+            return self._set_status(None, params)
+
     def _get(self, db: Any, tx_hash: str) -> JournalEntry | None:
         row = self._rows.get(tx_hash)
         return None if row is None else _as_entry(row)
 
     # ------------------------------------------------------------------ the methods that read or write SQL directly
-
-    def set_status(self, tx_hash: str, status: Any, *, block_number: int | None = None,
-                   block_hash: str | None = None, gas_used: int | None = None, detail: str | None = None,
-                   broadcast: bool = False) -> bool:  # noqa: D102 - as Journal.set_status
-        params = self._status_change(tx_hash, status, block_number, block_hash, gas_used, detail, broadcast)
-        with self._lock:
-            return self._set_status(None, params)
 
     def release_nonce(self, nonce: int) -> None:  # noqa: D102 - as Journal.release_nonce
         nonce = _nonce(nonce, "nonce")

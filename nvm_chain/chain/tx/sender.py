@@ -692,7 +692,7 @@ class Sender:
             except _TRANSPORT:
                 r = None
             if r is not None:
-                receipt = _decoded(r, tx_hash, nonce, self._names)
+                receipt = _receipt_of(r, tx_hash, nonce, self._names)
                 journal.set_status(tx_hash, "mined" if receipt.status == 1 else "reverted",
                                    block_number=receipt.block_number, gas_used=receipt.gas_used, broadcast=True)
                 return receipt
@@ -795,7 +795,7 @@ def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[s
             except _TRANSPORT:
                 pass  # a lost or refused poll: try again until the deadline
         if r is not None:
-            return _decoded(r, tx_hash, nonce, names)
+            return _receipt_of(r, tx_hash, nonce, names)
         if time.monotonic() >= deadline:
             raise TransactionPending(tx_hash, timeout, nonce)
         if on_idle is not None and time.monotonic() >= next_idle:
@@ -809,7 +809,7 @@ def wait_for_receipt(w3: Web3, tx_hash: str, timeout: float, *, names: Mapping[s
         delay = min(delay * 2, 0.5)
 
 
-def _decoded(r: Any, tx_hash: str, nonce: int | None, names: Mapping[str, str]) -> TxReceipt:
+def _receipt_of(r: Any, tx_hash: str, nonce: int | None, names: Mapping[str, str]) -> TxReceipt:
     """The :class:`TxReceipt` of a fetched receipt (``names``: address → contract name, to decode its logs)."""
     return TxReceipt(tx_hash, r["status"], r["blockNumber"], r["gasUsed"], r.get("contractAddress"), nonce,
                      tuple(r["logs"]), names)
